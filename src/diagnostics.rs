@@ -1,0 +1,300 @@
+//! Diagnostic codes, severities, the diagnostic value every phase returns, and rendering.
+//!
+//! Phases return plain [`Diagnostic`] values; only rendering (for the CLI and the snapshot
+//! tests) involves miette, through [`FileDiagnostic`], which pairs one diagnostic with its
+//! source so miette can draw the snippet.
+
+use std::fmt;
+
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode};
+use serde::Serialize;
+
+use crate::syntax::ast::Span;
+
+/// Every rule of LANGUAGE.md, by its stable code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum Code {
+    E0001,
+    E0101,
+    E0102,
+    E0103,
+    E0104,
+    E0105,
+    E0201,
+    E0202,
+    E0203,
+    E0204,
+    E0205,
+    E0206,
+    E0207,
+    E0208,
+    E0209,
+    W0301,
+    W0302,
+    W0303,
+    W0304,
+    W0305,
+}
+
+impl Code {
+    pub const ALL: [Code; 20] = [
+        Code::E0001,
+        Code::E0101,
+        Code::E0102,
+        Code::E0103,
+        Code::E0104,
+        Code::E0105,
+        Code::E0201,
+        Code::E0202,
+        Code::E0203,
+        Code::E0204,
+        Code::E0205,
+        Code::E0206,
+        Code::E0207,
+        Code::E0208,
+        Code::E0209,
+        Code::W0301,
+        Code::W0302,
+        Code::W0303,
+        Code::W0304,
+        Code::W0305,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::E0001 => "E0001",
+            Code::E0101 => "E0101",
+            Code::E0102 => "E0102",
+            Code::E0103 => "E0103",
+            Code::E0104 => "E0104",
+            Code::E0105 => "E0105",
+            Code::E0201 => "E0201",
+            Code::E0202 => "E0202",
+            Code::E0203 => "E0203",
+            Code::E0204 => "E0204",
+            Code::E0205 => "E0205",
+            Code::E0206 => "E0206",
+            Code::E0207 => "E0207",
+            Code::E0208 => "E0208",
+            Code::E0209 => "E0209",
+            Code::W0301 => "W0301",
+            Code::W0302 => "W0302",
+            Code::W0303 => "W0303",
+            Code::W0304 => "W0304",
+            Code::W0305 => "W0305",
+        }
+    }
+
+    /// Parses `E0203` (any letter case) into its code.
+    pub fn parse(text: &str) -> Option<Code> {
+        let upper = text.trim().to_ascii_uppercase();
+        Code::ALL.into_iter().find(|code| code.as_str() == upper)
+    }
+
+    pub fn severity(self) -> Severity {
+        if self.as_str().starts_with('W') {
+            Severity::Warning
+        } else {
+            Severity::Error
+        }
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// A span with the words that explain its part in the problem.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Label {
+    pub span: Span,
+    pub text: String,
+}
+
+/// One problem found in a file: a code, a one-line message, the primary span, labels on every
+/// other span involved, and the fix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub code: Code,
+    pub message: String,
+    pub primary: Label,
+    pub labels: Vec<Label>,
+    pub help: String,
+}
+
+impl Diagnostic {
+    /// A diagnostic whose primary span is labelled `label`; add the fix with [`Diagnostic::help`].
+    pub fn new(code: Code, message: impl Into<String>, span: Span, label: impl Into<String>) -> Self {
+        Diagnostic {
+            code,
+            message: message.into(),
+            primary: Label {
+                span,
+                text: label.into(),
+            },
+            labels: Vec::new(),
+            help: String::new(),
+        }
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = help.into();
+        self
+    }
+
+    pub fn label(mut self, span: Span, text: impl Into<String>) -> Self {
+        self.labels.push(Label {
+            span,
+            text: text.into(),
+        });
+        self
+    }
+
+    pub fn severity(&self) -> Severity {
+        self.code.severity()
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity() == Severity::Error
+    }
+}
+
+/// Sorts diagnostics by position, then code: the order `writ check` prints them in.
+pub fn sort(diagnostics: &mut [Diagnostic]) {
+    diagnostics.sort_by(|a, b| {
+        (a.primary.span.start, a.primary.span.end, a.code).cmp(&(
+            b.primary.span.start,
+            b.primary.span.end,
+            b.code,
+        ))
+    });
+}
+
+/// A 1-based line and column (in characters) of a byte offset, for machine formats.
+pub fn line_column(source: &str, offset: usize) -> (usize, usize) {
+    let offset = floor_char_boundary(source, offset.min(source.len()));
+    let before = source.get(..offset).unwrap_or("");
+    let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before.get(line_start..).map_or(0, |s| s.chars().count()) + 1;
+    (line, column)
+}
+
+fn floor_char_boundary(source: &str, mut offset: usize) -> usize {
+    while offset > 0 && !source.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
+}
+
+/// One diagnostic together with the file it is about, in the form miette renders.
+pub struct FileDiagnostic<'a> {
+    pub diagnostic: &'a Diagnostic,
+    pub source: &'a NamedSource<String>,
+}
+
+impl fmt::Debug for FileDiagnostic<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.diagnostic, f)
+    }
+}
+
+impl fmt::Display for FileDiagnostic<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.diagnostic.message)
+    }
+}
+
+impl std::error::Error for FileDiagnostic<'_> {}
+
+impl miette::Diagnostic for FileDiagnostic<'_> {
+    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        Some(Box::new(self.diagnostic.code))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.diagnostic.severity() {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        })
+    }
+
+    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        let help = &self.diagnostic.help;
+        (!help.is_empty()).then(|| Box::new(help) as Box<dyn fmt::Display + 'b>)
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        Some(self.source)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let source_len = self.source.inner().len();
+        let clamp = move |span: Span| {
+            let start = span.start.min(source_len);
+            let end = span.end.clamp(start, source_len);
+            Span::new(start, end)
+        };
+        let primary = std::iter::once(LabeledSpan::new_primary_with_span(
+            Some(self.diagnostic.primary.text.clone()),
+            clamp(self.diagnostic.primary.span),
+        ));
+        let others = self
+            .diagnostic
+            .labels
+            .iter()
+            .map(move |label| LabeledSpan::new_with_span(Some(label.text.clone()), clamp(label.span)));
+        Some(Box::new(primary.chain(others)))
+    }
+}
+
+/// How to draw diagnostics.
+#[derive(Clone, Copy, Debug)]
+pub struct RenderOptions {
+    pub color: bool,
+    pub width: usize,
+}
+
+impl RenderOptions {
+    /// No colour and a fixed width: the form snapshot tests and pipes get.
+    pub fn plain() -> RenderOptions {
+        RenderOptions {
+            color: false,
+            width: 100,
+        }
+    }
+}
+
+/// Renders every diagnostic of one file, in order, as miette draws them.
+pub fn render(name: &str, source: &str, diagnostics: &[Diagnostic], options: RenderOptions) -> String {
+    let named = NamedSource::new(name, source.to_owned()).with_language("writ");
+    let theme = if options.color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(options.width)
+        .with_links(false);
+    let mut out = String::new();
+    for diagnostic in diagnostics {
+        let item = FileDiagnostic {
+            diagnostic,
+            source: &named,
+        };
+        // INVARIANT: writing into a String cannot fail; a failure would only lose this report.
+        if handler.render_report(&mut out, &item).is_err() {
+            out.push_str(&format!("{}: {}\n", diagnostic.code, diagnostic.message));
+        }
+    }
+    out
+}

@@ -1,0 +1,20 @@
+//! writ: a language and runtime for letting AI write to business systems under human control.
+//!
+//! The pipeline runs one way: [`syntax::parse`] turns text into an AST, [`check::check`] judges
+//! it against every rule of the language contract and, only when no error stands, yields a
+//! [`check::CheckedWorkflow`]. Diagnostics are plain values ([`diagnostics::Diagnostic`]);
+//! rendering them is left to the caller.
+#![forbid(unsafe_code)]
+
+// pest_derive without its `std` feature generates code that names `alloc`.
+extern crate alloc;
+
+pub mod check;
+pub mod cli;
+pub mod diagnostics;
+pub mod explain;
+pub mod syntax;
+
+pub use check::{CheckedWorkflow, Checked, check, check_source};
+pub use diagnostics::{Code, Diagnostic, Severity};
+pub use syntax::parse;

@@ -1,0 +1,673 @@
+//! Lowering: pest's parse tree into the typed AST, one small function per grammar rule.
+//!
+//! The tree's shape is guaranteed by the grammar, but we never `unwrap` on it: a shape we did
+//! not expect becomes `None` and, at the top, one internal E0001 diagnostic rather than a panic.
+//! Lexical problems the grammar leaves to us (string escapes, `a.b.c`, numbers too large, SQLite
+//! parameters inside `sql`) are collected as diagnostics, all of them, not only the first.
+
+use pest::iterators::{Pair, Pairs};
+
+use super::ast::*;
+use super::parse::Rule;
+use super::sql::{self, SqlToken};
+use crate::diagnostics::{Code, Diagnostic};
+
+pub(crate) struct Lowering {
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+fn span_of(pair: &Pair<'_, Rule>) -> Span {
+    let span = pair.as_span();
+    Span::new(span.start(), span.end())
+}
+
+/// Takes the next pair, which the grammar guarantees has rule `rule`.
+fn take<'i>(pairs: &mut Pairs<'i, Rule>, rule: Rule) -> Option<Pair<'i, Rule>> {
+    pairs.next().filter(|pair| pair.as_rule() == rule)
+}
+
+/// Takes the next pair if it has rule `rule`, leaving the others.
+fn take_if<'i>(pairs: &mut Pairs<'i, Rule>, rule: Rule) -> Option<Pair<'i, Rule>> {
+    if pairs.peek()?.as_rule() == rule {
+        pairs.next()
+    } else {
+        None
+    }
+}
+
+fn ident(pair: Pair<'_, Rule>) -> Ident {
+    Ident {
+        name: pair.as_str().to_owned(),
+        span: span_of(&pair),
+    }
+}
+
+/// The identifiers among `pairs`, skipping keywords.
+fn idents(pairs: Pairs<'_, Rule>) -> Vec<Ident> {
+    pairs.filter(|p| p.as_rule() == Rule::ident).map(ident).collect()
+}
+
+fn word<T>(pair: &Pair<'_, Rule>, value: T) -> Word<T> {
+    Word {
+        value,
+        span: span_of(pair),
+    }
+}
+
+impl Lowering {
+    pub fn new() -> Lowering {
+        Lowering {
+            diagnostics: Vec::new(),
+        }
+    }
+
+    fn error(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+
+    pub fn workflow(&mut self, file: Pair<'_, Rule>) -> Option<Workflow> {
+        let workflow = take(&mut file.into_inner(), Rule::workflow)?;
+        let span = span_of(&workflow);
+        let mut inner = workflow.into_inner();
+        take(&mut inner, Rule::kw_workflow)?;
+        let name = ident(take(&mut inner, Rule::ident)?);
+        let mut items = Vec::new();
+        for pair in inner {
+            items.push(self.item(pair)?);
+        }
+        Some(Workflow { name, items, span })
+    }
+
+    fn item(&mut self, pair: Pair<'_, Rule>) -> Option<Item> {
+        let rule = pair.as_rule();
+        let span = span_of(&pair);
+        let mut inner = pair.into_inner();
+        let keyword = inner.next()?;
+        Some(match rule {
+            Rule::title => Item::Title(self.text(inner.next()?)?),
+            Rule::description => Item::Description(self.text(inner.next()?)?),
+            Rule::owner => Item::Owner(ident(take(&mut inner, Rule::ident)?)),
+            Rule::roles => Item::Roles(idents(inner)),
+            Rule::system => Item::System(System {
+                name: ident(take(&mut inner, Rule::ident)?),
+                connector: connector(&take(&mut inner, Rule::connector)?)?,
+                envelope: envelope(&take(&mut inner, Rule::envelope)?)?,
+                span,
+            }),
+            Rule::input => Item::Input(Input {
+                name: ident(take(&mut inner, Rule::ident)?),
+                ty: type_name(&take(&mut inner, Rule::type_name)?)?,
+                default: match inner.next() {
+                    Some(literal) => Some(self.literal(literal)?),
+                    None => None,
+                },
+                span,
+            }),
+            Rule::step => Item::Step(self.step(step_kind(&keyword)?, span, inner)?),
+            _ => return None,
+        })
+    }
+
+    /// `inner` starts after the step's keyword, which `item` read as `kind`.
+    fn step(&mut self, kind: Word<StepKind>, span: Span, mut inner: Pairs<'_, Rule>) -> Option<Step> {
+        let name = ident(take(&mut inner, Rule::ident)?);
+        let undoes = match take_if(&mut inner, Rule::kw_undoes) {
+            Some(_) => Some(ident(take(&mut inner, Rule::ident)?)),
+            None => None,
+        };
+        let mut clauses = Vec::new();
+        for clause in inner {
+            clauses.push(self.clause(clause)?);
+        }
+        Some(Step {
+            kind,
+            name,
+            undoes,
+            clauses,
+            span,
+        })
+    }
+
+    fn clause(&mut self, pair: Pair<'_, Rule>) -> Option<Clause> {
+        let rule = pair.as_rule();
+        let span = span_of(&pair);
+        let mut inner = pair.into_inner();
+        inner.next()?; // the clause's keyword
+        let kind = match rule {
+            Rule::after => ClauseKind::After(idents(inner)),
+            Rule::reads => ClauseKind::Reads(idents(inner)),
+            Rule::writes => ClauseKind::Writes(ident(take(&mut inner, Rule::ident)?)),
+            Rule::run => ClauseKind::Run(self.action(inner.next()?)?),
+            Rule::yields => {
+                let mut fields = Vec::new();
+                for field in inner {
+                    fields.push(self.field(field)?);
+                }
+                ClauseKind::Yields(fields)
+            }
+            Rule::by => ClauseKind::By(ident(take(&mut inner, Rule::ident)?)),
+            Rule::shows => ClauseKind::Shows(
+                inner
+                    .filter_map(|reference| self.reference(reference))
+                    .collect(),
+            ),
+            Rule::expires => ClauseKind::Expires(self.expiry(inner)?),
+            Rule::risk => ClauseKind::Risk(risk(&take(&mut inner, Rule::risk_level)?)?),
+            Rule::approver => ClauseKind::Approver(ident(take(&mut inner, Rule::ident)?)),
+            Rule::auto => ClauseKind::Auto(self.auto(inner)?),
+            Rule::capture => ClauseKind::Capture(self.sql(take(&mut inner, Rule::sql_action)?)?),
+            Rule::verify => ClauseKind::Verify(self.action(inner.next()?)?),
+            Rule::repair => {
+                take(&mut inner, Rule::kw_by)?;
+                ClauseKind::RepairBy(ident(take(&mut inner, Rule::ident)?))
+            }
+            _ => return None,
+        };
+        Some(Clause { kind, span })
+    }
+
+    fn field(&mut self, pair: Pair<'_, Rule>) -> Option<Field> {
+        let span = span_of(&pair);
+        let mut inner = pair.into_inner();
+        let name = ident(take(&mut inner, Rule::ident)?);
+        let ty = type_name(&take(&mut inner, Rule::type_name)?)?;
+        let allowed = match take_if(&mut inner, Rule::kw_in) {
+            Some(_) => {
+                let mut literals = Vec::new();
+                for literal in inner {
+                    literals.push(self.literal(literal)?);
+                }
+                Some(literals)
+            }
+            None => None,
+        };
+        Some(Field {
+            name,
+            ty,
+            allowed,
+            span,
+        })
+    }
+
+    fn expiry(&mut self, mut inner: Pairs<'_, Rule>) -> Option<Expiry> {
+        let after = self.duration(&take(&mut inner, Rule::duration)?)?;
+        let outcome = match inner.next()?.as_rule() {
+            Rule::kw_reject => ExpiryOutcome::Reject,
+            Rule::kw_escalate => ExpiryOutcome::Escalate(ident(take(&mut inner, Rule::ident)?)),
+            _ => return None,
+        };
+        Some(Expiry { after, outcome })
+    }
+
+    fn auto(&mut self, mut inner: Pairs<'_, Rule>) -> Option<AutoGate> {
+        take(&mut inner, Rule::kw_when)?;
+        take(&mut inner, Rule::kw_acceptance)?;
+        let acceptance = self.percent(&take(&mut inner, Rule::percent)?)?;
+        take(&mut inner, Rule::kw_over)?;
+        let over = self.duration(&take(&mut inner, Rule::duration)?)?;
+        let mut min = None;
+        if take_if(&mut inner, Rule::kw_min).is_some() {
+            let count = take(&mut inner, Rule::count)?;
+            let value = self.whole_number(&count)?;
+            min = Some(Count {
+                value,
+                span: span_of(&count),
+            });
+        }
+        let mut no_critical = None;
+        if let Some(and) = take_if(&mut inner, Rule::kw_and) {
+            take(&mut inner, Rule::kw_critical)?;
+            let zero = take(&mut inner, Rule::zero)?;
+            no_critical = Some(span_of(&and).to(span_of(&zero)));
+        }
+        Some(AutoGate {
+            acceptance,
+            over,
+            min,
+            no_critical,
+        })
+    }
+
+    fn action(&mut self, pair: Pair<'_, Rule>) -> Option<Action> {
+        match pair.as_rule() {
+            Rule::sql_action => Some(Action::Sql(self.sql(pair)?)),
+            Rule::exec_action => {
+                let span = span_of(&pair);
+                let mut inner = pair.into_inner();
+                take(&mut inner, Rule::kw_exec)?;
+                let program = self.text(take(&mut inner, Rule::string)?)?;
+                let mut args = Vec::new();
+                for value in inner {
+                    args.push(self.value(value)?);
+                }
+                Some(Action::Exec(Exec { program, args, span }))
+            }
+            Rule::http_action => self.http(pair),
+            _ => None,
+        }
+    }
+
+    fn http(&mut self, pair: Pair<'_, Rule>) -> Option<Action> {
+        let span = span_of(&pair);
+        let mut inner = pair.into_inner();
+        take(&mut inner, Rule::kw_http)?;
+        let method = method(&take(&mut inner, Rule::method)?)?;
+        let url = self.text(take(&mut inner, Rule::string)?)?;
+        let body = match take_if(&mut inner, Rule::json_body) {
+            Some(body) => {
+                let mut entries = Vec::new();
+                for entry in body.into_inner().filter(|p| p.as_rule() == Rule::json_entry) {
+                    entries.push(self.json_entry(entry)?);
+                }
+                Some(entries)
+            }
+            None => None,
+        };
+        Some(Action::Http(Http {
+            method,
+            url,
+            body,
+            span,
+        }))
+    }
+
+    fn json_entry(&mut self, pair: Pair<'_, Rule>) -> Option<JsonEntry> {
+        let mut inner = pair.into_inner();
+        let key_pair = inner.next()?;
+        let key = match key_pair.as_rule() {
+            Rule::ident => ident(key_pair),
+            Rule::string => {
+                let text = self.text(key_pair)?;
+                Ident {
+                    name: text.value,
+                    span: text.span,
+                }
+            }
+            _ => return None,
+        };
+        let value = self.value(inner.next()?)?;
+        Some(JsonEntry { key, value })
+    }
+
+    fn value(&mut self, pair: Pair<'_, Rule>) -> Option<Value> {
+        match pair.as_rule() {
+            Rule::literal => Some(Value::Literal(self.literal(pair)?)),
+            Rule::reference => Some(Value::Reference(self.reference(pair)?)),
+            _ => None,
+        }
+    }
+
+    fn literal(&mut self, pair: Pair<'_, Rule>) -> Option<Literal> {
+        let span = span_of(&pair);
+        let inner = pair.into_inner().next()?;
+        let value = match inner.as_rule() {
+            Rule::string => LiteralValue::Text(self.text(inner)?.value),
+            Rule::kw_true => LiteralValue::Bool(true),
+            Rule::kw_false => LiteralValue::Bool(false),
+            Rule::number => self.number(&inner)?,
+            _ => return None,
+        };
+        Some(Literal { value, span })
+    }
+
+    fn number(&mut self, pair: &Pair<'_, Rule>) -> Option<LiteralValue> {
+        let text = pair.as_str();
+        if text.contains('.') {
+            return Some(LiteralValue::Number(text.to_owned()));
+        }
+        match text.parse::<i64>() {
+            Ok(value) => Some(LiteralValue::Int(value)),
+            Err(_) => {
+                self.error(out_of_range(span_of(pair), "an `int`", "-9223372036854775808 to 9223372036854775807"));
+                Some(LiteralValue::Int(0))
+            }
+        }
+    }
+
+    fn whole_number(&mut self, pair: &Pair<'_, Rule>) -> Option<u64> {
+        match pair.as_str().parse::<u64>() {
+            Ok(value) => Some(value),
+            Err(_) => {
+                self.error(out_of_range(span_of(pair), "a count", "0 to 18446744073709551615"));
+                Some(0)
+            }
+        }
+    }
+
+    fn percent(&mut self, pair: &Pair<'_, Rule>) -> Option<Percent> {
+        let text = pair.as_str().trim_end_matches('%');
+        let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+        // Hundredths of a percent: `99.5` -> 9950; digits past the second decimal are refused
+        // rather than silently rounded, because the gate's threshold must be what was written.
+        let basis_points = if fraction.len() > 2 {
+            None
+        } else {
+            let padded = format!("{fraction:0<2}");
+            whole
+                .parse::<u64>()
+                .ok()
+                .and_then(|w| w.checked_mul(100))
+                .and_then(|w| w.checked_add(padded.parse::<u64>().ok()?))
+        };
+        match basis_points {
+            Some(basis_points) => Some(Percent {
+                basis_points,
+                span: span_of(pair),
+            }),
+            None => {
+                self.error(
+                    Diagnostic::new(Code::E0001, "a percentage with too many digits", span_of(pair), "not a percentage writ can hold exactly")
+                        .help("write a percentage with at most two decimals, such as `99.5%`"),
+                );
+                Some(Percent {
+                    basis_points: 0,
+                    span: span_of(pair),
+                })
+            }
+        }
+    }
+
+    fn duration(&mut self, pair: &Pair<'_, Rule>) -> Option<Duration> {
+        let text = pair.as_str();
+        let (digits, unit) = text.split_at(text.len().checked_sub(1)?);
+        let unit = match unit {
+            "s" => DurationUnit::Seconds,
+            "m" => DurationUnit::Minutes,
+            "h" => DurationUnit::Hours,
+            "d" => DurationUnit::Days,
+            _ => return None,
+        };
+        let amount = self.parse_amount(digits, span_of(pair))?;
+        Some(Duration {
+            amount,
+            unit,
+            span: span_of(pair),
+        })
+    }
+
+    fn parse_amount(&mut self, digits: &str, span: Span) -> Option<u64> {
+        match digits.parse::<u64>() {
+            Ok(amount) => Some(amount),
+            Err(_) => {
+                self.error(out_of_range(span, "a duration", "up to 18446744073709551615 units"));
+                Some(0)
+            }
+        }
+    }
+
+    fn reference(&mut self, pair: Pair<'_, Rule>) -> Option<Reference> {
+        let span = span_of(&pair);
+        let text = pair.as_str();
+        let mut parts = Vec::new();
+        let mut offset = span.start;
+        for part in text.split('.') {
+            parts.push(Ident {
+                name: part.to_owned(),
+                span: Span::new(offset, offset + part.len()),
+            });
+            offset += part.len() + 1;
+        }
+        if parts.len() > 2 {
+            self.error(
+                Diagnostic::new(Code::E0001, format!("`{text}` has more than one dot"), span, "a reference is `name` or `step.field`")
+                    .help("refer to an input as `name`, to a step's output as `step.field`, or to a before-image column as `before.column`"),
+            );
+        }
+        let mut parts = parts.into_iter();
+        let target = parts.next()?;
+        Some(Reference {
+            target,
+            field: parts.next(),
+            span,
+        })
+    }
+
+    fn sql(&mut self, pair: Pair<'_, Rule>) -> Option<SqlText> {
+        let span = span_of(&pair);
+        let mut inner = pair.into_inner();
+        take(&mut inner, Rule::kw_sql)?;
+        let string = take(&mut inner, Rule::string)?;
+        let body_start = span_of(&string).start + 1;
+        let raw = string.as_str().get(1..string.as_str().len().saturating_sub(1))?;
+        let text = self.text(string)?;
+        let references = self.sql_references(&text.value, raw, body_start);
+        Some(SqlText {
+            text,
+            references,
+            span,
+        })
+    }
+
+    /// Finds the `:references` of SQL text, with spans in the workflow file.
+    fn sql_references(&mut self, sql: &str, raw: &str, body_start: usize) -> Vec<Reference> {
+        // Positions in the decoded text map to the file directly unless escapes changed lengths.
+        let map = |offset: usize| {
+            if sql.len() == raw.len() {
+                body_start + offset
+            } else {
+                body_start + raw_offset(raw, offset)
+            }
+        };
+        let to_span = |range: &std::ops::Range<usize>| Span::new(map(range.start), map(range.end));
+        let mut references = Vec::new();
+        for token in sql::lex(sql) {
+            match token {
+                SqlToken::Reference { range, parts } => {
+                    let idents: Vec<Ident> = parts
+                        .iter()
+                        .map(|part| Ident {
+                            name: sql.get(part.clone()).unwrap_or("").to_owned(),
+                            span: to_span(part),
+                        })
+                        .collect();
+                    let span = to_span(&range);
+                    if idents.len() > 2 {
+                        self.error(
+                            Diagnostic::new(Code::E0001, "a reference in SQL has more than one dot", span, "a reference is `:name` or `:step.field`")
+                                .help("refer to an input as `:name`, to a step's output as `:step.field`, or to a before-image column as `:before.column`"),
+                        );
+                    }
+                    let mut idents = idents.into_iter();
+                    if let Some(target) = idents.next() {
+                        references.push(Reference {
+                            target,
+                            field: idents.next(),
+                            span,
+                        });
+                    }
+                }
+                SqlToken::ForeignParameter(range) => {
+                    let found = sql.get(range.clone()).unwrap_or("?");
+                    self.error(
+                        Diagnostic::new(Code::E0001, format!("SQLite parameter `{found}` in writ SQL"), to_span(&range), "writ binds only `:name` references")
+                            .help("write a reference such as `:ticket_id` or `:suggest.priority`; writ binds it by value"),
+                    );
+                }
+                _ => {}
+            }
+        }
+        references
+    }
+
+    /// Decodes a string literal, reporting every bad escape.
+    fn text(&mut self, pair: Pair<'_, Rule>) -> Option<Text> {
+        let span = span_of(&pair);
+        let quoted = pair.as_str();
+        let raw = quoted.get(1..quoted.len().saturating_sub(1))?;
+        let value = match decode(raw) {
+            Ok(value) => value,
+            Err(bad) => {
+                for escape in bad {
+                    let at = span.start + 1 + escape.start;
+                    self.error(
+                        Diagnostic::new(Code::E0001, escape.message, Span::new(at, at + escape.len), "here")
+                            .help("the escapes are `\\\"`, `\\\\`, `\\n`, `\\t` and `\\u{XXXX}`"),
+                    );
+                }
+                String::new()
+            }
+        };
+        Some(Text { value, span })
+    }
+}
+
+fn out_of_range(span: Span, what: &str, range: &str) -> Diagnostic {
+    Diagnostic::new(Code::E0001, format!("number too large for {what}"), span, "out of range")
+        .help(format!("write a value in the range {range}"))
+}
+
+pub(crate) struct BadEscape {
+    start: usize,
+    len: usize,
+    message: String,
+}
+
+/// Decodes `\" \\ \n \t \u{XXXX}`; returns every invalid escape if there is any.
+pub(crate) fn decode(raw: &str) -> Result<String, Vec<BadEscape>> {
+    let mut out = String::with_capacity(raw.len());
+    let mut bad = Vec::new();
+    let mut rest = raw.char_indices().peekable();
+    while let Some((at, c)) = rest.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match rest.next() {
+            Some((_, '"')) => out.push('"'),
+            Some((_, '\\')) => out.push('\\'),
+            Some((_, 'n')) => out.push('\n'),
+            Some((_, 't')) => out.push('\t'),
+            Some((_, 'u')) => match unicode_escape(raw, at) {
+                Ok((ch, len)) => {
+                    out.push(ch);
+                    // Skip the `{XXXX}` part we just consumed.
+                    while rest.peek().is_some_and(|&(i, _)| i < at + len) {
+                        rest.next();
+                    }
+                }
+                Err(message) => bad.push(BadEscape {
+                    start: at,
+                    len: 2,
+                    message,
+                }),
+            },
+            Some((_, other)) => bad.push(BadEscape {
+                start: at,
+                len: 1 + other.len_utf8(),
+                message: format!("unknown escape `\\{}`", other.escape_debug()),
+            }),
+            None => bad.push(BadEscape {
+                start: at,
+                len: 1,
+                message: "a string ends with a lone `\\`".to_owned(),
+            }),
+        }
+    }
+    if bad.is_empty() { Ok(out) } else { Err(bad) }
+}
+
+/// Reads `\u{XXXX}` at byte `at` of `raw`; returns the char and the escape's byte length.
+fn unicode_escape(raw: &str, at: usize) -> Result<(char, usize), String> {
+    let rest = raw.get(at + 2..).unwrap_or("");
+    let malformed = || "malformed unicode escape: write `\\u{XXXX}` with 1 to 6 hex digits".to_owned();
+    let body = rest.strip_prefix('{').ok_or_else(malformed)?;
+    let close = body.find('}').ok_or_else(malformed)?;
+    let hex = body.get(..close).ok_or_else(malformed)?;
+    if hex.is_empty() || hex.len() > 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(malformed());
+    }
+    let code = u32::from_str_radix(hex, 16).map_err(|_| malformed())?;
+    let ch = char::from_u32(code).ok_or_else(|| format!("`\\u{{{hex}}}` is not a unicode scalar value"))?;
+    Ok((ch, 2 + 1 + hex.len() + 1))
+}
+
+/// The byte offset in the raw (escaped) string body of a byte offset in its decoded text.
+fn raw_offset(raw: &str, decoded_offset: usize) -> usize {
+    let mut decoded = 0;
+    let mut chars = raw.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        if decoded >= decoded_offset {
+            return at;
+        }
+        if c == '\\' {
+            let (ch, len) = match chars.peek() {
+                Some(&(_, 'u')) => unicode_escape(raw, at).unwrap_or(('?', 2)),
+                Some(&(_, 'n')) => ('\n', 2),
+                Some(&(_, 't')) => ('\t', 2),
+                Some(&(_, other)) => (other, 1 + other.len_utf8()),
+                None => ('\\', 1),
+            };
+            decoded += ch.len_utf8();
+            while chars.peek().is_some_and(|&(i, _)| i < at + len) {
+                chars.next();
+            }
+        } else {
+            decoded += c.len_utf8();
+        }
+    }
+    raw.len()
+}
+
+fn connector(pair: &Pair<'_, Rule>) -> Option<Word<Connector>> {
+    let value = match pair.as_str() {
+        "sqlite" => Connector::Sqlite,
+        "exec" => Connector::Exec,
+        "http" => Connector::Http,
+        _ => return None,
+    };
+    Some(word(pair, value))
+}
+
+fn envelope(pair: &Pair<'_, Rule>) -> Option<Word<Envelope>> {
+    let value = match pair.as_str() {
+        "inside" => Envelope::Inside,
+        "outside" => Envelope::Outside,
+        _ => return None,
+    };
+    Some(word(pair, value))
+}
+
+fn type_name(pair: &Pair<'_, Rule>) -> Option<Word<Type>> {
+    let value = match pair.as_str() {
+        "text" => Type::Text,
+        "int" => Type::Int,
+        "number" => Type::Number,
+        "bool" => Type::Bool,
+        _ => return None,
+    };
+    Some(word(pair, value))
+}
+
+fn risk(pair: &Pair<'_, Rule>) -> Option<Word<Risk>> {
+    let value = match pair.as_str() {
+        "low" => Risk::Low,
+        "medium" => Risk::Medium,
+        "high" => Risk::High,
+        _ => return None,
+    };
+    Some(word(pair, value))
+}
+
+fn method(pair: &Pair<'_, Rule>) -> Option<Word<Method>> {
+    let value = match pair.as_str() {
+        "GET" => Method::Get,
+        "POST" => Method::Post,
+        "PUT" => Method::Put,
+        "PATCH" => Method::Patch,
+        "DELETE" => Method::Delete,
+        _ => return None,
+    };
+    Some(word(pair, value))
+}
+
+/// The step kind named by a step's keyword pair.
+pub(crate) fn step_kind(pair: &Pair<'_, Rule>) -> Option<Word<StepKind>> {
+    let value = match pair.as_rule() {
+        Rule::kw_recommend => StepKind::Recommend,
+        Rule::kw_confirm => StepKind::Confirm,
+        Rule::kw_execute => StepKind::Execute,
+        Rule::kw_rollback => StepKind::Rollback,
+        _ => return None,
+    };
+    Some(word(pair, value))
+}

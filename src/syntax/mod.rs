@@ -1,0 +1,44 @@
+//! Text to typed AST: the pest grammar (`grammar/writ.pest`), its error messages, and the
+//! lowering into [`ast`]. No semantic judgement happens here.
+
+pub mod ast;
+mod lower;
+mod parse;
+pub mod sql;
+
+use crate::diagnostics::{Code, Diagnostic};
+use ast::{Span, Workflow};
+
+/// The largest file writ reads: larger input is refused before parsing (DESIGN.md limits).
+pub const MAX_FILE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Parses one workflow file. On failure, returns every syntax problem found (E0001).
+pub fn parse(source: &str) -> Result<Workflow, Vec<Diagnostic>> {
+    if source.len() > MAX_FILE_BYTES {
+        return Err(vec![
+            Diagnostic::new(
+                Code::E0001,
+                format!("the file is {} bytes, over the limit of {MAX_FILE_BYTES}", source.len()),
+                Span::new(0, 0),
+                "file starts here",
+            )
+            .help("split the workflow: a single workflow file is at most 64 MiB"),
+        ]);
+    }
+    let tree = parse::parse_tree(source).map_err(|diagnostic| vec![*diagnostic])?;
+    let mut lowering = lower::Lowering::new();
+    let workflow = lowering.workflow(tree);
+    match workflow {
+        Some(workflow) if lowering.diagnostics.is_empty() => Ok(workflow),
+        Some(_) => Err(lowering.diagnostics),
+        None => Err(vec![
+            Diagnostic::new(
+                Code::E0001,
+                "internal error: the parse tree has a shape the lowering does not know",
+                Span::new(0, source.len().min(1)),
+                "while reading this file",
+            )
+            .help("this is a bug in writ; please report it with the file"),
+        ]),
+    }
+}
