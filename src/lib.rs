@@ -13,6 +13,7 @@ pub mod check;
 pub mod cli;
 pub mod diagnostics;
 pub mod explain;
+mod suggest;
 pub mod syntax;
 
 pub use check::{CheckedWorkflow, Checked, check, check_source};

@@ -1,7 +1,93 @@
-//! placeholder
-use crate::diagnostics::Diagnostic;
-use crate::syntax::ast::Workflow;
-pub struct CheckedWorkflow { pub workflow: Workflow }
-pub struct Checked { pub diagnostics: Vec<Diagnostic>, pub workflow: Option<CheckedWorkflow> }
-pub fn check(workflow: Workflow) -> Checked { Checked { diagnostics: vec![], workflow: Some(CheckedWorkflow { workflow }) } }
-pub fn check_source(source: &str) -> Checked { match crate::syntax::parse(source) { Ok(w) => check(w), Err(d) => Checked { diagnostics: d, workflow: None } } }
+//! The checker: every rule of LANGUAGE.md, run over one parsed workflow.
+//!
+//! One module per rule family, each a function that appends diagnostics; all of them run on
+//! every file, so a file's problems are reported together, never only the first. The result
+//! is a [`Checked`]: the diagnostics, and a [`CheckedWorkflow`] only when none is an error.
+//!
+//! INVARIANT: a `CheckedWorkflow` exists only for a workflow with no error diagnostic; its
+//! fields are private and this module is the only place that builds one.
+
+mod actions;
+mod clauses;
+mod graph;
+mod model;
+mod names;
+mod rollbacks;
+mod sql_rules;
+mod types;
+mod warnings;
+
+pub use graph::StepGraph;
+
+use crate::diagnostics::{self, Diagnostic};
+use crate::syntax::{self, ast::Workflow};
+
+/// A workflow that passed every error rule: the only input the plan builder accepts.
+pub struct CheckedWorkflow {
+    workflow: Workflow,
+    graph: StepGraph,
+}
+
+impl CheckedWorkflow {
+    pub fn workflow(&self) -> &Workflow {
+        &self.workflow
+    }
+
+    /// The forward steps and their ordering edges; node weights index the workflow's steps
+    /// in declaration order.
+    pub fn graph(&self) -> &StepGraph {
+        &self.graph
+    }
+}
+
+/// The outcome of checking one file.
+pub struct Checked {
+    /// Every diagnostic, sorted by position.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Present exactly when no diagnostic is an error.
+    pub workflow: Option<CheckedWorkflow>,
+}
+
+impl Checked {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Runs every rule over `workflow`.
+pub fn check(workflow: Workflow) -> Checked {
+    let mut out = Vec::new();
+    let graph = {
+        let model = model::build(&workflow, &mut out);
+        let resolution = names::resolve(&model, &mut out);
+        clauses::check(&model, &mut out);
+        types::check(&model, &mut out);
+        actions::check(&model, &resolution, &mut out);
+        rollbacks::check(&model, &mut out);
+        let graph = graph::build(&model, &resolution.edges);
+        let acyclic = graph::cycles(&model, &graph, &mut out);
+        graph::approvals(&model, &resolution, &graph, acyclic, &mut out);
+        warnings::check(&model, &resolution, &mut out);
+        graph
+    };
+    diagnostics::sort(&mut out);
+    let workflow = (!out.iter().any(Diagnostic::is_error)).then_some(CheckedWorkflow { workflow, graph });
+    Checked {
+        diagnostics: out,
+        workflow,
+    }
+}
+
+/// Parses and checks one file's text.
+pub fn check_source(source: &str) -> Checked {
+    match syntax::parse(source) {
+        Ok(workflow) => check(workflow),
+        Err(mut diagnostics) => {
+            diagnostics::sort(&mut diagnostics);
+            Checked {
+                diagnostics,
+                workflow: None,
+            }
+        }
+    }
+}

@@ -1,1 +1,57 @@
-pub fn run() -> std::process::ExitCode { std::process::ExitCode::SUCCESS }
+//! The command line: arguments (clap) -> a validated command -> one subcommand module each.
+//! Nothing below this module prints.
+
+mod check;
+mod explain;
+mod files;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit codes shared by every command (DESIGN.md).
+pub mod exit {
+    pub const OK: u8 = 0;
+    /// Findings (errors in a file), a refused plan, a failed run.
+    pub const FINDINGS: u8 = 1;
+    /// Usage or I/O problem.
+    pub const USAGE: u8 = 2;
+}
+
+#[derive(Parser)]
+#[command(name = "writ", version, about = "Workflows that let AI write to business systems under human control")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse and check workflow files; directories are searched for `*.writ` files.
+    Check(check::Args),
+    /// Print the rationale and a fixed example of one diagnostic code.
+    Explain(explain::Args),
+}
+
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let code = if error.use_stderr() { exit::USAGE } else { exit::OK };
+            // Printing clap's own message (help, version or the usage error) is all we can do.
+            let _ = error.print();
+            return ExitCode::from(code);
+        }
+    };
+    let code = match cli.command {
+        Command::Check(args) => check::run(&args),
+        Command::Explain(args) => explain::run(&args),
+    };
+    ExitCode::from(code)
+}
+
+/// Whether to colour output on stderr: a terminal, and `NO_COLOR` unset.
+fn stderr_color() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}

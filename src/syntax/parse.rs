@@ -38,17 +38,15 @@ pub(crate) fn parse_tree(source: &str) -> Result<Pair<'_, Rule>, Box<Diagnostic>
 }
 
 fn syntax_error(source: &str, error: &PestError<Rule>) -> Diagnostic {
-    let at = match error.location {
-        InputLocation::Pos(pos) => pos,
-        InputLocation::Span((start, _)) => start,
-    };
-    let at = error.parse_attempts().map_or(at, |a| a.max_position.max(at));
+    let (at, expected, unterminated) = expectation(error);
+    if let Some(start) = unterminated {
+        return unterminated_string(source, start);
+    }
     let span = offending_span(source, at);
-    let expected = expected_words(error);
-    let found = describe_found(source, span);
-    if let Some(diagnostic) = special_case(source, at, span, &expected) {
+    if let Some(diagnostic) = special_case(source, span, &expected) {
         return diagnostic;
     }
+    let found = describe_found(source, span);
     let list = join_or(&expected);
     let message = if list.is_empty() {
         format!("unexpected {found}")
@@ -56,29 +54,87 @@ fn syntax_error(source: &str, error: &PestError<Rule>) -> Diagnostic {
         format!("expected {list}, found {found}")
     };
     Diagnostic::new(Code::E0001, message, span, format!("expected {}", short_or(&expected)))
-        .help(help_for(&expected))
+        .help(help_for(source, span, &expected))
+}
+
+/// Where the parser stopped and what it expected there, in words; and, when it stopped inside
+/// a string, where that string starts.
+///
+/// pest reports two views: the rules it tried at the furthest rule start (`positives`), and the
+/// literal tokens it tried at the furthest character (parse attempts). Inside a token rule such
+/// as a duration, the characters it tried (`d`, `h`) mean nothing to a user: then the rule's
+/// name at its start is the answer. Between tokens, the literal tokens (`]`, `,`) are.
+fn expectation(error: &PestError<Rule>) -> (usize, Vec<String>, Option<usize>) {
+    let rule_start = match error.location {
+        InputLocation::Pos(pos) => pos,
+        InputLocation::Span((start, _)) => start,
+    };
+    let positives: BTreeSet<String> = match &error.variant {
+        pest::error::ErrorVariant::ParsingError { positives, .. } => {
+            positives.iter().filter_map(|r| rule_word(*r)).map(str::to_owned).collect()
+        }
+        pest::error::ErrorVariant::CustomError { .. } => BTreeSet::new(),
+    };
+    let Some(attempts) = error.parse_attempts() else {
+        return (rule_start, group(positives), None);
+    };
+    let deepest: Vec<Rule> = attempts.call_stacks().iter().filter_map(|s| s.deepest.get_rule().copied()).collect();
+    if deepest.contains(&Rule::string_body) {
+        return (rule_start, Vec::new(), Some(rule_start));
+    }
+    // `ParsingToken` is not exported; its Display gives the literal for literal tokens,
+    // `a..z` for character ranges and `BUILTIN_RULE` for ANY and friends: keep literals.
+    let tokens: BTreeSet<String> = attempts
+        .expected_tokens()
+        .iter()
+        .map(ToString::to_string)
+        .filter(|t| {
+            let is_range = t.chars().count() == 4 && t.get(1..3) == Some("..");
+            !(t.is_empty() || t == "BUILTIN_RULE" || is_range || t.trim().is_empty() || t == "//")
+        })
+        .map(|t| format!("`{t}`"))
+        .collect();
+    let inside_token = deepest.iter().any(|&r| is_token_rule(r));
+    if inside_token || tokens.is_empty() {
+        (rule_start, group(positives), None)
+    } else {
+        let mut words = tokens;
+        if attempts.max_position == rule_start {
+            words.extend(positives);
+        }
+        (attempts.max_position, group(words), None)
+    }
+}
+
+/// Rules that match one token: a failure inside one is reported at the token's start.
+fn is_token_rule(rule: Rule) -> bool {
+    rule != Rule::EOI && rule_word(rule).is_some()
+}
+
+fn unterminated_string(source: &str, start: usize) -> Diagnostic {
+    let line_end = source.get(start..).and_then(|rest| rest.find('\n')).map_or(source.len(), |i| start + i);
+    Diagnostic::new(Code::E0001, "unterminated string", Span::new(start, line_end), "this string is not closed on its line")
+        .help("close the string with `\"` on the same line; write a line break inside a string as `\\n`")
 }
 
 /// Messages for mistakes that deserve their own words rather than an expected-token list.
-fn special_case(source: &str, at: usize, span: Span, expected: &[String]) -> Option<Diagnostic> {
-    let rest = source.get(at..).unwrap_or("");
-    let inside_string = expected.iter().any(|e| e == "`\"`") && expected.iter().any(|e| e == "`\\`");
-    if inside_string && (rest.starts_with('\n') || rest.is_empty()) {
-        let start = source.get(..at).and_then(|s| s.rfind('"')).unwrap_or(at);
+fn special_case(source: &str, span: Span, expected: &[String]) -> Option<Diagnostic> {
+    if span.start >= source.trim_end().len() && expected.iter().any(|e| e == "`workflow`") {
         return Some(
-            Diagnostic::new(
-                Code::E0001,
-                "unterminated string",
-                Span::new(start, at),
-                "this string is not closed before the end of the line",
-            )
-            .help("close the string with `\"` on the same line; write a line break as `\\n`"),
+            Diagnostic::new(Code::E0001, "the file holds no workflow", Span::new(0, 0), "expected `workflow NAME { ... }`")
+                .help("a `.writ` file holds exactly one `workflow NAME { ... }`"),
         );
     }
-    if at == 0 && source.trim().is_empty() {
+    let word = source.get(span.start..span.end).unwrap_or("");
+    let next = source.get(span.end..).unwrap_or("").trim_start_matches([' ', '\t']);
+    let wants_duration = expected.iter().any(|e| e.starts_with("a duration"));
+    let is_number = !word.is_empty() && word.bytes().all(|b| b.is_ascii_digit());
+    if wants_duration && is_number && next.starts_with(['s', 'm', 'h', 'd']) {
+        let unit = next.get(..1).unwrap_or("h");
+        let gap = source.get(span.end..).map_or(0, |rest| rest.len() - next.len());
         return Some(
-            Diagnostic::new(Code::E0001, "the file is empty", span, "expected a workflow here")
-                .help("a `.writ` file holds exactly one `workflow NAME { ... }`"),
+            Diagnostic::new(Code::E0001, "a space inside a duration", Span::new(span.start, span.end + gap + 1), "the number and its unit are apart")
+                .help(format!("write the duration without a space: `{word}{unit}`")),
         );
     }
     None
@@ -110,37 +166,6 @@ fn describe_found(source: &str, span: Span) -> String {
             format!("`{shown}`")
         }
     }
-}
-
-/// The tokens pest expected, in words, deduplicated and in a stable order, with the fixed
-/// lists named as a group ("a step kind: ...") rather than spelled out one by one.
-fn expected_words(error: &PestError<Rule>) -> Vec<String> {
-    let mut words = BTreeSet::new();
-    if let Some(attempts) = error.parse_attempts() {
-        // `ParsingToken` is not exported; its Display gives the literal for literal tokens,
-        // `a..z` for character ranges and `BUILTIN_RULE` for ANY and friends: keep literals.
-        for token in attempts.expected_tokens() {
-            let token = token.to_string();
-            let is_range = token.chars().count() == 4 && token.get(1..3) == Some("..");
-            if !token.is_empty() && token != "BUILTIN_RULE" && !is_range {
-                words.insert(format!("`{token}`"));
-            }
-        }
-        for stack in attempts.call_stacks() {
-            let rule = stack.parent.unwrap_or(stack.deepest.get_rule().copied().unwrap_or(Rule::EOI));
-            if let Some(word) = rule_word(rule) {
-                words.insert(word.to_owned());
-            }
-        }
-    }
-    if let pest::error::ErrorVariant::ParsingError { positives, .. } = &error.variant {
-        for rule in positives {
-            if let Some(word) = rule_word(*rule) {
-                words.insert(word.to_owned());
-            }
-        }
-    }
-    group(words)
 }
 
 /// Folds individual keywords into the name of the list they belong to, when all are expected.
@@ -251,6 +276,13 @@ fn keyword_word(rule: Rule) -> Option<&'static str> {
     })
 }
 
+/// The words that start items, steps and clauses, for suggestions.
+const KEYWORDS: &[&str] = &[
+    "title", "description", "owner", "role", "system", "input", "recommend", "confirm", "execute",
+    "rollback", "after", "reads", "writes", "run", "yields", "by", "shows", "expires", "risk",
+    "approver", "auto", "capture", "verify", "repair",
+];
+
 fn join_or(words: &[String]) -> String {
     match words {
         [] => String::new(),
@@ -269,7 +301,22 @@ fn short_or(words: &[String]) -> String {
     }
 }
 
-fn help_for(expected: &[String]) -> String {
+fn help_for(source: &str, span: Span, expected: &[String]) -> String {
+    let before = source.get(..span.start).unwrap_or("").trim_end();
+    if before.ends_with(',') {
+        return "lists take no trailing comma: remove the last `,` or add the missing item".to_owned();
+    }
+    // `role a, b,` then `system x: ...`: the keyword was read as one more list item.
+    let previous_word = before.rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).next().unwrap_or("");
+    let before_word = before.get(..before.len() - previous_word.len()).unwrap_or("").trim_end();
+    if !previous_word.is_empty() && before_word.ends_with(',') && KEYWORDS.contains(&previous_word) {
+        return format!("`{previous_word}` was read as one more list item because of the `,` before it: lists take no trailing comma");
+    }
+    let found = source.get(span.start..span.end).unwrap_or("");
+    let wants_keyword = expected.iter().any(|e| e.starts_with("a clause") || e.starts_with("an item") || e.starts_with("a step kind"));
+    if wants_keyword && let Some(keyword) = crate::suggest::did_you_mean(found, KEYWORDS.iter().copied()) {
+        return format!("did you mean `{keyword}`?");
+    }
     if expected.iter().any(|e| e.starts_with("a clause")) {
         return "a step's block holds clauses such as `reads`, `run`, `yields`; close it with `}`; \
                 see LANGUAGE.md for which clause fits which step"

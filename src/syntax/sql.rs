@@ -19,6 +19,8 @@ pub enum SqlToken {
     Semicolon(Range<usize>),
     OpenParen,
     CloseParen,
+    /// `,`, `.` or `*`: enough to read a `SELECT` column list.
+    Punct(u8),
 }
 
 /// Lexes SQL text into the tokens writ cares about; everything else is skipped.
@@ -57,6 +59,10 @@ pub fn lex(sql: &str) -> Vec<SqlToken> {
             }
             b')' => {
                 tokens.push(SqlToken::CloseParen);
+                i += 1;
+            }
+            b',' | b'.' | b'*' => {
+                tokens.push(SqlToken::Punct(b));
                 i += 1;
             }
             c if is_word_start(c) => {

@@ -1,0 +1,293 @@
+//! The step graph and the rules that need it: cycles (E0103), an approver's confirmation
+//! among a write's ancestors (E0203), and values the confirmer could have seen (E0209).
+//!
+//! Nodes are the forward steps (recommend, confirm, execute); rollbacks are not part of the
+//! forward order. Every algorithm here is iterative (a 100,000-step chain must not overflow
+//! the stack) and near-linear: cycles by Kosaraju's SCC, E0203 by one multi-source search per
+//! approver role, E0209 by searches pruned by topological position and memoised per source.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use petgraph::Direction;
+use petgraph::algo::{kosaraju_scc, toposort};
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::EdgeRef;
+
+use super::model::{Model, StepId};
+use super::names::{Edge, Resolution};
+use crate::diagnostics::{Code, Diagnostic};
+use crate::syntax::ast::*;
+
+/// The forward steps and their ordering edges (weight: the span that created the edge).
+pub struct StepGraph {
+    pub graph: DiGraph<StepId, Span>,
+    node_of: Vec<Option<NodeIndex>>,
+}
+
+impl StepGraph {
+    pub fn node(&self, step: StepId) -> Option<NodeIndex> {
+        self.node_of.get(step).copied().flatten()
+    }
+
+    fn step(&self, node: NodeIndex) -> StepId {
+        self.graph.node_weight(node).copied().unwrap_or(usize::MAX)
+    }
+}
+
+pub(crate) fn build(model: &Model<'_>, edges: &[Edge]) -> StepGraph {
+    let mut graph = DiGraph::with_capacity(model.steps.len(), edges.len());
+    let mut node_of = vec![None; model.steps.len()];
+    for (id, info) in model.steps.iter().enumerate() {
+        if info.kind() != StepKind::Rollback
+            && let Some(slot) = node_of.get_mut(id)
+        {
+            *slot = Some(graph.add_node(id));
+        }
+    }
+    let node = |id: StepId| node_of.get(id).copied().flatten();
+    let mut seen = HashSet::with_capacity(edges.len());
+    for edge in edges {
+        if let (Some(from), Some(to)) = (node(edge.from), node(edge.to))
+            && seen.insert((from, to))
+        {
+            graph.add_edge(from, to, edge.span);
+        }
+    }
+    StepGraph { graph, node_of }
+}
+
+/// Reports every cycle (E0103); returns whether the graph is acyclic.
+pub(crate) fn cycles(model: &Model<'_>, graph: &StepGraph, out: &mut Vec<Diagnostic>) -> bool {
+    let mut components: Vec<Vec<NodeIndex>> = kosaraju_scc(&graph.graph)
+        .into_iter()
+        .filter(|scc| scc.len() > 1 || scc.iter().any(|&n| graph.graph.contains_edge(n, n)))
+        .collect();
+    for scc in &mut components {
+        scc.sort_by_key(|&n| graph.step(n));
+    }
+    components.sort_by_key(|scc| scc.first().map(|&n| graph.step(n)));
+    for scc in &components {
+        if let Some(diagnostic) = cycle_diagnostic(model, graph, scc) {
+            out.push(diagnostic);
+        }
+    }
+    components.is_empty()
+}
+
+/// The shortest cycle through the first-declared step of a strongly connected component.
+fn cycle_diagnostic(model: &Model<'_>, graph: &StepGraph, scc: &[NodeIndex]) -> Option<Diagnostic> {
+    let start = *scc.first()?;
+    let members: HashSet<NodeIndex> = scc.iter().copied().collect();
+    // Breadth-first from `start` inside the component until an edge leads back to it.
+    let mut parent: HashMap<NodeIndex, (NodeIndex, Span)> = HashMap::new();
+    let mut queue = VecDeque::from([start]);
+    let mut closing = None;
+    'search: while let Some(node) = queue.pop_front() {
+        for edge in graph.graph.edges_directed(node, Direction::Outgoing) {
+            let next = edge.target();
+            if next == start {
+                closing = Some((node, *edge.weight()));
+                break 'search;
+            }
+            if members.contains(&next) && !parent.contains_key(&next) {
+                parent.insert(next, (node, *edge.weight()));
+                queue.push_back(next);
+            }
+        }
+    }
+    let (mut node, closing_span) = closing?;
+    let mut path = vec![(start, closing_span)];
+    while node != start {
+        let &(previous, span) = parent.get(&node)?;
+        path.push((node, span));
+        node = previous;
+    }
+    path.push((start, Span::default()));
+    path.reverse();
+    // `path` is now start, s1, ..., start; each entry's span is the edge that leads into it.
+    let name = |n: NodeIndex| model.steps.get(graph.step(n)).map_or("?", |s| s.name());
+    let names: Vec<String> = path.iter().map(|&(n, _)| format!("`{}`", name(n))).collect();
+    let start_info = model.steps.get(graph.step(start))?;
+    let mut diagnostic = Diagnostic::new(
+        Code::E0103,
+        format!("the ordering has a cycle: {}", names.join(" -> ")),
+        start_info.step.name.span,
+        "the cycle starts here",
+    )
+    .help("a step cannot run after itself: remove one of these `after` edges or references");
+    for pair in path.windows(2) {
+        if let [(from, _), (to, span)] = pair {
+            diagnostic = diagnostic.label(*span, format!("`{}` runs after `{}` because of this", name(*to), name(*from)));
+        }
+    }
+    Some(diagnostic)
+}
+
+/// E0203 and E0209.
+pub(crate) fn approvals(model: &Model<'_>, resolution: &Resolution<'_>, graph: &StepGraph, acyclic: bool, out: &mut Vec<Diagnostic>) {
+    let mut confirms_by: HashMap<&str, Vec<NodeIndex>> = HashMap::new();
+    for (id, info) in model.steps.iter().enumerate() {
+        if let (StepKind::Confirm, Some((role, _)), Some(node)) = (info.kind(), info.clauses.by, graph.node(id)) {
+            confirms_by.entry(role.as_str()).or_default().push(node);
+        }
+    }
+    let topo = if acyclic { topological_positions(graph) } else { None };
+    let mut reached_by_role: HashMap<&str, Vec<bool>> = HashMap::new();
+    let mut memo = HashMap::new();
+    for (id, info) in model.steps.iter().enumerate() {
+        if info.kind() != StepKind::Execute {
+            continue;
+        }
+        let (Some((role, _)), Some(node)) = (info.clauses.approver, graph.node(id)) else { continue };
+        if !model.roles.contains_key(role.as_str()) {
+            continue; // E0101 already
+        }
+        let confirms = confirms_by.get(role.as_str()).map_or(&[][..], Vec::as_slice);
+        let reached = reached_by_role
+            .entry(role.as_str())
+            .or_insert_with(|| reachable_from(graph, confirms));
+        if !reached.get(node.index()).copied().unwrap_or(false) {
+            out.push(not_confirmed(model, graph, id, role, confirms));
+            continue;
+        }
+        if let Some(topo) = &topo {
+            let cx = Seen { model, graph, topo, confirms, role: role.as_str(), execute: node };
+            for &(source, reference) in resolution.action_sources.get(id).into_iter().flatten() {
+                if source != id && !cx.seen_by_confirmer(source, &mut memo) {
+                    out.push(cx.unseen(id, role, source, reference));
+                }
+            }
+        }
+    }
+}
+
+/// `result[n]`: some path of at least one edge leads from one of `sources` to node `n`.
+fn reachable_from(graph: &StepGraph, sources: &[NodeIndex]) -> Vec<bool> {
+    let mut reached = vec![false; graph.graph.node_count()];
+    let mut queue: VecDeque<NodeIndex> = sources.iter().copied().collect();
+    while let Some(node) = queue.pop_front() {
+        for next in graph.graph.neighbors_directed(node, Direction::Outgoing) {
+            if let Some(flag) = reached.get_mut(next.index())
+                && !*flag
+            {
+                *flag = true;
+                queue.push_back(next);
+            }
+        }
+    }
+    reached
+}
+
+fn topological_positions(graph: &StepGraph) -> Option<Vec<usize>> {
+    let order = toposort(&graph.graph, None).ok()?;
+    let mut position = vec![0; graph.graph.node_count()];
+    for (i, node) in order.into_iter().enumerate() {
+        *position.get_mut(node.index())? = i;
+    }
+    Some(position)
+}
+
+fn not_confirmed(model: &Model<'_>, graph: &StepGraph, id: StepId, role: &Ident, confirms: &[NodeIndex]) -> Diagnostic {
+    let name = model.steps.get(id).map_or("?", |s| s.name());
+    let mut diagnostic = Diagnostic::new(
+        Code::E0203,
+        format!("`{name}` can write before `{}` confirms it", role.name),
+        role.span,
+        format!("no `confirm ... by {}` comes before `{name}`", role.name),
+    );
+    for &confirm in confirms.iter().take(5) {
+        if let Some(info) = model.steps.get(graph.step(confirm)) {
+            diagnostic = diagnostic.label(info.step.name.span, format!("`{}` confirms by `{}` but is not an ancestor of `{name}`", info.name(), role.name));
+        }
+    }
+    let help = match confirms.first().and_then(|&c| model.steps.get(graph.step(c))) {
+        Some(confirm) => format!("make `{name}` run after the confirmation: add `after {}` to `{name}`", confirm.name()),
+        None => format!("add a `confirm` step `by {}` and put `{name}` after it", role.name),
+    };
+    diagnostic.help(help)
+}
+
+/// What E0209 needs to judge the values of one execute step.
+struct Seen<'a, 'w> {
+    model: &'a Model<'w>,
+    graph: &'a StepGraph,
+    topo: &'a [usize],
+    confirms: &'a [NodeIndex],
+    role: &'a str,
+    execute: NodeIndex,
+}
+
+impl Seen<'_, '_> {
+    /// Whether some confirm by the approver role comes after `source` and before the execute.
+    fn seen_by_confirmer(&self, source: StepId, memo: &mut HashMap<(StepId, String), Vec<NodeIndex>>) -> bool {
+        let Some(start) = self.graph.node(source) else { return false };
+        let after_source = memo
+            .entry((source, self.role.to_owned()))
+            .or_insert_with(|| self.confirms_after(start));
+        let limit = self.topo.get(self.execute.index()).copied().unwrap_or(0);
+        self.reaches_execute(after_source, limit)
+    }
+
+    /// The confirms by the role that `start` leads to, not searching past them.
+    fn confirms_after(&self, start: NodeIndex) -> Vec<NodeIndex> {
+        let targets: HashSet<NodeIndex> = self.confirms.iter().copied().collect();
+        let mut found = Vec::new();
+        let mut visited = HashSet::from([start]);
+        let mut queue = VecDeque::from([start]);
+        while let Some(node) = queue.pop_front() {
+            for next in self.graph.graph.neighbors_directed(node, Direction::Outgoing) {
+                if !visited.insert(next) {
+                    continue;
+                }
+                if targets.contains(&next) {
+                    found.push(next);
+                } else {
+                    queue.push_back(next);
+                }
+            }
+        }
+        found
+    }
+
+    /// Whether one of `from` leads to the execute, searching only nodes ordered before it.
+    fn reaches_execute(&self, from: &[NodeIndex], limit: usize) -> bool {
+        let mut visited: HashSet<NodeIndex> = from.iter().copied().collect();
+        let mut queue: VecDeque<NodeIndex> = from.iter().copied().collect();
+        while let Some(node) = queue.pop_front() {
+            for next in self.graph.graph.neighbors_directed(node, Direction::Outgoing) {
+                if next == self.execute {
+                    return true;
+                }
+                let before = self.topo.get(next.index()).is_some_and(|&p| p < limit);
+                if before && visited.insert(next) {
+                    queue.push_back(next);
+                }
+            }
+        }
+        false
+    }
+
+    fn unseen(&self, id: StepId, role: &Ident, source: StepId, reference: &Reference) -> Diagnostic {
+        let name = self.model.steps.get(id).map_or("?", |s| s.name());
+        let source_info = self.model.steps.get(source);
+        let source_name = source_info.map_or("?", |s| s.name());
+        let mut diagnostic = Diagnostic::new(
+            Code::E0209,
+            format!("`{name}` uses `{reference}`, which no `{}` confirmer saw", role.name),
+            reference.span,
+            format!("not known before `{}` confirms", role.name),
+        );
+        if let Some(info) = source_info {
+            diagnostic = diagnostic.label(info.step.name.span, format!("`{source_name}` does not run before a confirm by `{}`", role.name));
+        }
+        let first_confirm = self.confirms.first().and_then(|&c| self.model.steps.get(self.graph.step(c)));
+        let help = match first_confirm {
+            Some(confirm) => format!(
+                "order `{source_name}` before the confirmation (add `after {source_name}` to `{}`) and show `{reference}` to the confirmer",
+                confirm.name()
+            ),
+            None => format!("put a `confirm ... by {}` after `{source_name}` and before `{name}`", role.name),
+        };
+        diagnostic.help(help)
+    }
+}

@@ -1,0 +1,44 @@
+//! Types (E0105): literals must fit the type they are declared with: an input's default, and
+//! the values of an `in [...]` list. An `int` literal fits a `number`; nothing else converts.
+
+use super::model::Model;
+use crate::diagnostics::{Code, Diagnostic};
+use crate::syntax::ast::*;
+
+pub(crate) fn check(model: &Model<'_>, out: &mut Vec<Diagnostic>) {
+    for input in &model.input_list {
+        if let Some(default) = &input.default {
+            literal_fits(default, input.ty, &format!("input `{}`", input.name.name), out);
+        }
+    }
+    for info in &model.steps {
+        let Some((fields, _)) = info.clauses.yields else { continue };
+        for field in fields {
+            for literal in field.allowed.iter().flatten() {
+                literal_fits(literal, field.ty, &format!("output `{}.{}`", info.name(), field.name.name), out);
+            }
+        }
+    }
+}
+
+/// Whether a literal of type `found` may stand where `wanted` is declared.
+pub(crate) fn fits(found: Type, wanted: Type) -> bool {
+    found == wanted || (found == Type::Int && wanted == Type::Number)
+}
+
+fn literal_fits(literal: &Literal, ty: Word<Type>, what: &str, out: &mut Vec<Diagnostic>) {
+    let found = literal.value.natural_type();
+    if fits(found, ty.value) {
+        return;
+    }
+    out.push(
+        Diagnostic::new(
+            Code::E0105,
+            format!("a `{found}` literal where {what} is `{}`", ty.value),
+            literal.span,
+            format!("this is `{found}`"),
+        )
+        .label(ty.span, format!("declared `{}` here", ty.value))
+        .help(format!("write a `{}` value here, or change the declared type", ty.value)),
+    );
+}
