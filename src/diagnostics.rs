@@ -133,7 +133,12 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// A diagnostic whose primary span is labelled `label`; add the fix with [`Diagnostic::help`].
-    pub fn new(code: Code, message: impl Into<String>, span: Span, label: impl Into<String>) -> Self {
+    pub fn new(
+        code: Code,
+        message: impl Into<String>,
+        span: Span,
+        label: impl Into<String>,
+    ) -> Self {
         Diagnostic {
             code,
             message: message.into(),
@@ -165,6 +170,16 @@ impl Diagnostic {
 
     pub fn is_error(&self) -> bool {
         self.severity() == Severity::Error
+    }
+}
+
+/// `a` or `an` for the word that follows (`an execute step`, `an \`int\``).
+pub fn article(word: &str) -> &'static str {
+    let first = word.trim_start_matches('`').chars().next().unwrap_or('x');
+    if "aeiouAEIOU".contains(first) {
+        "an"
+    } else {
+        "a"
     }
 }
 
@@ -248,11 +263,9 @@ impl miette::Diagnostic for FileDiagnostic<'_> {
             Some(self.diagnostic.primary.text.clone()),
             clamp(self.diagnostic.primary.span),
         ));
-        let others = self
-            .diagnostic
-            .labels
-            .iter()
-            .map(move |label| LabeledSpan::new_with_span(Some(label.text.clone()), clamp(label.span)));
+        let others = self.diagnostic.labels.iter().map(move |label| {
+            LabeledSpan::new_with_span(Some(label.text.clone()), clamp(label.span))
+        });
         Some(Box::new(primary.chain(others)))
     }
 }
@@ -275,7 +288,12 @@ impl RenderOptions {
 }
 
 /// Renders every diagnostic of one file, in order, as miette draws them.
-pub fn render(name: &str, source: &str, diagnostics: &[Diagnostic], options: RenderOptions) -> String {
+pub fn render(
+    name: &str,
+    source: &str,
+    diagnostics: &[Diagnostic],
+    options: RenderOptions,
+) -> String {
     let named = NamedSource::new(name, source.to_owned()).with_language("writ");
     let theme = if options.color {
         GraphicalTheme::unicode()

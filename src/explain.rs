@@ -63,14 +63,23 @@ mod tests {
     fn every_code_has_a_complete_entry() {
         for code in Code::ALL {
             let entry = explain(code).unwrap_or_else(|| panic!("no entry for {code}"));
-            assert!(entry.starts_with(&format!("## {code}: ")), "{code}: heading");
+            assert!(
+                entry.starts_with(&format!("## {code}: ")),
+                "{code}: heading"
+            );
             for part in ["**What.**", "**Why.**", "**Bad.**", "**Fixed.**"] {
                 assert!(entry.contains(part), "{code}: no {part}");
             }
             let (bad, fixed) = examples(code).unwrap_or_else(|| panic!("{code}: no examples"));
             for example in [bad, fixed] {
-                assert!(example.contains("workflow "), "{code}: example is not a workflow");
-                assert!(!example.contains("```"), "{code}: example runs into another block");
+                assert!(
+                    example.contains("workflow "),
+                    "{code}: example is not a workflow"
+                );
+                assert!(
+                    !example.contains("```"),
+                    "{code}: example runs into another block"
+                );
             }
             assert_ne!(bad, fixed, "{code}: bad and fixed are the same");
         }
@@ -122,7 +131,11 @@ mod tests {
             let (bad, _) = examples(code).unwrap_or_default();
             match crate::parse(bad) {
                 Err(diagnostics) => {
-                    assert_eq!(code, Code::E0001, "{code}: the bad example does not parse: {diagnostics:?}");
+                    assert_eq!(
+                        code,
+                        Code::E0001,
+                        "{code}: the bad example does not parse: {diagnostics:?}"
+                    );
                     assert!(diagnostics.iter().all(|d| d.code == Code::E0001));
                 }
                 Ok(_) => assert_ne!(code, Code::E0001, "E0001: the bad example parses"),
@@ -135,7 +148,11 @@ mod tests {
     fn bad_examples_show_their_code_and_nothing_else() {
         for code in Code::ALL {
             let (bad, _) = examples(code).unwrap_or_default();
-            let found: Vec<Code> = crate::check_source(bad).diagnostics.iter().map(|d| d.code).collect();
+            let found: Vec<Code> = crate::check_source(bad)
+                .diagnostics
+                .iter()
+                .map(|d| d.code)
+                .collect();
             assert_eq!(found, [code], "{code}: the bad example gives {found:?}");
         }
     }

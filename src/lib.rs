@@ -16,6 +16,6 @@ pub mod explain;
 mod suggest;
 pub mod syntax;
 
-pub use check::{CheckedWorkflow, Checked, check, check_source};
+pub use check::{Checked, CheckedWorkflow, check, check_source};
 pub use diagnostics::{Code, Diagnostic, Severity};
 pub use syntax::parse;

@@ -4,7 +4,10 @@
 //! the distance allowed is 1 for short names, 2 from five characters, 3 from ten.
 
 /// The candidate nearest to `typed` within the allowed edit distance, if any.
-pub(crate) fn did_you_mean<'a>(typed: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn did_you_mean<'a>(
+    typed: &str,
+    candidates: impl Iterator<Item = &'a str>,
+) -> Option<&'a str> {
     let allowed = match typed.chars().count() {
         0..=4 => 1,
         5..=9 => 2,
@@ -56,7 +59,10 @@ mod tests {
     #[test]
     fn suggests_only_close_names() {
         let roles = ["support_lead", "ops_lead"];
-        assert_eq!(did_you_mean("suport_lead", roles.into_iter()), Some("support_lead"));
+        assert_eq!(
+            did_you_mean("suport_lead", roles.into_iter()),
+            Some("support_lead")
+        );
         assert_eq!(did_you_mean("finance", roles.into_iter()), None);
     }
 }

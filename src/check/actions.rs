@@ -8,7 +8,7 @@
 use super::model::{Model, StepId, StepInfo};
 use super::names::Resolution;
 use super::sql_rules;
-use crate::diagnostics::{Code, Diagnostic};
+use crate::diagnostics::{Code, Diagnostic, article};
 use crate::syntax::ast::*;
 
 struct Context<'a, 'w> {
@@ -36,10 +36,17 @@ pub(crate) fn check(model: &Model<'_>, resolution: &Resolution<'_>, out: &mut Ve
 }
 
 /// The system a writing step's actions run against, when it resolves.
-fn step_system<'w>(model: &Model<'w>, resolution: &Resolution<'_>, id: StepId, info: &StepInfo<'w>) -> Option<&'w System> {
+fn step_system<'w>(
+    model: &Model<'w>,
+    resolution: &Resolution<'_>,
+    id: StepId,
+    info: &StepInfo<'w>,
+) -> Option<&'w System> {
     let execute = match info.kind() {
         StepKind::Execute => info,
-        StepKind::Rollback => model.steps.get(resolution.undoes.get(id).copied().flatten()?)?,
+        StepKind::Rollback => model
+            .steps
+            .get(resolution.undoes.get(id).copied().flatten()?)?,
         _ => return None,
     };
     let (name, _) = execute.clauses.writes?;
@@ -48,7 +55,9 @@ fn step_system<'w>(model: &Model<'w>, resolution: &Resolution<'_>, id: StepId, i
 
 impl Context<'_, '_> {
     fn recommend(&mut self) {
-        let Some((action, _)) = self.info.clauses.run else { return };
+        let Some((action, _)) = self.info.clauses.run else {
+            return;
+        };
         self.read_only(action, "a recommend step");
         if self.unresolved || action.connector() == Connector::Exec {
             return;
@@ -57,9 +66,18 @@ impl Context<'_, '_> {
             .info
             .clauses
             .reads
-            .map(|(names, _)| names.iter().filter_map(|n| self.model.systems.get(n.as_str()).copied()).collect())
+            .map(|(names, _)| {
+                names
+                    .iter()
+                    .filter_map(|n| self.model.systems.get(n.as_str()).copied())
+                    .collect()
+            })
             .unwrap_or_default();
-        let fitting: Vec<&System> = reads.iter().copied().filter(|s| s.connector.value == action.connector()).collect();
+        let fitting: Vec<&System> = reads
+            .iter()
+            .copied()
+            .filter(|s| s.connector.value == action.connector())
+            .collect();
         match fitting.as_slice() {
             [_] => {}
             [] => self.no_fitting_system(action),
@@ -72,7 +90,15 @@ impl Context<'_, '_> {
                 )
                 .help(format!("a recommend step reads one `{}` system per action: split it into one step per system", action.connector()));
                 for system in many {
-                    diagnostic = diagnostic.label(system.name.span, format!("`{}` is a {} system", system.name.name, system.connector.value));
+                    diagnostic = diagnostic.label(
+                        system.name.span,
+                        format!(
+                            "`{}` is {} {} system",
+                            system.name.name,
+                            article(&system.connector.value.to_string()),
+                            system.connector.value
+                        ),
+                    );
                 }
                 self.out.push(diagnostic);
             }
@@ -84,11 +110,17 @@ impl Context<'_, '_> {
         self.out.push(
             Diagnostic::new(
                 Code::E0208,
-                format!("`{}` in `{}` has no `{connector}` system to run on", action.connector_word(), self.info.name()),
+                format!(
+                    "`{}` in `{}` has no `{connector}` system to run on",
+                    action.connector_word(),
+                    self.info.name()
+                ),
                 action.span(),
                 format!("needs a `{connector}` system in `reads`"),
             )
-            .help(format!("add the `{connector}` system this step reads to its `reads` clause")),
+            .help(format!(
+                "add the `{connector}` system this step reads to its `reads` clause"
+            )),
         );
     }
 
@@ -123,7 +155,11 @@ impl Context<'_, '_> {
         if self.unresolved || action.connector() == system.connector.value {
             return;
         }
-        self.mismatch(action.span(), &format!("{clause} {}", action.connector_word()), system);
+        self.mismatch(
+            action.span(),
+            &format!("{clause} {}", action.connector_word()),
+            system,
+        );
     }
 
     fn mismatch(&mut self, span: Span, what: &str, system: &System) {
@@ -131,12 +167,26 @@ impl Context<'_, '_> {
         self.out.push(
             Diagnostic::new(
                 Code::E0208,
-                format!("`{what}` on `{}`, a {connector} system", system.name.name),
+                format!(
+                    "`{what}` on `{}`, {} {connector} system",
+                    system.name.name,
+                    article(&connector.to_string())
+                ),
                 span,
-                format!("does not fit a {connector} system"),
+                format!(
+                    "does not fit {} {connector} system",
+                    article(&connector.to_string())
+                ),
             )
-            .label(system.connector.span, format!("`{}` is declared {connector} here", system.name.name))
-            .help(format!("on a {connector} system, write the action as `{}`", example(connector))),
+            .label(
+                system.connector.span,
+                format!("`{}` is declared {connector} here", system.name.name),
+            )
+            .help(format!(
+                "on {} {connector} system, write the action as `{}`",
+                article(&connector.to_string()),
+                example(connector)
+            )),
         );
     }
 
@@ -146,7 +196,11 @@ impl Context<'_, '_> {
             Action::Http(http) if http.method.value != Method::Get => self.out.push(
                 Diagnostic::new(
                     Code::E0205,
-                    format!("`{}` in {position} of `{}`", http.method.value, self.info.name()),
+                    format!(
+                        "`{}` in {position} of `{}`",
+                        http.method.value,
+                        self.info.name()
+                    ),
                     http.method.span,
                     "this request may write",
                 )
@@ -157,12 +211,17 @@ impl Context<'_, '_> {
     }
 
     fn sql_reads(&mut self, sql: &SqlText, position: &str) {
-        let Err(problem) = sql_rules::read_only(&sql.text.value) else { return };
+        let Err(problem) = sql_rules::read_only(&sql.text.value) else {
+            return;
+        };
         let span = span_in_string(&sql.text, problem.at);
         self.out.push(
             Diagnostic::new(
                 Code::E0205,
-                format!("SQL in {position} of `{}` is not a single read-only `SELECT`", self.info.name()),
+                format!(
+                    "SQL in {position} of `{}` is not a single read-only `SELECT`",
+                    self.info.name()
+                ),
                 span,
                 problem.reason,
             )
@@ -173,7 +232,9 @@ impl Context<'_, '_> {
 
     fn one_statement(&mut self, action: &Action) {
         let Action::Sql(sql) = action else { return };
-        let Some(at) = sql_rules::second_statement(&sql.text.value) else { return };
+        let Some(at) = sql_rules::second_statement(&sql.text.value) else {
+            return;
+        };
         self.out.push(
             Diagnostic::new(Code::E0001, "an `sql` action holds more than one statement", span_in_string(&sql.text, Some(at)), "a second statement starts here")
                 .label(sql.text.span, "in this SQL")
@@ -187,7 +248,10 @@ impl Context<'_, '_> {
 fn span_in_string(text: &Text, range: Option<std::ops::Range<usize>>) -> Span {
     let plain = text.value.len() + 2 == text.span.len();
     match range {
-        Some(range) if plain => Span::new(text.span.start + 1 + range.start, text.span.start + 1 + range.end),
+        Some(range) if plain => Span::new(
+            text.span.start + 1 + range.start,
+            text.span.start + 1 + range.end,
+        ),
         _ => text.span,
     }
 }

@@ -3,14 +3,17 @@
 //! an `auto` gate on the wrong risk or without `critical == 0` inside the envelope E0206.
 
 use super::model::{Model, StepInfo};
-use crate::diagnostics::{Code, Diagnostic};
+use crate::diagnostics::{Code, Diagnostic, article};
 use crate::syntax::ast::*;
 
 /// Whether `clause` may appear on a step of `kind` (LANGUAGE.md, "Steps and their clauses").
 fn allowed(kind: StepKind, clause: &ClauseKind) -> bool {
     use ClauseKind as C;
     match kind {
-        StepKind::Recommend => matches!(clause, C::After(_) | C::Reads(_) | C::Writes(_) | C::Run(_) | C::Yields(_)),
+        StepKind::Recommend => matches!(
+            clause,
+            C::After(_) | C::Reads(_) | C::Writes(_) | C::Run(_) | C::Yields(_)
+        ),
         StepKind::Confirm => matches!(clause, C::After(_) | C::By(_) | C::Shows(_) | C::Expires(_)),
         StepKind::Execute => matches!(
             clause,
@@ -34,7 +37,9 @@ fn allowed_list(kind: StepKind) -> &'static str {
     match kind {
         StepKind::Recommend => "`after`, `reads`, `run`, `yields`",
         StepKind::Confirm => "`after`, `by`, `shows`, `expires`",
-        StepKind::Execute => "`after`, `reads`, `writes`, `run`, `yields`, `risk`, `approver`, `auto`, `capture`, `verify`",
+        StepKind::Execute => {
+            "`after`, `reads`, `writes`, `run`, `yields`, `risk`, `approver`, `auto`, `capture`, `verify`"
+        }
         StepKind::Rollback => "`run`, `verify`, `repair by`",
     }
 }
@@ -67,20 +72,37 @@ fn placement(info: &StepInfo<'_>, out: &mut Vec<Diagnostic>) {
         }
         let keyword = clause.kind.keyword();
         let why = match (kind, &clause.kind) {
-            (StepKind::Rollback, ClauseKind::Writes(_)) => " (a rollback writes the system of the execute it undoes)".to_owned(),
-            (StepKind::Rollback, ClauseKind::After(_)) => " (a rollback runs when its execute is reversed, not in the forward order)".to_owned(),
-            (_, ClauseKind::Auto(_)) => " (earned autonomy applies to execute steps only)".to_owned(),
+            (StepKind::Rollback, ClauseKind::Writes(_)) => {
+                " (a rollback writes the system of the execute it undoes)".to_owned()
+            }
+            (StepKind::Rollback, ClauseKind::After(_)) => {
+                " (a rollback runs when its execute is reversed, not in the forward order)"
+                    .to_owned()
+            }
+            (_, ClauseKind::Auto(_)) => {
+                " (earned autonomy applies to execute steps only)".to_owned()
+            }
             _ => String::new(),
         };
         out.push(
             Diagnostic::new(
                 Code::E0104,
-                format!("`{keyword}` is not allowed on a {kind} step{why}"),
+                format!(
+                    "`{keyword}` is not allowed on {} {kind} step{why}",
+                    article(&kind.to_string())
+                ),
                 clause.span,
                 format!("not allowed on {kind} step `{}`", info.name()),
             )
-            .label(info.step.kind.span, format!("a {kind} step"))
-            .help(format!("remove it; a {kind} step takes {}", allowed_list(kind))),
+            .label(
+                info.step.kind.span,
+                format!("{} {kind} step", article(&kind.to_string())),
+            )
+            .help(format!(
+                "remove it; {} {kind} step takes {}",
+                article(&kind.to_string()),
+                allowed_list(kind)
+            )),
         );
     }
 }
@@ -101,16 +123,30 @@ fn required(info: &StepInfo<'_>, out: &mut Vec<Diagnostic>) {
     };
     let needs_run = kind != StepKind::Confirm && c.run.is_none();
     if needs_run {
-        missing("run", "add `run sql \"...\"`, `run exec \"PROGRAM\" [ARGS]` or `run http METHOD \"URL\"`".to_owned());
+        missing(
+            "run",
+            "add `run sql \"...\"`, `run exec \"PROGRAM\" [ARGS]` or `run http METHOD \"URL\"`"
+                .to_owned(),
+        );
     }
     match kind {
-        StepKind::Confirm if c.by.is_none() => missing("by", "add `by ROLE`: the role whose members confirm or reject".to_owned()),
+        StepKind::Confirm if c.by.is_none() => missing(
+            "by",
+            "add `by ROLE`: the role whose members confirm or reject".to_owned(),
+        ),
         StepKind::Execute => {
             if c.writes.is_none() {
-                missing("writes", "add `writes SYSTEM`: the one system this step writes".to_owned());
+                missing(
+                    "writes",
+                    "add `writes SYSTEM`: the one system this step writes".to_owned(),
+                );
             }
             if c.risk.is_none() {
-                missing("risk", "add `risk low` or `risk medium` (high-risk actions stay recommendations)".to_owned());
+                missing(
+                    "risk",
+                    "add `risk low` or `risk medium` (high-risk actions stay recommendations)"
+                        .to_owned(),
+                );
             }
             if c.approver.is_none() {
                 out.push(
@@ -142,23 +178,37 @@ fn risk_and_autonomy(model: &Model<'_>, info: &StepInfo<'_>, out: &mut Vec<Diagn
                 .help("keep the action as a `recommend` step for a human to carry out, or lower the risk if it is really medium"),
         );
     }
-    let Some((gate, gate_span)) = c.auto else { return };
+    let Some((gate, gate_span)) = c.auto else {
+        return;
+    };
     if gate.acceptance.basis_points > 10_000 {
         out.push(
-            Diagnostic::new(Code::E0105, "an acceptance rate above 100%", gate.acceptance.span, "no record can reach this")
-                .help("write a percentage from 0% to 100%, such as `95%`"),
+            Diagnostic::new(
+                Code::E0105,
+                "an acceptance rate above 100%",
+                gate.acceptance.span,
+                "no record can reach this",
+            )
+            .help("write a percentage from 0% to 100%, such as `95%`"),
         );
     }
     if let Some((risk, _)) = c.risk
         && risk.value != Risk::Low
     {
         out.push(
-            Diagnostic::new(Code::E0206, format!("`auto` on `{}`, whose risk is {}", info.name(), risk.value), gate_span, "earned autonomy is for low-risk actions only")
-                .label(risk.span, format!("risk {}", risk.value))
-                .help("remove the `auto` gate: a human confirms every run of a medium-risk action"),
+            Diagnostic::new(
+                Code::E0206,
+                format!("`auto` on `{}`, whose risk is {}", info.name(), risk.value),
+                gate_span,
+                "earned autonomy is for low-risk actions only",
+            )
+            .label(risk.span, format!("risk {}", risk.value))
+            .help("remove the `auto` gate: a human confirms every run of a medium-risk action"),
         );
     }
-    let system = c.writes.and_then(|(name, _)| model.systems.get(name.as_str()));
+    let system = c
+        .writes
+        .and_then(|(name, _)| model.systems.get(name.as_str()));
     if let Some(system) = system
         && system.envelope.value == Envelope::Inside
         && gate.no_critical.is_none()

@@ -106,7 +106,10 @@ fn cycle_diagnostic(model: &Model<'_>, graph: &StepGraph, scc: &[NodeIndex]) -> 
     path.reverse();
     // `path` is now start, s1, ..., start; each entry's span is the edge that leads into it.
     let name = |n: NodeIndex| model.steps.get(graph.step(n)).map_or("?", |s| s.name());
-    let names: Vec<String> = path.iter().map(|&(n, _)| format!("`{}`", name(n))).collect();
+    let names: Vec<String> = path
+        .iter()
+        .map(|&(n, _)| format!("`{}`", name(n)))
+        .collect();
     let start_info = model.steps.get(graph.step(start))?;
     let mut diagnostic = Diagnostic::new(
         Code::E0103,
@@ -117,32 +120,55 @@ fn cycle_diagnostic(model: &Model<'_>, graph: &StepGraph, scc: &[NodeIndex]) -> 
     .help("a step cannot run after itself: remove one of these `after` edges or references");
     for pair in path.windows(2) {
         if let [(from, _), (to, span)] = pair {
-            diagnostic = diagnostic.label(*span, format!("`{}` runs after `{}` because of this", name(*to), name(*from)));
+            diagnostic = diagnostic.label(
+                *span,
+                format!(
+                    "`{}` runs after `{}` because of this",
+                    name(*to),
+                    name(*from)
+                ),
+            );
         }
     }
     Some(diagnostic)
 }
 
 /// E0203 and E0209.
-pub(crate) fn approvals(model: &Model<'_>, resolution: &Resolution<'_>, graph: &StepGraph, acyclic: bool, out: &mut Vec<Diagnostic>) {
+pub(crate) fn approvals(
+    model: &Model<'_>,
+    resolution: &Resolution<'_>,
+    graph: &StepGraph,
+    acyclic: bool,
+    out: &mut Vec<Diagnostic>,
+) {
     let mut confirms_by: HashMap<&str, Vec<NodeIndex>> = HashMap::new();
     for (id, info) in model.steps.iter().enumerate() {
-        if let (StepKind::Confirm, Some((role, _)), Some(node)) = (info.kind(), info.clauses.by, graph.node(id)) {
+        if let (StepKind::Confirm, Some((role, _)), Some(node)) =
+            (info.kind(), info.clauses.by, graph.node(id))
+        {
             confirms_by.entry(role.as_str()).or_default().push(node);
         }
     }
-    let topo = if acyclic { topological_positions(graph) } else { None };
+    let topo = if acyclic {
+        topological_positions(graph)
+    } else {
+        None
+    };
     let mut reached_by_role: HashMap<&str, Vec<bool>> = HashMap::new();
     let mut memo = HashMap::new();
     for (id, info) in model.steps.iter().enumerate() {
         if info.kind() != StepKind::Execute {
             continue;
         }
-        let (Some((role, _)), Some(node)) = (info.clauses.approver, graph.node(id)) else { continue };
+        let (Some((role, _)), Some(node)) = (info.clauses.approver, graph.node(id)) else {
+            continue;
+        };
         if !model.roles.contains_key(role.as_str()) {
             continue; // E0101 already
         }
-        let confirms = confirms_by.get(role.as_str()).map_or(&[][..], Vec::as_slice);
+        let confirms = confirms_by
+            .get(role.as_str())
+            .map_or(&[][..], Vec::as_slice);
         let reached = reached_by_role
             .entry(role.as_str())
             .or_insert_with(|| reachable_from(graph, confirms));
@@ -151,7 +177,14 @@ pub(crate) fn approvals(model: &Model<'_>, resolution: &Resolution<'_>, graph: &
             continue;
         }
         if let Some(topo) = &topo {
-            let cx = Seen { model, graph, topo, confirms, role: role.as_str(), execute: node };
+            let cx = Seen {
+                model,
+                graph,
+                topo,
+                confirms,
+                role: role.as_str(),
+                execute: node,
+            };
             for &(source, reference) in resolution.action_sources.get(id).into_iter().flatten() {
                 if source != id && !cx.seen_by_confirmer(source, &mut memo) {
                     out.push(cx.unseen(id, role, source, reference));
@@ -187,7 +220,13 @@ fn topological_positions(graph: &StepGraph) -> Option<Vec<usize>> {
     Some(position)
 }
 
-fn not_confirmed(model: &Model<'_>, graph: &StepGraph, id: StepId, role: &Ident, confirms: &[NodeIndex]) -> Diagnostic {
+fn not_confirmed(
+    model: &Model<'_>,
+    graph: &StepGraph,
+    id: StepId,
+    role: &Ident,
+    confirms: &[NodeIndex],
+) -> Diagnostic {
     let name = model.steps.get(id).map_or("?", |s| s.name());
     let mut diagnostic = Diagnostic::new(
         Code::E0203,
@@ -197,12 +236,28 @@ fn not_confirmed(model: &Model<'_>, graph: &StepGraph, id: StepId, role: &Ident,
     );
     for &confirm in confirms.iter().take(5) {
         if let Some(info) = model.steps.get(graph.step(confirm)) {
-            diagnostic = diagnostic.label(info.step.name.span, format!("`{}` confirms by `{}` but is not an ancestor of `{name}`", info.name(), role.name));
+            diagnostic = diagnostic.label(
+                info.step.name.span,
+                format!(
+                    "`{}` confirms by `{}` but is not an ancestor of `{name}`",
+                    info.name(),
+                    role.name
+                ),
+            );
         }
     }
-    let help = match confirms.first().and_then(|&c| model.steps.get(graph.step(c))) {
-        Some(confirm) => format!("make `{name}` run after the confirmation: add `after {}` to `{name}`", confirm.name()),
-        None => format!("add a `confirm` step `by {}` and put `{name}` after it", role.name),
+    let help = match confirms
+        .first()
+        .and_then(|&c| model.steps.get(graph.step(c)))
+    {
+        Some(confirm) => format!(
+            "make `{name}` run after the confirmation: add `after {}` to `{name}`",
+            confirm.name()
+        ),
+        None => format!(
+            "add a `confirm` step `by {}` and put `{name}` after it",
+            role.name
+        ),
     };
     diagnostic.help(help)
 }
@@ -219,8 +274,14 @@ struct Seen<'a, 'w> {
 
 impl Seen<'_, '_> {
     /// Whether some confirm by the approver role comes after `source` and before the execute.
-    fn seen_by_confirmer(&self, source: StepId, memo: &mut HashMap<(StepId, String), Vec<NodeIndex>>) -> bool {
-        let Some(start) = self.graph.node(source) else { return false };
+    fn seen_by_confirmer(
+        &self,
+        source: StepId,
+        memo: &mut HashMap<(StepId, String), Vec<NodeIndex>>,
+    ) -> bool {
+        let Some(start) = self.graph.node(source) else {
+            return false;
+        };
         let after_source = memo
             .entry((source, self.role.to_owned()))
             .or_insert_with(|| self.confirms_after(start));
@@ -235,7 +296,11 @@ impl Seen<'_, '_> {
         let mut visited = HashSet::from([start]);
         let mut queue = VecDeque::from([start]);
         while let Some(node) = queue.pop_front() {
-            for next in self.graph.graph.neighbors_directed(node, Direction::Outgoing) {
+            for next in self
+                .graph
+                .graph
+                .neighbors_directed(node, Direction::Outgoing)
+            {
                 if !visited.insert(next) {
                     continue;
                 }
@@ -251,11 +316,20 @@ impl Seen<'_, '_> {
 
     /// Whether one of `from` leads to the execute, searching only nodes ordered before it.
     fn reaches_execute(&self, from: &[NodeIndex], limit: usize) -> bool {
+        self.reaches(from, self.execute, limit)
+    }
+
+    /// Whether one of `from` leads to `target`, searching only nodes ordered before `limit`.
+    fn reaches(&self, from: &[NodeIndex], target: NodeIndex, limit: usize) -> bool {
         let mut visited: HashSet<NodeIndex> = from.iter().copied().collect();
         let mut queue: VecDeque<NodeIndex> = from.iter().copied().collect();
         while let Some(node) = queue.pop_front() {
-            for next in self.graph.graph.neighbors_directed(node, Direction::Outgoing) {
-                if next == self.execute {
+            for next in self
+                .graph
+                .graph
+                .neighbors_directed(node, Direction::Outgoing)
+            {
+                if next == target {
                     return true;
                 }
                 let before = self.topo.get(next.index()).is_some_and(|&p| p < limit);
@@ -267,27 +341,69 @@ impl Seen<'_, '_> {
         false
     }
 
-    fn unseen(&self, id: StepId, role: &Ident, source: StepId, reference: &Reference) -> Diagnostic {
+    fn unseen(
+        &self,
+        id: StepId,
+        role: &Ident,
+        source: StepId,
+        reference: &Reference,
+    ) -> Diagnostic {
         let name = self.model.steps.get(id).map_or("?", |s| s.name());
         let source_info = self.model.steps.get(source);
         let source_name = source_info.map_or("?", |s| s.name());
         let mut diagnostic = Diagnostic::new(
             Code::E0209,
-            format!("`{name}` uses `{reference}`, which no `{}` confirmer saw", role.name),
+            format!(
+                "`{name}` uses `{reference}`, which no `{}` confirmer saw",
+                role.name
+            ),
             reference.span,
             format!("not known before `{}` confirms", role.name),
         );
         if let Some(info) = source_info {
-            diagnostic = diagnostic.label(info.step.name.span, format!("`{source_name}` does not run before a confirm by `{}`", role.name));
+            diagnostic = diagnostic.label(
+                info.step.name.span,
+                format!(
+                    "`{source_name}` does not run before a confirm by `{}`",
+                    role.name
+                ),
+            );
         }
-        let first_confirm = self.confirms.first().and_then(|&c| self.model.steps.get(self.graph.step(c)));
-        let help = match first_confirm {
+        diagnostic.help(self.unseen_help(name, role, source, reference))
+    }
+
+    /// How to fix E0209: order the source before an existing confirm when that makes no cycle,
+    /// otherwise add a confirm after the source.
+    fn unseen_help(
+        &self,
+        name: &str,
+        role: &Ident,
+        source: StepId,
+        reference: &Reference,
+    ) -> String {
+        let source_name = self.model.steps.get(source).map_or("?", |s| s.name());
+        let source_node = self.graph.node(source);
+        let limit = source_node
+            .and_then(|n| self.topo.get(n.index()).copied())
+            .unwrap_or(0);
+        let orderable = self.confirms.iter().find(|&&confirm| {
+            // Putting the source before this confirm is a cycle if the confirm leads to it.
+            source_node.is_some_and(|s| !self.reaches(&[confirm], s, limit))
+                && self.reaches(
+                    &[confirm],
+                    self.execute,
+                    self.topo.get(self.execute.index()).copied().unwrap_or(0),
+                )
+        });
+        match orderable.and_then(|&c| self.model.steps.get(self.graph.step(c))) {
             Some(confirm) => format!(
                 "order `{source_name}` before the confirmation (add `after {source_name}` to `{}`) and show `{reference}` to the confirmer",
                 confirm.name()
             ),
-            None => format!("put a `confirm ... by {}` after `{source_name}` and before `{name}`", role.name),
-        };
-        diagnostic.help(help)
+            None => format!(
+                "add a `confirm ... by {}` after `{source_name}` that shows `{reference}`, and put `{name}` after it",
+                role.name
+            ),
+        }
     }
 }

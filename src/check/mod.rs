@@ -71,7 +71,8 @@ pub fn check(workflow: Workflow) -> Checked {
         graph
     };
     diagnostics::sort(&mut out);
-    let workflow = (!out.iter().any(Diagnostic::is_error)).then_some(CheckedWorkflow { workflow, graph });
+    let workflow =
+        (!out.iter().any(Diagnostic::is_error)).then_some(CheckedWorkflow { workflow, graph });
     Checked {
         diagnostics: out,
         workflow,

@@ -149,7 +149,10 @@ fn add_step<'w>(model: &mut Model<'w>, step: &'w Step, out: &mut Vec<Diagnostic>
     reserved(&step.name, "step", out);
     let id = model.steps.len();
     if let Some(&first) = model.step_ids.get(step.name.as_str()) {
-        let first_span = model.steps.get(first).map_or(step.name.span, |s| s.step.name.span);
+        let first_span = model
+            .steps
+            .get(first)
+            .map_or(step.name.span, |s| s.step.name.span);
         out.push(duplicate("step", &step.name, first_span));
     } else {
         model.step_ids.insert(&step.name.name, id);
@@ -176,7 +179,9 @@ fn add_step<'w>(model: &mut Model<'w>, step: &'w Step, out: &mut Vec<Diagnostic>
 }
 
 fn fields_unique(clauses: &Clauses<'_>, out: &mut Vec<Diagnostic>) {
-    let Some((fields, _)) = clauses.yields else { return };
+    let Some((fields, _)) = clauses.yields else {
+        return;
+    };
     let mut seen: HashMap<&str, Span> = HashMap::new();
     for field in fields {
         if let Some(&first) = seen.get(field.name.as_str()) {
@@ -190,7 +195,11 @@ fn fields_unique(clauses: &Clauses<'_>, out: &mut Vec<Diagnostic>) {
 /// A JSON body names each key once: a repeated key would make one value silently win.
 fn json_keys_unique(step: &Step, out: &mut Vec<Diagnostic>) {
     for clause in &step.clauses {
-        let (ClauseKind::Run(Action::Http(http)) | ClauseKind::Verify(Action::Http(http))) = &clause.kind else { continue };
+        let (ClauseKind::Run(Action::Http(http)) | ClauseKind::Verify(Action::Http(http))) =
+            &clause.kind
+        else {
+            continue;
+        };
         let mut seen: HashMap<&str, Span> = HashMap::new();
         for entry in http.body.iter().flatten() {
             if let Some(&first) = seen.get(entry.key.as_str()) {
@@ -251,15 +260,30 @@ fn duplicate(what: &str, name: &Ident, first: Span) -> Diagnostic {
         "defined again here",
     )
     .label(first, "first defined here")
-    .help(format!("rename one of them or remove the second definition of `{}`", name.name))
+    .help(format!(
+        "rename one of them or remove the second definition of `{}`",
+        name.name
+    ))
 }
 
-fn single(seen: &mut HashMap<&'static str, Span>, what: &'static str, span: Span, out: &mut Vec<Diagnostic>) {
+fn single(
+    seen: &mut HashMap<&'static str, Span>,
+    what: &'static str,
+    span: Span,
+    out: &mut Vec<Diagnostic>,
+) {
     if let Some(&first) = seen.get(what) {
         out.push(
-            Diagnostic::new(Code::E0102, format!("`{what}` is given twice"), span, "given again here")
-                .label(first, "first given here")
-                .help(format!("a workflow has one `{what}`; keep one and remove the other")),
+            Diagnostic::new(
+                Code::E0102,
+                format!("`{what}` is given twice"),
+                span,
+                "given again here",
+            )
+            .label(first, "first given here")
+            .help(format!(
+                "a workflow has one `{what}`; keep one and remove the other"
+            )),
         );
     } else {
         seen.insert(what, span);

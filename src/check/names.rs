@@ -9,8 +9,8 @@ use std::collections::HashSet;
 
 use super::model::{Model, StepId, StepInfo};
 use super::sql_rules;
-use crate::suggest::did_you_mean;
 use crate::diagnostics::{Code, Diagnostic};
+use crate::suggest::did_you_mean;
 use crate::syntax::ast::*;
 
 /// An ordering edge: `to` runs after `from`, because of what is written at `span`.
@@ -95,7 +95,9 @@ impl<'w> Resolver<'_, 'w> {
         // Only the first `run`, `verify` or `capture` feeds E0209; a repeated one is an error.
         let first = |slot: Option<Span>| slot.is_some_and(|s| s.start == clause.span.start);
         match &clause.kind {
-            ClauseKind::By(role) | ClauseKind::Approver(role) | ClauseKind::RepairBy(role) => self.role(Some(id), role),
+            ClauseKind::By(role) | ClauseKind::Approver(role) | ClauseKind::RepairBy(role) => {
+                self.role(Some(id), role)
+            }
             ClauseKind::Expires(expiry) => {
                 if let ExpiryOutcome::Escalate(role) = &expiry.outcome {
                     self.role(Some(id), role);
@@ -109,8 +111,12 @@ impl<'w> Resolver<'_, 'w> {
             ClauseKind::Writes(system) => self.system(id, system),
             ClauseKind::After(steps) => {
                 for step in steps {
-                    if let Some(from) = self.forward_step(id, step, "after") {
-                        self.res.edges.push(Edge { from, to: id, span: step.span });
+                    if let Some(from) = self.forward_step(id, step, "`after`") {
+                        self.res.edges.push(Edge {
+                            from,
+                            to: id,
+                            span: step.span,
+                        });
                     }
                 }
             }
@@ -148,10 +154,26 @@ impl<'w> Resolver<'_, 'w> {
         }
         let names = self.model.role_list.iter().map(|r| r.as_str());
         let suggestion = did_you_mean(role.as_str(), names);
-        self.unknown(step, role.span, format!("unknown role `{}`", role.name), "not declared by any `role` line", suggestion.map_or_else(
-            || format!("declare it with `role {}` or use one of the declared roles", role.name),
-            |s| format!("did you mean `{s}`? otherwise declare it with `role {}`", role.name),
-        ));
+        self.unknown(
+            step,
+            role.span,
+            format!("unknown role `{}`", role.name),
+            "not declared by any `role` line",
+            suggestion.map_or_else(
+                || {
+                    format!(
+                        "declare it with `role {}` or use one of the declared roles",
+                        role.name
+                    )
+                },
+                |s| {
+                    format!(
+                        "did you mean `{s}`? otherwise declare it with `role {}`",
+                        role.name
+                    )
+                },
+            ),
+        );
     }
 
     fn system(&mut self, step: StepId, system: &'w Ident) {
@@ -162,9 +184,18 @@ impl<'w> Resolver<'_, 'w> {
         let names = self.model.system_list.iter().map(|s| s.name.as_str());
         let help = match did_you_mean(system.as_str(), names) {
             Some(s) => format!("did you mean `{s}`?"),
-            None => format!("declare it with `system {}: sqlite inside` (or the connector and envelope it has)", system.name),
+            None => format!(
+                "declare it with `system {}: sqlite inside` (or the connector and envelope it has)",
+                system.name
+            ),
         };
-        self.unknown(Some(step), system.span, format!("unknown system `{}`", system.name), "no `system` of this name", help);
+        self.unknown(
+            Some(step),
+            system.span,
+            format!("unknown system `{}`", system.name),
+            "no `system` of this name",
+            help,
+        );
     }
 
     /// Resolves a step named in `after` or a reference; rollbacks are not forward steps.
@@ -197,28 +228,44 @@ impl<'w> Resolver<'_, 'w> {
             Some(s) => format!("did you mean `{s}`?"),
             None => "name a step defined in this workflow".to_owned(),
         };
-        self.unknown(Some(from), name.span, format!("unknown step `{}`", name.name), "no step of this name", help);
+        self.unknown(
+            Some(from),
+            name.span,
+            format!("unknown step `{}`", name.name),
+            "no step of this name",
+            help,
+        );
     }
 
     fn undone(&mut self, id: StepId, undone: &Ident) {
         match self.model.step_ids.get(undone.as_str()) {
             Some(&target) => {
-                let is_execute = self.model.steps.get(target).is_some_and(|s| s.kind() == StepKind::Execute);
-                if is_execute {
-                    if let Some(slot) = self.res.undoes.get_mut(id) {
-                        *slot = Some(target);
-                    }
+                let is_execute = self
+                    .model
+                    .steps
+                    .get(target)
+                    .is_some_and(|s| s.kind() == StepKind::Execute);
+                if is_execute && let Some(slot) = self.res.undoes.get_mut(id) {
+                    *slot = Some(target);
                 }
             }
             None => self.unknown_step(id, undone),
         }
     }
 
-    fn unknown(&mut self, step: Option<StepId>, span: Span, message: String, label: &str, help: String) {
+    fn unknown(
+        &mut self,
+        step: Option<StepId>,
+        span: Span,
+        message: String,
+        label: &str,
+        help: String,
+    ) {
         if let Some(flag) = step.and_then(|id| self.res.unresolved.get_mut(id)) {
             *flag = true;
         }
-        self.out.push(Diagnostic::new(Code::E0101, message, span, label).help(help));
+        self.out
+            .push(Diagnostic::new(Code::E0101, message, span, label).help(help));
     }
 
     fn reference(&mut self, id: StepId, reference: &'w Reference, in_action: bool) {
@@ -230,9 +277,15 @@ impl<'w> Resolver<'_, 'w> {
             self.before_reference(id, reference, field);
             return;
         }
-        let Some(source) = self.field_source(id, reference, field) else { return };
+        let Some(source) = self.field_source(id, reference, field) else {
+            return;
+        };
         self.res.fields_used.insert((source, &field.name));
-        let in_rollback = self.model.steps.get(id).is_some_and(|s| s.kind() == StepKind::Rollback);
+        let in_rollback = self
+            .model
+            .steps
+            .get(id)
+            .is_some_and(|s| s.kind() == StepKind::Rollback);
         if !in_rollback {
             self.res.edges.push(Edge {
                 from: source,
@@ -252,10 +305,16 @@ impl<'w> Resolver<'_, 'w> {
             return;
         }
         if let Some(&step) = self.model.step_ids.get(name.as_str()) {
-            let fields = self.model.steps.get(step).and_then(|s| s.clauses.yields).map(|(f, _)| f);
-            let example = fields
-                .and_then(|f| f.first())
-                .map_or_else(|| format!("`{}.FIELD`", name.name), |f| format!("`{}.{}`", name.name, f.name.name));
+            let fields = self
+                .model
+                .steps
+                .get(step)
+                .and_then(|s| s.clauses.yields)
+                .map(|(f, _)| f);
+            let example = fields.and_then(|f| f.first()).map_or_else(
+                || format!("`{}.FIELD`", name.name),
+                |f| format!("`{}.{}`", name.name, f.name.name),
+            );
             self.unknown(
                 Some(id),
                 name.span,
@@ -268,15 +327,26 @@ impl<'w> Resolver<'_, 'w> {
         let names = self.model.input_list.iter().map(|i| i.name.as_str());
         let help = match did_you_mean(name.as_str(), names) {
             Some(s) => format!("did you mean `{s}`?"),
-            None => format!("declare it with `input {}: TYPE`, or refer to a step output as `step.field`", name.name),
+            None => format!(
+                "declare it with `input {}: TYPE`, or refer to a step output as `step.field`",
+                name.name
+            ),
         };
-        self.unknown(Some(id), name.span, format!("unknown input `{}`", name.name), "no input of this name", help);
+        self.unknown(
+            Some(id),
+            name.span,
+            format!("unknown input `{}`", name.name),
+            "no input of this name",
+            help,
+        );
     }
 
     /// `step.field`: the step must be a recommend or execute step that yields `field`.
     fn field_source(&mut self, id: StepId, reference: &Reference, field: &Ident) -> Option<StepId> {
         let target = &reference.target;
-        if self.model.inputs.contains_key(target.as_str()) && !self.model.step_ids.contains_key(target.as_str()) {
+        if self.model.inputs.contains_key(target.as_str())
+            && !self.model.step_ids.contains_key(target.as_str())
+        {
             self.unknown(
                 Some(id),
                 reference.span,
@@ -298,61 +368,105 @@ impl<'w> Resolver<'_, 'w> {
             ),
             None => (
                 format!("`{}` yields nothing", target.name),
-                format!("add `yields {}: TYPE` to step `{}`", field.name, target.name),
+                format!(
+                    "add `yields {}: TYPE` to step `{}`",
+                    field.name, target.name
+                ),
             ),
             Some((fields, _)) => {
                 let names = fields.iter().map(|f| f.name.as_str());
-                let listed: Vec<String> = fields.iter().map(|f| format!("`{}`", f.name.name)).collect();
+                let listed: Vec<String> = fields
+                    .iter()
+                    .map(|f| format!("`{}`", f.name.name))
+                    .collect();
                 match did_you_mean(field.as_str(), names) {
-                    Some(s) => (format!("`{}` yields {}", target.name, listed.join(", ")), format!("did you mean `{}.{s}`?", target.name)),
-                    None => (format!("`{}` yields {}", target.name, listed.join(", ")), format!("use one of the fields `{}` yields, or add `{}` to its `yields`", target.name, field.name)),
+                    Some(s) => (
+                        format!("`{}` yields {}", target.name, listed.join(", ")),
+                        format!("did you mean `{}.{s}`?", target.name),
+                    ),
+                    None => (
+                        format!("`{}` yields {}", target.name, listed.join(", ")),
+                        format!(
+                            "use one of the fields `{}` yields, or add `{}` to its `yields`",
+                            target.name, field.name
+                        ),
+                    ),
                 }
             }
         };
-        self.unknown(Some(id), field.span, format!("step `{}` has no output `{}`", target.name, field.name), &label, help);
+        self.unknown(
+            Some(id),
+            field.span,
+            format!("step `{}` has no output `{}`", target.name, field.name),
+            &label,
+            help,
+        );
         None
     }
 
     /// `before.column`: only inside a rollback whose execute captures a before-image.
     fn before_reference(&mut self, id: StepId, reference: &Reference, column: &Ident) {
-        let Some(info) = self.model.steps.get(id) else { return };
+        let Some(info) = self.model.steps.get(id) else {
+            return;
+        };
         if info.kind() != StepKind::Rollback {
             self.unknown(
                 Some(id),
                 reference.span,
                 format!("`{reference}` outside a rollback"),
                 "`before` exists only inside a rollback",
-                "use `before.COLUMN` in the rollback that undoes the execute with the `capture`".to_owned(),
+                "use `before.COLUMN` in the rollback that undoes the execute with the `capture`"
+                    .to_owned(),
             );
             return;
         }
-        let Some(execute) = self.res.undoes.get(id).copied().flatten() else { return };
-        let Some(exec_info) = self.model.steps.get(execute) else { return };
+        let Some(execute) = self.res.undoes.get(id).copied().flatten() else {
+            return;
+        };
+        let Some(exec_info) = self.model.steps.get(execute) else {
+            return;
+        };
         match exec_info.clauses.capture {
             None => self.unknown(
                 Some(id),
                 reference.span,
                 format!("`{}` captures no before-image", exec_info.name()),
                 "there is no `before` here",
-                format!("add `capture sql \"SELECT {} FROM ...\"` to step `{}`", column.name, exec_info.name()),
+                format!(
+                    "add `capture sql \"SELECT {} FROM ...\"` to step `{}`",
+                    column.name,
+                    exec_info.name()
+                ),
             ),
             Some((capture, span)) => {
                 let columns = sql_rules::select_columns(&capture.text.value);
                 if let Some(columns) = columns
-                    && !columns.iter().any(|c| c.eq_ignore_ascii_case(column.as_str()))
+                    && !columns
+                        .iter()
+                        .any(|c| c.eq_ignore_ascii_case(column.as_str()))
                 {
                     let listed: Vec<String> = columns.iter().map(|c| format!("`{c}`")).collect();
-                    let help = match did_you_mean(column.as_str(), columns.iter().map(String::as_str)) {
-                        Some(s) => format!("did you mean `before.{s}`?"),
-                        None => format!("select `{}` in the capture of `{}`", column.name, exec_info.name()),
-                    };
+                    let help =
+                        match did_you_mean(column.as_str(), columns.iter().map(String::as_str)) {
+                            Some(s) => format!("did you mean `before.{s}`?"),
+                            None => format!(
+                                "select `{}` in the capture of `{}`",
+                                column.name,
+                                exec_info.name()
+                            ),
+                        };
                     if let Some(flag) = self.res.unresolved.get_mut(id) {
                         *flag = true;
                     }
                     self.out.push(
-                        Diagnostic::new(Code::E0101, format!("the before-image has no column `{}`", column.name), column.span, "not captured")
-                            .label(span, format!("captures {}", listed.join(", ")))
-                            .help(help),
+                        Diagnostic::new(
+                            Code::E0101,
+                            format!("the before-image has no column `{}`", column.name),
+                            column.span,
+                            "not captured",
+                        )
+                        .label(span, format!("captures {}", listed.join(", ")))
+                        .help(help),
                     );
                 }
             }

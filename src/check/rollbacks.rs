@@ -4,31 +4,54 @@
 use std::collections::HashMap;
 
 use super::model::{Model, StepId};
-use crate::diagnostics::{Code, Diagnostic};
+use crate::diagnostics::{Code, Diagnostic, article};
 use crate::syntax::ast::*;
 
 pub(crate) fn check(model: &Model<'_>, out: &mut Vec<Diagnostic>) {
     let mut undone_by: HashMap<StepId, StepId> = HashMap::new();
     for (id, info) in model.steps.iter().enumerate() {
-        let Some(target_name) = &info.step.undoes else { continue };
+        let Some(target_name) = &info.step.undoes else {
+            continue;
+        };
         // An unknown name was reported by name resolution (E0101).
-        let Some(&target) = model.step_ids.get(target_name.as_str()) else { continue };
-        let Some(target_info) = model.steps.get(target) else { continue };
+        let Some(&target) = model.step_ids.get(target_name.as_str()) else {
+            continue;
+        };
+        let Some(target_info) = model.steps.get(target) else {
+            continue;
+        };
         if target_info.kind() != StepKind::Execute {
             out.push(
                 Diagnostic::new(
                     Code::E0207,
-                    format!("rollback `{}` undoes `{}`, a {} step", info.name(), target_name.name, target_info.kind()),
+                    format!(
+                        "rollback `{}` undoes `{}`, {} {} step",
+                        info.name(),
+                        target_name.name,
+                        article(&target_info.kind().to_string()),
+                        target_info.kind()
+                    ),
                     target_name.span,
                     "only an execute step writes, so only it can be undone",
                 )
-                .label(target_info.step.kind.span, format!("`{}` is a {} step", target_name.name, target_info.kind()))
+                .label(
+                    target_info.step.kind.span,
+                    format!(
+                        "`{}` is {} {} step",
+                        target_name.name,
+                        article(&target_info.kind().to_string()),
+                        target_info.kind()
+                    ),
+                )
                 .help("name the execute step whose write this rollback reverses"),
             );
             continue;
         }
         if let Some(&first) = undone_by.get(&target) {
-            let first_span = model.steps.get(first).map_or(info.step.name.span, |s| s.step.name.span);
+            let first_span = model
+                .steps
+                .get(first)
+                .map_or(info.step.name.span, |s| s.step.name.span);
             out.push(
                 Diagnostic::new(
                     Code::E0207,

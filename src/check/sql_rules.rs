@@ -10,9 +10,27 @@ use crate::syntax::sql::{SqlToken, lex, words};
 
 /// Words that make a statement a write (or change the connection) wherever they stand.
 const WRITE_WORDS: &[&str] = &[
-    "INSERT", "UPDATE", "DELETE", "REPLACE", "UPSERT", "CREATE", "DROP", "ALTER", "PRAGMA", "ATTACH",
-    "DETACH", "VACUUM", "REINDEX", "ANALYZE", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE",
-    "RETURNING", "LOAD_EXTENSION",
+    "INSERT",
+    "UPDATE",
+    "DELETE",
+    "REPLACE",
+    "UPSERT",
+    "CREATE",
+    "DROP",
+    "ALTER",
+    "PRAGMA",
+    "ATTACH",
+    "DETACH",
+    "VACUUM",
+    "REINDEX",
+    "ANALYZE",
+    "BEGIN",
+    "COMMIT",
+    "ROLLBACK",
+    "SAVEPOINT",
+    "RELEASE",
+    "RETURNING",
+    "LOAD_EXTENSION",
 ];
 
 /// Why a piece of SQL is not a single read-only `SELECT`, and where (a range in the SQL text).
@@ -27,15 +45,20 @@ pub(crate) fn second_statement(sql: &str) -> Option<Range<usize>> {
     let tokens = lex(sql);
     let is_word = |t: &SqlToken| matches!(t, SqlToken::Word(_));
     let first_word = tokens.iter().position(is_word)?;
-    let (offset, separator) = tokens
+    let (offset, separator) =
+        tokens
+            .iter()
+            .enumerate()
+            .skip(first_word)
+            .find_map(|(i, t)| match t {
+                SqlToken::Semicolon(range) => Some((i, range.clone())),
+                _ => None,
+            })?;
+    tokens
+        .get(offset + 1..)?
         .iter()
-        .enumerate()
-        .skip(first_word)
-        .find_map(|(i, t)| match t {
-            SqlToken::Semicolon(range) => Some((i, range.clone())),
-            _ => None,
-        })?;
-    tokens.get(offset + 1..)?.iter().any(is_word).then_some(separator)
+        .any(is_word)
+        .then_some(separator)
 }
 
 fn statements(tokens: &[SqlToken]) -> Vec<&[SqlToken]> {
@@ -88,14 +111,20 @@ pub(crate) fn select_columns(sql: &str) -> Option<Vec<String>> {
         SqlToken::Word(range) => sql.get(range.clone()),
         _ => None,
     };
-    let start = tokens.iter().position(|t| word(t).is_some_and(|w| w.eq_ignore_ascii_case("SELECT")))?;
+    let start = tokens
+        .iter()
+        .position(|t| word(t).is_some_and(|w| w.eq_ignore_ascii_case("SELECT")))?;
     let mut depth = 0usize;
     let mut items: Vec<Vec<&SqlToken>> = vec![Vec::new()];
     for token in tokens.iter().skip(start + 1) {
         match token {
             SqlToken::OpenParen => depth += 1,
             SqlToken::CloseParen => depth = depth.saturating_sub(1),
-            SqlToken::Word(_) if depth == 0 && word(token).is_some_and(|w| w.eq_ignore_ascii_case("FROM")) => break,
+            SqlToken::Word(_)
+                if depth == 0 && word(token).is_some_and(|w| w.eq_ignore_ascii_case("FROM")) =>
+            {
+                break;
+            }
             SqlToken::Punct(b',') if depth == 0 => {
                 items.push(Vec::new());
                 continue;
@@ -107,16 +136,27 @@ pub(crate) fn select_columns(sql: &str) -> Option<Vec<String>> {
     items.iter().map(|item| column_name(item, &word)).collect()
 }
 
-fn column_name<'s>(item: &[&SqlToken], word: &impl Fn(&SqlToken) -> Option<&'s str>) -> Option<String> {
+fn column_name<'s>(
+    item: &[&SqlToken],
+    word: &impl Fn(&SqlToken) -> Option<&'s str>,
+) -> Option<String> {
     let skip_distinct = match item.first() {
-        Some(t) if word(t).is_some_and(|w| w.eq_ignore_ascii_case("DISTINCT") || w.eq_ignore_ascii_case("ALL")) => 1,
+        Some(t)
+            if word(t).is_some_and(|w| {
+                w.eq_ignore_ascii_case("DISTINCT") || w.eq_ignore_ascii_case("ALL")
+            }) =>
+        {
+            1
+        }
         _ => 0,
     };
     let item = item.get(skip_distinct..)?;
     match item {
         [only] => word(only).map(str::to_owned),
         [_, SqlToken::Punct(b'.'), column] => word(column).map(str::to_owned),
-        [.., as_word, alias] if word(as_word).is_some_and(|w| w.eq_ignore_ascii_case("AS")) => word(alias).map(str::to_owned),
+        [.., as_word, alias] if word(as_word).is_some_and(|w| w.eq_ignore_ascii_case("AS")) => {
+            word(alias).map(str::to_owned)
+        }
         _ => None,
     }
 }
@@ -127,7 +167,10 @@ mod tests {
 
     #[test]
     fn selects_are_read_only() {
-        assert_eq!(read_only("SELECT updated_at, replace(a, 'x', 'y') FROM t WHERE id = :id"), Ok(()));
+        assert_eq!(
+            read_only("SELECT updated_at, replace(a, 'x', 'y') FROM t WHERE id = :id"),
+            Ok(())
+        );
         assert_eq!(read_only("WITH x AS (SELECT 1) SELECT * FROM x;"), Ok(()));
     }
 
@@ -148,7 +191,10 @@ mod tests {
 
     #[test]
     fn capture_columns() {
-        assert_eq!(select_columns("SELECT priority, t.owner, count(*) AS n FROM t"), Some(vec!["priority".into(), "owner".into(), "n".into()]));
+        assert_eq!(
+            select_columns("SELECT priority, t.owner, count(*) AS n FROM t"),
+            Some(vec!["priority".into(), "owner".into(), "n".into()])
+        );
         assert_eq!(select_columns("SELECT * FROM t"), None);
         assert_eq!(select_columns("SELECT a + 1 FROM t"), None);
     }
@@ -156,6 +202,9 @@ mod tests {
     #[test]
     fn counts_statements() {
         assert_eq!(second_statement("UPDATE t SET a = 1;"), None);
-        assert_eq!(second_statement("UPDATE t SET a = 1; DELETE FROM t"), Some(18..19));
+        assert_eq!(
+            second_statement("UPDATE t SET a = 1; DELETE FROM t"),
+            Some(18..19)
+        );
     }
 }

@@ -2,20 +2,32 @@
 //! the values of an `in [...]` list. An `int` literal fits a `number`; nothing else converts.
 
 use super::model::Model;
-use crate::diagnostics::{Code, Diagnostic};
+use crate::diagnostics::{Code, Diagnostic, article};
 use crate::syntax::ast::*;
 
 pub(crate) fn check(model: &Model<'_>, out: &mut Vec<Diagnostic>) {
     for input in &model.input_list {
         if let Some(default) = &input.default {
-            literal_fits(default, input.ty, &format!("input `{}`", input.name.name), out);
+            literal_fits(
+                default,
+                input.ty,
+                &format!("input `{}`", input.name.name),
+                out,
+            );
         }
     }
     for info in &model.steps {
-        let Some((fields, _)) = info.clauses.yields else { continue };
+        let Some((fields, _)) = info.clauses.yields else {
+            continue;
+        };
         for field in fields {
             for literal in field.allowed.iter().flatten() {
-                literal_fits(literal, field.ty, &format!("output `{}.{}`", info.name(), field.name.name), out);
+                literal_fits(
+                    literal,
+                    field.ty,
+                    &format!("output `{}.{}`", info.name(), field.name.name),
+                    out,
+                );
             }
         }
     }
@@ -34,11 +46,18 @@ fn literal_fits(literal: &Literal, ty: Word<Type>, what: &str, out: &mut Vec<Dia
     out.push(
         Diagnostic::new(
             Code::E0105,
-            format!("a `{found}` literal where {what} is `{}`", ty.value),
+            format!(
+                "{} `{found}` literal where {what} is `{}`",
+                article(&found.to_string()),
+                ty.value
+            ),
             literal.span,
             format!("this is `{found}`"),
         )
         .label(ty.span, format!("declared `{}` here", ty.value))
-        .help(format!("write a `{}` value here, or change the declared type", ty.value)),
+        .help(format!(
+            "write a `{}` value here, or change the declared type",
+            ty.value
+        )),
     );
 }

@@ -19,14 +19,24 @@ pub(crate) fn check(model: &Model<'_>, resolution: &Resolution<'_>, out: &mut Ve
                 }
                 if c.expires.is_none() {
                     out.push(
-                        Diagnostic::new(Code::W0302, format!("confirm step `{}` never expires", name.name), name.span, "a run can wait here forever")
-                            .help("add `expires 4h -> reject` or `expires 4h -> escalate ROLE`"),
+                        Diagnostic::new(
+                            Code::W0302,
+                            format!("confirm step `{}` never expires", name.name),
+                            name.span,
+                            "a run can wait here forever",
+                        )
+                        .help("add `expires 4h -> reject` or `expires 4h -> escalate ROLE`"),
                     );
                 }
             }
             StepKind::Rollback if c.repair.is_none() => out.push(
-                Diagnostic::new(Code::W0303, format!("rollback `{}` names no repair role", name.name), name.span, "nobody is named to repair a failed reversal")
-                    .help("add `repair by ROLE`: who fixes the system by hand if this rollback fails"),
+                Diagnostic::new(
+                    Code::W0303,
+                    format!("rollback `{}` names no repair role", name.name),
+                    name.span,
+                    "nobody is named to repair a failed reversal",
+                )
+                .help("add `repair by ROLE`: who fixes the system by hand if this rollback fails"),
             ),
             StepKind::Execute => low_risk_inside(model, info, out),
             _ => {}
@@ -35,10 +45,18 @@ pub(crate) fn check(model: &Model<'_>, resolution: &Resolution<'_>, out: &mut Ve
     unused(model, resolution, out);
 }
 
-fn low_risk_inside(model: &Model<'_>, info: &super::model::StepInfo<'_>, out: &mut Vec<Diagnostic>) {
+fn low_risk_inside(
+    model: &Model<'_>,
+    info: &super::model::StepInfo<'_>,
+    out: &mut Vec<Diagnostic>,
+) {
     let c = &info.clauses;
-    let (Some((risk, _)), Some((system, _))) = (c.risk, c.writes) else { return };
-    let Some(system) = model.systems.get(system.as_str()) else { return };
+    let (Some((risk, _)), Some((system, _))) = (c.risk, c.writes) else {
+        return;
+    };
+    let Some(system) = model.systems.get(system.as_str()) else {
+        return;
+    };
     if risk.value == Risk::Low && system.envelope.value == Envelope::Inside && c.auto.is_none() {
         out.push(
             Diagnostic::new(
@@ -57,33 +75,60 @@ fn low_risk_inside(model: &Model<'_>, info: &super::model::StepInfo<'_>, out: &m
 fn unused(model: &Model<'_>, resolution: &Resolution<'_>, out: &mut Vec<Diagnostic>) {
     let mut warn = |what: &str, name: &Ident, help: String| {
         out.push(
-            Diagnostic::new(Code::W0304, format!("{what} `{}` is never used", name.name), name.span, "declared here, used nowhere")
-                .help(help),
+            Diagnostic::new(
+                Code::W0304,
+                format!("{what} `{}` is never used", name.name),
+                name.span,
+                "declared here, used nowhere",
+            )
+            .help(help),
         );
     };
     for role in &model.role_list {
         if !resolution.roles_used.contains(role.as_str()) {
-            warn("role", role, "remove it, or use it in `owner`, `by`, `approver`, `repair by` or `escalate`".to_owned());
+            warn(
+                "role",
+                role,
+                "remove it, or use it in `owner`, `by`, `approver`, `repair by` or `escalate`"
+                    .to_owned(),
+            );
         }
     }
     for system in &model.system_list {
         if !resolution.systems_used.contains(system.name.as_str()) {
-            warn("system", &system.name, "remove it, or name it in a step's `reads` or `writes`".to_owned());
+            warn(
+                "system",
+                &system.name,
+                "remove it, or name it in a step's `reads` or `writes`".to_owned(),
+            );
         }
     }
     for input in &model.input_list {
         if !resolution.inputs_used.contains(input.name.as_str()) {
-            warn("input", &input.name, format!("remove it, or refer to it as `{}` (`:{}` in SQL)", input.name.name, input.name.name));
+            warn(
+                "input",
+                &input.name,
+                format!(
+                    "remove it, or refer to it as `{}` (`:{}` in SQL)",
+                    input.name.name, input.name.name
+                ),
+            );
         }
     }
     for (id, info) in model.steps.iter().enumerate() {
-        let Some((fields, _)) = info.clauses.yields else { continue };
+        let Some((fields, _)) = info.clauses.yields else {
+            continue;
+        };
         for field in fields {
             if !resolution.fields_used.contains(&(id, field.name.as_str())) {
                 warn(
                     "output",
                     &field.name,
-                    format!("remove it, or use `{}.{}` (show it to a confirmer, or pass it to an action)", info.name(), field.name.name),
+                    format!(
+                        "remove it, or use `{}.{}` (show it to a confirmer, or pass it to an action)",
+                        info.name(),
+                        field.name.name
+                    ),
                 );
             }
         }

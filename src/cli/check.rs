@@ -38,7 +38,11 @@ pub fn run(args: &Args) -> u8 {
         warnings += result.diagnostics.len() - file_errors;
         if !result.diagnostics.is_empty() {
             let name = files::shown(&path);
-            let _ = write!(stderr, "{}", render(&name, &source, &result.diagnostics, options));
+            let _ = write!(
+                stderr,
+                "{}",
+                render(&name, &source, &result.diagnostics, options)
+            );
         }
     }
     let _ = writeln!(stderr, "{}", summary(checked, errors, warnings, unreadable));
@@ -60,7 +64,10 @@ fn summary(checked: usize, errors: usize, warnings: usize, unreadable: usize) ->
         plural(warnings, "warning")
     );
     if unreadable > 0 {
-        line.push_str(&format!(", {} could not be read", plural(unreadable, "path")));
+        line.push_str(&format!(
+            ", {} could not be read",
+            plural(unreadable, "path")
+        ));
     }
     line
 }

@@ -18,7 +18,11 @@ pub fn run(args: &Args) -> u8 {
         }
         None => {
             let known: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
-            eprintln!("error: unknown code `{}`\n  help: the codes are {}", args.code, known.join(", "));
+            eprintln!(
+                "error: unknown code `{}`\n  help: the codes are {}",
+                args.code,
+                known.join(", ")
+            );
             exit::USAGE
         }
     }

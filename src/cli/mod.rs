@@ -20,7 +20,11 @@ pub mod exit {
 }
 
 #[derive(Parser)]
-#[command(name = "writ", version, about = "Workflows that let AI write to business systems under human control")]
+#[command(
+    name = "writ",
+    version,
+    about = "Workflows that let AI write to business systems under human control"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -38,7 +42,11 @@ pub fn run() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
-            let code = if error.use_stderr() { exit::USAGE } else { exit::OK };
+            let code = if error.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
             // Printing clap's own message (help, version or the usage error) is all we can do.
             let _ = error.print();
             return ExitCode::from(code);

@@ -44,7 +44,10 @@ fn ident(pair: Pair<'_, Rule>) -> Ident {
 
 /// The identifiers among `pairs`, skipping keywords.
 fn idents(pairs: Pairs<'_, Rule>) -> Vec<Ident> {
-    pairs.filter(|p| p.as_rule() == Rule::ident).map(ident).collect()
+    pairs
+        .filter(|p| p.as_rule() == Rule::ident)
+        .map(ident)
+        .collect()
 }
 
 fn word<T>(pair: &Pair<'_, Rule>, value: T) -> Word<T> {
@@ -109,7 +112,12 @@ impl Lowering {
     }
 
     /// `inner` starts after the step's keyword, which `item` read as `kind`.
-    fn step(&mut self, kind: Word<StepKind>, span: Span, mut inner: Pairs<'_, Rule>) -> Option<Step> {
+    fn step(
+        &mut self,
+        kind: Word<StepKind>,
+        span: Span,
+        mut inner: Pairs<'_, Rule>,
+    ) -> Option<Step> {
         let name = ident(take(&mut inner, Rule::ident)?);
         let undoes = match take_if(&mut inner, Rule::kw_undoes) {
             Some(_) => Some(ident(take(&mut inner, Rule::ident)?)),
@@ -240,7 +248,11 @@ impl Lowering {
                 for value in inner {
                     args.push(self.value(value)?);
                 }
-                Some(Action::Exec(Exec { program, args, span }))
+                Some(Action::Exec(Exec {
+                    program,
+                    args,
+                    span,
+                }))
             }
             Rule::http_action => self.http(pair),
             _ => None,
@@ -256,7 +268,10 @@ impl Lowering {
         let body = match take_if(&mut inner, Rule::json_body) {
             Some(body) => {
                 let mut entries = Vec::new();
-                for entry in body.into_inner().filter(|p| p.as_rule() == Rule::json_entry) {
+                for entry in body
+                    .into_inner()
+                    .filter(|p| p.as_rule() == Rule::json_entry)
+                {
                     entries.push(self.json_entry(entry)?);
                 }
                 Some(entries)
@@ -318,7 +333,11 @@ impl Lowering {
         match text.parse::<i64>() {
             Ok(value) => Some(LiteralValue::Int(value)),
             Err(_) => {
-                self.error(out_of_range(span_of(pair), "an `int`", "-9223372036854775808 to 9223372036854775807"));
+                self.error(out_of_range(
+                    span_of(pair),
+                    "an `int`",
+                    "-9223372036854775808 to 9223372036854775807",
+                ));
                 Some(LiteralValue::Int(0))
             }
         }
@@ -328,7 +347,11 @@ impl Lowering {
         match pair.as_str().parse::<u64>() {
             Ok(value) => Some(value),
             Err(_) => {
-                self.error(out_of_range(span_of(pair), "a count", "0 to 18446744073709551615"));
+                self.error(out_of_range(
+                    span_of(pair),
+                    "a count",
+                    "0 to 18446744073709551615",
+                ));
                 Some(0)
             }
         }
@@ -356,8 +379,13 @@ impl Lowering {
             }),
             None => {
                 self.error(
-                    Diagnostic::new(Code::E0001, "a percentage with too many digits", span_of(pair), "not a percentage writ can hold exactly")
-                        .help("write a percentage with at most two decimals, such as `99.5%`"),
+                    Diagnostic::new(
+                        Code::E0001,
+                        "a percentage with too many digits",
+                        span_of(pair),
+                        "not a percentage writ can hold exactly",
+                    )
+                    .help("write a percentage with at most two decimals, such as `99.5%`"),
                 );
                 Some(Percent {
                     basis_points: 0,
@@ -389,7 +417,11 @@ impl Lowering {
         match digits.parse::<u64>() {
             Ok(amount) => Some(amount),
             Err(_) => {
-                self.error(out_of_range(span, "a duration", "up to 18446744073709551615 units"));
+                self.error(out_of_range(
+                    span,
+                    "a duration",
+                    "up to 18446744073709551615 units",
+                ));
                 Some(0)
             }
         }
@@ -428,7 +460,9 @@ impl Lowering {
         take(&mut inner, Rule::kw_sql)?;
         let string = take(&mut inner, Rule::string)?;
         let body_start = span_of(&string).start + 1;
-        let raw = string.as_str().get(1..string.as_str().len().saturating_sub(1))?;
+        let raw = string
+            .as_str()
+            .get(1..string.as_str().len().saturating_sub(1))?;
         let text = self.text(string)?;
         let references = self.sql_references(&text.value, raw, body_start);
         Some(SqlText {
@@ -500,8 +534,13 @@ impl Lowering {
                 for escape in bad {
                     let at = span.start + 1 + escape.start;
                     self.error(
-                        Diagnostic::new(Code::E0001, escape.message, Span::new(at, at + escape.len), "here")
-                            .help("the escapes are `\\\"`, `\\\\`, `\\n`, `\\t` and `\\u{XXXX}`"),
+                        Diagnostic::new(
+                            Code::E0001,
+                            escape.message,
+                            Span::new(at, at + escape.len),
+                            "here",
+                        )
+                        .help("the escapes are `\\\"`, `\\\\`, `\\n`, `\\t` and `\\u{XXXX}`"),
                     );
                 }
                 String::new()
@@ -512,8 +551,13 @@ impl Lowering {
 }
 
 fn out_of_range(span: Span, what: &str, range: &str) -> Diagnostic {
-    Diagnostic::new(Code::E0001, format!("number too large for {what}"), span, "out of range")
-        .help(format!("write a value in the range {range}"))
+    Diagnostic::new(
+        Code::E0001,
+        format!("number too large for {what}"),
+        span,
+        "out of range",
+    )
+    .help(format!("write a value in the range {range}"))
 }
 
 pub(crate) struct BadEscape {
@@ -569,7 +613,8 @@ pub(crate) fn decode(raw: &str) -> Result<String, Vec<BadEscape>> {
 /// Reads `\u{XXXX}` at byte `at` of `raw`; returns the char and the escape's byte length.
 fn unicode_escape(raw: &str, at: usize) -> Result<(char, usize), String> {
     let rest = raw.get(at + 2..).unwrap_or("");
-    let malformed = || "malformed unicode escape: write `\\u{XXXX}` with 1 to 6 hex digits".to_owned();
+    let malformed =
+        || "malformed unicode escape: write `\\u{XXXX}` with 1 to 6 hex digits".to_owned();
     let body = rest.strip_prefix('{').ok_or_else(malformed)?;
     let close = body.find('}').ok_or_else(malformed)?;
     let hex = body.get(..close).ok_or_else(malformed)?;
@@ -577,7 +622,8 @@ fn unicode_escape(raw: &str, at: usize) -> Result<(char, usize), String> {
         return Err(malformed());
     }
     let code = u32::from_str_radix(hex, 16).map_err(|_| malformed())?;
-    let ch = char::from_u32(code).ok_or_else(|| format!("`\\u{{{hex}}}` is not a unicode scalar value"))?;
+    let ch = char::from_u32(code)
+        .ok_or_else(|| format!("`\\u{{{hex}}}` is not a unicode scalar value"))?;
     Ok((ch, 2 + 1 + hex.len() + 1))
 }
 

@@ -18,7 +18,10 @@ pub fn parse(source: &str) -> Result<Workflow, Vec<Diagnostic>> {
         return Err(vec![
             Diagnostic::new(
                 Code::E0001,
-                format!("the file is {} bytes, over the limit of {MAX_FILE_BYTES}", source.len()),
+                format!(
+                    "the file is {} bytes, over the limit of {MAX_FILE_BYTES}",
+                    source.len()
+                ),
                 Span::new(0, 0),
                 "file starts here",
             )

@@ -53,8 +53,13 @@ fn syntax_error(source: &str, error: &PestError<Rule>) -> Diagnostic {
     } else {
         format!("expected {list}, found {found}")
     };
-    Diagnostic::new(Code::E0001, message, span, format!("expected {}", short_or(&expected)))
-        .help(help_for(source, span, &expected))
+    Diagnostic::new(
+        Code::E0001,
+        message,
+        span,
+        format!("expected {}", short_or(&expected)),
+    )
+    .help(help_for(source, span, &expected))
 }
 
 /// Where the parser stopped and what it expected there, in words; and, when it stopped inside
@@ -70,15 +75,21 @@ fn expectation(error: &PestError<Rule>) -> (usize, Vec<String>, Option<usize>) {
         InputLocation::Span((start, _)) => start,
     };
     let positives: BTreeSet<String> = match &error.variant {
-        pest::error::ErrorVariant::ParsingError { positives, .. } => {
-            positives.iter().filter_map(|r| rule_word(*r)).map(str::to_owned).collect()
-        }
+        pest::error::ErrorVariant::ParsingError { positives, .. } => positives
+            .iter()
+            .filter_map(|r| rule_word(*r))
+            .map(str::to_owned)
+            .collect(),
         pest::error::ErrorVariant::CustomError { .. } => BTreeSet::new(),
     };
     let Some(attempts) = error.parse_attempts() else {
         return (rule_start, group(positives), None);
     };
-    let deepest: Vec<Rule> = attempts.call_stacks().iter().filter_map(|s| s.deepest.get_rule().copied()).collect();
+    let deepest: Vec<Rule> = attempts
+        .call_stacks()
+        .iter()
+        .filter_map(|s| s.deepest.get_rule().copied())
+        .collect();
     if deepest.contains(&Rule::string_body) {
         return (rule_start, Vec::new(), Some(rule_start));
     }
@@ -112,29 +123,56 @@ fn is_token_rule(rule: Rule) -> bool {
 }
 
 fn unterminated_string(source: &str, start: usize) -> Diagnostic {
-    let line_end = source.get(start..).and_then(|rest| rest.find('\n')).map_or(source.len(), |i| start + i);
-    Diagnostic::new(Code::E0001, "unterminated string", Span::new(start, line_end), "this string is not closed on its line")
-        .help("close the string with `\"` on the same line; write a line break inside a string as `\\n`")
+    let line_end = source
+        .get(start..)
+        .and_then(|rest| rest.find('\n'))
+        .map_or(source.len(), |i| start + i);
+    Diagnostic::new(
+        Code::E0001,
+        "unterminated string",
+        Span::new(start, line_end),
+        "this string is not closed on its line",
+    )
+    .help(
+        "close the string with `\"` on the same line; write a line break inside a string as `\\n`",
+    )
 }
 
 /// Messages for mistakes that deserve their own words rather than an expected-token list.
 fn special_case(source: &str, span: Span, expected: &[String]) -> Option<Diagnostic> {
     if span.start >= source.trim_end().len() && expected.iter().any(|e| e == "`workflow`") {
         return Some(
-            Diagnostic::new(Code::E0001, "the file holds no workflow", Span::new(0, 0), "expected `workflow NAME { ... }`")
-                .help("a `.writ` file holds exactly one `workflow NAME { ... }`"),
+            Diagnostic::new(
+                Code::E0001,
+                "the file holds no workflow",
+                Span::new(0, 0),
+                "expected `workflow NAME { ... }`",
+            )
+            .help("a `.writ` file holds exactly one `workflow NAME { ... }`"),
         );
     }
     let word = source.get(span.start..span.end).unwrap_or("");
-    let next = source.get(span.end..).unwrap_or("").trim_start_matches([' ', '\t']);
+    let next = source
+        .get(span.end..)
+        .unwrap_or("")
+        .trim_start_matches([' ', '\t']);
     let wants_duration = expected.iter().any(|e| e.starts_with("a duration"));
     let is_number = !word.is_empty() && word.bytes().all(|b| b.is_ascii_digit());
     if wants_duration && is_number && next.starts_with(['s', 'm', 'h', 'd']) {
         let unit = next.get(..1).unwrap_or("h");
-        let gap = source.get(span.end..).map_or(0, |rest| rest.len() - next.len());
+        let gap = source
+            .get(span.end..)
+            .map_or(0, |rest| rest.len() - next.len());
         return Some(
-            Diagnostic::new(Code::E0001, "a space inside a duration", Span::new(span.start, span.end + gap + 1), "the number and its unit are apart")
-                .help(format!("write the duration without a space: `{word}{unit}`")),
+            Diagnostic::new(
+                Code::E0001,
+                "a space inside a duration",
+                Span::new(span.start, span.end + gap + 1),
+                "the number and its unit are apart",
+            )
+            .help(format!(
+                "write the duration without a space: `{word}{unit}`"
+            )),
         );
     }
     None
@@ -177,17 +215,42 @@ fn group(mut words: BTreeSet<String>) -> Vec<String> {
         ),
         (
             "an item (`title`, `description`, `owner`, `role`, `system`, `input`)",
-            &["`title`", "`description`", "`owner`", "`role`", "`system`", "`input`"],
+            &[
+                "`title`",
+                "`description`",
+                "`owner`",
+                "`role`",
+                "`system`",
+                "`input`",
+            ],
         ),
         (
             "a clause (`after`, `reads`, `writes`, `run`, `yields`, `by`, `shows`, `expires`, `risk`, `approver`, `auto`, `capture`, `verify`, `repair by`)",
             &[
-                "`after`", "`reads`", "`writes`", "`run`", "`yields`", "`by`", "`shows`",
-                "`expires`", "`risk`", "`approver`", "`auto`", "`capture`", "`verify`", "`repair`",
+                "`after`",
+                "`reads`",
+                "`writes`",
+                "`run`",
+                "`yields`",
+                "`by`",
+                "`shows`",
+                "`expires`",
+                "`risk`",
+                "`approver`",
+                "`auto`",
+                "`capture`",
+                "`verify`",
+                "`repair`",
             ],
         ),
-        ("an action (`sql`, `exec`, `http`)", &["`sql`", "`exec`", "`http`"]),
-        ("a value (a string, number, `true`, `false` or a reference)", &["a literal", "a reference"]),
+        (
+            "an action (`sql`, `exec`, `http`)",
+            &["`sql`", "`exec`", "`http`"],
+        ),
+        (
+            "a value (a string, number, `true`, `false` or a reference)",
+            &["a literal", "a reference"],
+        ),
     ];
     let mut out = Vec::new();
     for (name, members) in GROUPS {
@@ -278,9 +341,30 @@ fn keyword_word(rule: Rule) -> Option<&'static str> {
 
 /// The words that start items, steps and clauses, for suggestions.
 const KEYWORDS: &[&str] = &[
-    "title", "description", "owner", "role", "system", "input", "recommend", "confirm", "execute",
-    "rollback", "after", "reads", "writes", "run", "yields", "by", "shows", "expires", "risk",
-    "approver", "auto", "capture", "verify", "repair",
+    "title",
+    "description",
+    "owner",
+    "role",
+    "system",
+    "input",
+    "recommend",
+    "confirm",
+    "execute",
+    "rollback",
+    "after",
+    "reads",
+    "writes",
+    "run",
+    "yields",
+    "by",
+    "shows",
+    "expires",
+    "risk",
+    "approver",
+    "auto",
+    "capture",
+    "verify",
+    "repair",
 ];
 
 fn join_or(words: &[String]) -> String {
@@ -304,17 +388,31 @@ fn short_or(words: &[String]) -> String {
 fn help_for(source: &str, span: Span, expected: &[String]) -> String {
     let before = source.get(..span.start).unwrap_or("").trim_end();
     if before.ends_with(',') {
-        return "lists take no trailing comma: remove the last `,` or add the missing item".to_owned();
+        return "lists take no trailing comma: remove the last `,` or add the missing item"
+            .to_owned();
     }
     // `role a, b,` then `system x: ...`: the keyword was read as one more list item.
-    let previous_word = before.rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).next().unwrap_or("");
-    let before_word = before.get(..before.len() - previous_word.len()).unwrap_or("").trim_end();
-    if !previous_word.is_empty() && before_word.ends_with(',') && KEYWORDS.contains(&previous_word) {
-        return format!("`{previous_word}` was read as one more list item because of the `,` before it: lists take no trailing comma");
+    let previous_word = before
+        .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .next()
+        .unwrap_or("");
+    let before_word = before
+        .get(..before.len() - previous_word.len())
+        .unwrap_or("")
+        .trim_end();
+    if !previous_word.is_empty() && before_word.ends_with(',') && KEYWORDS.contains(&previous_word)
+    {
+        return format!(
+            "`{previous_word}` was read as one more list item because of the `,` before it: lists take no trailing comma"
+        );
     }
     let found = source.get(span.start..span.end).unwrap_or("");
-    let wants_keyword = expected.iter().any(|e| e.starts_with("a clause") || e.starts_with("an item") || e.starts_with("a step kind"));
-    if wants_keyword && let Some(keyword) = crate::suggest::did_you_mean(found, KEYWORDS.iter().copied()) {
+    let wants_keyword = expected.iter().any(|e| {
+        e.starts_with("a clause") || e.starts_with("an item") || e.starts_with("a step kind")
+    });
+    if wants_keyword
+        && let Some(keyword) = crate::suggest::did_you_mean(found, KEYWORDS.iter().copied())
+    {
         return format!("did you mean `{keyword}`?");
     }
     if expected.iter().any(|e| e.starts_with("a clause")) {

@@ -12,15 +12,20 @@ pub enum SqlToken {
     /// A bare word (keyword or identifier), with its byte range in the SQL text.
     Word(Range<usize>),
     /// `:name` or `:step.field`: the range covers the colon; `parts` are the dotted names.
-    Reference { range: Range<usize>, parts: Vec<Range<usize>> },
+    Reference {
+        range: Range<usize>,
+        parts: Vec<Range<usize>>,
+    },
     /// `?`, `?1`, `@x`, `$x`: SQLite's own parameters, which writ does not allow.
     ForeignParameter(Range<usize>),
     /// `;`
     Semicolon(Range<usize>),
     OpenParen,
     CloseParen,
-    /// `,`, `.` or `*`: enough to read a `SELECT` column list.
+    /// Any other punctuation (`,`, `.`, `*`, `+`, ...): enough to read a `SELECT` column list.
     Punct(u8),
+    /// A numeric literal.
+    Number,
 }
 
 /// Lexes SQL text into the tokens writ cares about; everything else is skipped.
@@ -36,7 +41,10 @@ pub fn lex(sql: &str) -> Vec<SqlToken> {
             b'/' if bytes.get(i + 1) == Some(&b'*') => i = skip_block_comment(bytes, i),
             b':' if bytes.get(i + 1).is_some_and(|&c| is_word_start(c)) => {
                 let (end, parts) = dotted_name(bytes, i + 1);
-                tokens.push(SqlToken::Reference { range: i..end, parts });
+                tokens.push(SqlToken::Reference {
+                    range: i..end,
+                    parts,
+                });
                 i = end;
             }
             b'?' => {
@@ -61,16 +69,19 @@ pub fn lex(sql: &str) -> Vec<SqlToken> {
                 tokens.push(SqlToken::CloseParen);
                 i += 1;
             }
-            b',' | b'.' | b'*' => {
-                tokens.push(SqlToken::Punct(b));
-                i += 1;
-            }
             c if is_word_start(c) => {
                 let end = skip_while(bytes, i, is_word_byte);
                 tokens.push(SqlToken::Word(i..end));
                 i = end;
             }
-            c if c.is_ascii_digit() => i = skip_while(bytes, i, is_word_byte),
+            c if c.is_ascii_digit() => {
+                tokens.push(SqlToken::Number);
+                i = skip_while(bytes, i, is_word_byte);
+            }
+            c if c.is_ascii_punctuation() => {
+                tokens.push(SqlToken::Punct(c));
+                i += 1;
+            }
             _ => i += 1,
         }
     }
@@ -141,15 +152,21 @@ fn dotted_name(bytes: &[u8], start: usize) -> (usize, Vec<Range<usize>>) {
 
 /// The words of `sql` that are keywords of interest, upper-cased, in order, with the paren
 /// depth they stand at and whether a `(` follows (a function call such as `replace(...)`).
-pub fn words<'a>(sql: &'a str, tokens: &'a [SqlToken]) -> impl Iterator<Item = (String, Range<usize>, bool)> + 'a {
-    tokens.iter().enumerate().filter_map(move |(index, token)| match token {
-        SqlToken::Word(range) => {
-            let word = sql.get(range.clone())?.to_ascii_uppercase();
-            let called = matches!(tokens.get(index + 1), Some(SqlToken::OpenParen));
-            Some((word, range.clone(), called))
-        }
-        _ => None,
-    })
+pub fn words<'a>(
+    sql: &'a str,
+    tokens: &'a [SqlToken],
+) -> impl Iterator<Item = (String, Range<usize>, bool)> + 'a {
+    tokens
+        .iter()
+        .enumerate()
+        .filter_map(move |(index, token)| match token {
+            SqlToken::Word(range) => {
+                let word = sql.get(range.clone())?.to_ascii_uppercase();
+                let called = matches!(tokens.get(index + 1), Some(SqlToken::OpenParen));
+                Some((word, range.clone(), called))
+            }
+            _ => None,
+        })
 }
 
 #[cfg(test)]
@@ -168,7 +185,8 @@ mod tests {
 
     #[test]
     fn finds_references_outside_strings_and_comments() {
-        let sql = "UPDATE t SET a = :x.y, b = ':not', c = \":nor\" -- :no\n WHERE id = :id /* :no */";
+        let sql =
+            "UPDATE t SET a = :x.y, b = ':not', c = \":nor\" -- :no\n WHERE id = :id /* :no */";
         assert_eq!(references(sql), vec![":x.y", ":id"]);
     }
 

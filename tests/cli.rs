@@ -1,0 +1,184 @@
+//! The real `writ` binary, driven as a user or CI would: exit codes, output streams, files.
+//! One integration-test binary for the whole command line (STYLE.md).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const CLEAN: &str = include_str!("../workflows/ticket_triage.writ");
+
+fn writ(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_writ"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the writ binary runs")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A fresh directory under the target dir, removed first if a previous run left it.
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-{name}"));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).expect("create temp dir");
+    dir
+}
+
+#[test]
+fn check_clean_file_exits_zero() {
+    let dir = temp_dir("clean");
+    fs::write(dir.join("t.writ"), CLEAN).unwrap();
+    let out = writ(&["check", "t.writ"], &dir);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("checked 1 file: 0 errors, 0 warnings"));
+    assert!(out.stdout.is_empty(), "human diagnostics go to stderr only");
+}
+
+#[test]
+fn check_errors_exit_one_and_report_every_problem() {
+    let dir = temp_dir("errors");
+    let broken = CLEAN
+        .replace("approver support_lead", "")
+        .replace("risk medium", "risk high");
+    fs::write(dir.join("t.writ"), broken).unwrap();
+    let out = writ(&["check", "t.writ"], &dir);
+    let text = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("E0201") && text.contains("E0204"),
+        "both problems reported: {text}"
+    );
+    assert!(
+        text.contains("t.writ:"),
+        "the file and position are named: {text}"
+    );
+}
+
+#[test]
+fn warnings_alone_exit_zero() {
+    let dir = temp_dir("warnings");
+    fs::write(
+        dir.join("t.writ"),
+        CLEAN.replace("expires 4h -> escalate ops_lead", ""),
+    )
+    .unwrap();
+    let out = writ(&["check", "t.writ"], &dir);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("W0302"));
+}
+
+#[test]
+fn missing_file_is_an_io_error() {
+    let dir = temp_dir("missing");
+    let out = writ(&["check", "nope.writ"], &dir);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("cannot read `nope.writ`"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn invalid_utf8_is_named_as_such() {
+    let dir = temp_dir("utf8");
+    let mut bytes = b"workflow x {\n  title \"".to_vec();
+    bytes.extend_from_slice(&[0xff, 0xfe]);
+    bytes.extend_from_slice(b"\"\n}\n");
+    fs::write(dir.join("bad.writ"), bytes).unwrap();
+    let out = writ(&["check", "bad.writ"], &dir);
+    assert_eq!(out.status.code(), Some(2));
+    let text = stderr(&out);
+    assert!(
+        text.contains("not valid UTF-8") && text.contains("offset 22") && text.contains("line 2"),
+        "{text}"
+    );
+}
+
+#[test]
+fn oversize_file_is_refused_before_reading() {
+    let dir = temp_dir("oversize");
+    let file = fs::File::create(dir.join("huge.writ")).unwrap();
+    file.set_len(64 * 1024 * 1024 + 1).unwrap();
+    let out = writ(&["check", "huge.writ"], &dir);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("over the limit"), "{}", stderr(&out));
+}
+
+#[test]
+fn directories_are_walked_for_writ_files() {
+    let dir = temp_dir("walk");
+    fs::create_dir_all(dir.join("a/b")).unwrap();
+    fs::write(dir.join("a/one.writ"), CLEAN).unwrap();
+    fs::write(
+        dir.join("a/b/two.writ"),
+        CLEAN.replace("risk medium", "risk high"),
+    )
+    .unwrap();
+    fs::write(dir.join("a/b/notes.txt"), "not a workflow").unwrap();
+    let out = writ(&["check", "a"], &dir);
+    let text = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("checked 2 files: 1 error"), "{text}");
+    assert!(text.contains("two.writ"), "{text}");
+}
+
+#[test]
+fn empty_directory_is_a_usage_error() {
+    let dir = temp_dir("emptydir");
+    fs::create_dir_all(dir.join("none")).unwrap();
+    let out = writ(&["check", "none"], &dir);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no `.writ` files"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn io_problem_wins_over_findings() {
+    let dir = temp_dir("mixed");
+    fs::write(dir.join("bad.writ"), "workflow {").unwrap();
+    let out = writ(&["check", "bad.writ", "missing.writ"], &dir);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("E0001"),
+        "the readable file is still checked"
+    );
+}
+
+#[test]
+fn check_without_paths_is_a_usage_error() {
+    let dir = temp_dir("nopaths");
+    let out = writ(&["check"], &dir);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn explain_every_code() {
+    let dir = temp_dir("explain");
+    for code in writ::Code::ALL {
+        let out = writ(&["explain", code.as_str()], &dir);
+        assert_eq!(out.status.code(), Some(0), "{code}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains(code.as_str()) && text.contains("```writ"),
+            "{code}: {text}"
+        );
+    }
+    let lower = writ(&["explain", "w0301"], &dir);
+    assert_eq!(lower.status.code(), Some(0), "codes are case-insensitive");
+}
+
+#[test]
+fn explain_unknown_code_exits_two() {
+    let dir = temp_dir("explain-unknown");
+    let out = writ(&["explain", "E9999"], &dir);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("unknown code `E9999`"));
+}
