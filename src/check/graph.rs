@@ -4,7 +4,8 @@
 //! Nodes are the forward steps (recommend, confirm, execute); rollbacks are not part of the
 //! forward order. Every algorithm here is iterative (a 100,000-step chain must not overflow
 //! the stack) and near-linear: cycles by Kosaraju's SCC, E0203 by one multi-source search per
-//! approver role, E0209 by searches pruned by topological position and memoised per source.
+//! approver role, E0209 by a search per used value pruned to the steps ordered between the value's
+//! step and the execute.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -154,8 +155,7 @@ pub(crate) fn approvals(
     } else {
         None
     };
-    let mut reached_by_role: HashMap<&str, Vec<bool>> = HashMap::new();
-    let mut memo = HashMap::new();
+    let mut facts: HashMap<&str, RoleFacts> = HashMap::new();
     for (id, info) in model.steps.iter().enumerate() {
         if info.kind() != StepKind::Execute {
             continue;
@@ -169,27 +169,54 @@ pub(crate) fn approvals(
         let confirms = confirms_by
             .get(role.as_str())
             .map_or(&[][..], Vec::as_slice);
-        let reached = reached_by_role
+        let role_facts = facts
             .entry(role.as_str())
-            .or_insert_with(|| reachable_from(graph, confirms));
-        if !reached.get(node.index()).copied().unwrap_or(false) {
+            .or_insert_with(|| RoleFacts::new(graph, confirms));
+        if !role_facts
+            .reached
+            .get(node.index())
+            .copied()
+            .unwrap_or(false)
+        {
             out.push(not_confirmed(model, graph, id, role, confirms));
             continue;
         }
-        if let Some(topo) = &topo {
-            let cx = Seen {
-                model,
-                graph,
-                topo,
-                confirms,
-                role: role.as_str(),
-                execute: node,
-            };
-            for &(source, reference) in resolution.action_sources.get(id).into_iter().flatten() {
-                if source != id && !cx.seen_by_confirmer(source, &mut memo) {
-                    out.push(cx.unseen(id, role, source, reference));
-                }
+        let Some(topo) = &topo else { continue };
+        let cx = Seen {
+            model,
+            graph,
+            topo,
+            confirms,
+            is_confirm: &role_facts.is_confirm,
+            execute: node,
+        };
+        for &(source, reference) in resolution.action_sources.get(id).into_iter().flatten() {
+            if source != id && !cx.seen_by_confirmer(source) {
+                out.push(cx.unseen(id, role, source, reference));
             }
+        }
+    }
+}
+
+/// What the graph rules need to know of one approver role, computed once per role.
+struct RoleFacts {
+    /// `is_confirm[n]`: node `n` is a confirm by the role.
+    is_confirm: Vec<bool>,
+    /// `reached[n]`: some confirm by the role is an ancestor of node `n`.
+    reached: Vec<bool>,
+}
+
+impl RoleFacts {
+    fn new(graph: &StepGraph, confirms: &[NodeIndex]) -> RoleFacts {
+        let mut is_confirm = vec![false; graph.graph.node_count()];
+        for confirm in confirms {
+            if let Some(flag) = is_confirm.get_mut(confirm.index()) {
+                *flag = true;
+            }
+        }
+        RoleFacts {
+            is_confirm,
+            reached: reachable_from(graph, confirms),
         }
     }
 }
@@ -268,55 +295,48 @@ struct Seen<'a, 'w> {
     graph: &'a StepGraph,
     topo: &'a [usize],
     confirms: &'a [NodeIndex],
-    role: &'a str,
+    /// `is_confirm[n]`: node `n` is a confirm by the approver role.
+    is_confirm: &'a [bool],
     execute: NodeIndex,
 }
 
 impl Seen<'_, '_> {
     /// Whether some confirm by the approver role comes after `source` and before the execute.
-    fn seen_by_confirmer(
-        &self,
-        source: StepId,
-        memo: &mut HashMap<(StepId, String), Vec<NodeIndex>>,
-    ) -> bool {
+    ///
+    /// One breadth-first search over (step, passed a confirm by the role) states, from
+    /// `source`, through steps ordered before the execute only: the window between the two,
+    /// not the whole graph downstream of `source`.
+    fn seen_by_confirmer(&self, source: StepId) -> bool {
         let Some(start) = self.graph.node(source) else {
             return false;
         };
-        let after_source = memo
-            .entry((source, self.role.to_owned()))
-            .or_insert_with(|| self.confirms_after(start));
-        let limit = self.topo.get(self.execute.index()).copied().unwrap_or(0);
-        self.reaches_execute(after_source, limit)
-    }
-
-    /// The confirms by the role that `start` leads to, not searching past them.
-    fn confirms_after(&self, start: NodeIndex) -> Vec<NodeIndex> {
-        let targets: HashSet<NodeIndex> = self.confirms.iter().copied().collect();
-        let mut found = Vec::new();
-        let mut visited = HashSet::from([start]);
-        let mut queue = VecDeque::from([start]);
-        while let Some(node) = queue.pop_front() {
+        let position = |n: NodeIndex| self.topo.get(n.index()).copied().unwrap_or(usize::MAX);
+        let limit = position(self.execute);
+        let mut visited = HashSet::from([(start, false)]);
+        let mut queue = VecDeque::from([(start, false)]);
+        while let Some((node, passed)) = queue.pop_front() {
             for next in self
                 .graph
                 .graph
                 .neighbors_directed(node, Direction::Outgoing)
             {
-                if !visited.insert(next) {
+                if next == self.execute {
+                    if passed {
+                        return true;
+                    }
                     continue;
                 }
-                if targets.contains(&next) {
-                    found.push(next);
-                } else {
-                    queue.push_back(next);
+                if position(next) >= limit {
+                    continue;
+                }
+                let is_confirm = self.is_confirm.get(next.index()).copied().unwrap_or(false);
+                let state = (next, passed || is_confirm);
+                if visited.insert(state) {
+                    queue.push_back(state);
                 }
             }
         }
-        found
-    }
-
-    /// Whether one of `from` leads to the execute, searching only nodes ordered before it.
-    fn reaches_execute(&self, from: &[NodeIndex], limit: usize) -> bool {
-        self.reaches(from, self.execute, limit)
+        false
     }
 
     /// Whether one of `from` leads to `target`, searching only nodes ordered before `limit`.
@@ -386,7 +406,8 @@ impl Seen<'_, '_> {
         let limit = source_node
             .and_then(|n| self.topo.get(n.index()).copied())
             .unwrap_or(0);
-        let orderable = self.confirms.iter().find(|&&confirm| {
+        // Only the first few confirms are tried: this runs per error, and must stay cheap.
+        let orderable = self.confirms.iter().take(8).find(|&&confirm| {
             // Putting the source before this confirm is a cycle if the confirm leads to it.
             source_node.is_some_and(|s| !self.reaches(&[confirm], s, limit))
                 && self.reaches(

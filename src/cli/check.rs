@@ -7,6 +7,9 @@ use super::{exit, files, stderr_color};
 use crate::check::check_source;
 use crate::diagnostics::{RenderOptions, render};
 
+/// A person reads at most this many diagnostics of one file; the summary still counts all.
+const MAX_SHOWN_PER_FILE: usize = 200;
+
 #[derive(clap::Args)]
 pub struct Args {
     /// Workflow files, or directories to search for `*.writ` files.
@@ -38,11 +41,18 @@ pub fn run(args: &Args) -> u8 {
         warnings += result.diagnostics.len() - file_errors;
         if !result.diagnostics.is_empty() {
             let name = files::shown(&path);
-            let _ = write!(
-                stderr,
-                "{}",
-                render(&name, &source, &result.diagnostics, options)
-            );
+            let shown = result
+                .diagnostics
+                .get(..MAX_SHOWN_PER_FILE)
+                .unwrap_or(&result.diagnostics);
+            let _ = write!(stderr, "{}", render(&name, &source, shown, options));
+            let hidden = result.diagnostics.len() - shown.len();
+            if hidden > 0 {
+                let _ = writeln!(
+                    stderr,
+                    "{name}: {hidden} more diagnostics not shown (the first {MAX_SHOWN_PER_FILE} are above)"
+                );
+            }
         }
     }
     let _ = writeln!(stderr, "{}", summary(checked, errors, warnings, unreadable));

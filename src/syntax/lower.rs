@@ -10,6 +10,7 @@ use pest::iterators::{Pair, Pairs};
 use super::ast::*;
 use super::parse::Rule;
 use super::sql::{self, SqlToken};
+use super::strings::{decode, raw_offset};
 use crate::diagnostics::{Code, Diagnostic};
 
 pub(crate) struct Lowering {
@@ -558,100 +559,6 @@ fn out_of_range(span: Span, what: &str, range: &str) -> Diagnostic {
         "out of range",
     )
     .help(format!("write a value in the range {range}"))
-}
-
-pub(crate) struct BadEscape {
-    start: usize,
-    len: usize,
-    message: String,
-}
-
-/// Decodes `\" \\ \n \t \u{XXXX}`; returns every invalid escape if there is any.
-pub(crate) fn decode(raw: &str) -> Result<String, Vec<BadEscape>> {
-    let mut out = String::with_capacity(raw.len());
-    let mut bad = Vec::new();
-    let mut rest = raw.char_indices().peekable();
-    while let Some((at, c)) = rest.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match rest.next() {
-            Some((_, '"')) => out.push('"'),
-            Some((_, '\\')) => out.push('\\'),
-            Some((_, 'n')) => out.push('\n'),
-            Some((_, 't')) => out.push('\t'),
-            Some((_, 'u')) => match unicode_escape(raw, at) {
-                Ok((ch, len)) => {
-                    out.push(ch);
-                    // Skip the `{XXXX}` part we just consumed.
-                    while rest.peek().is_some_and(|&(i, _)| i < at + len) {
-                        rest.next();
-                    }
-                }
-                Err(message) => bad.push(BadEscape {
-                    start: at,
-                    len: 2,
-                    message,
-                }),
-            },
-            Some((_, other)) => bad.push(BadEscape {
-                start: at,
-                len: 1 + other.len_utf8(),
-                message: format!("unknown escape `\\{}`", other.escape_debug()),
-            }),
-            None => bad.push(BadEscape {
-                start: at,
-                len: 1,
-                message: "a string ends with a lone `\\`".to_owned(),
-            }),
-        }
-    }
-    if bad.is_empty() { Ok(out) } else { Err(bad) }
-}
-
-/// Reads `\u{XXXX}` at byte `at` of `raw`; returns the char and the escape's byte length.
-fn unicode_escape(raw: &str, at: usize) -> Result<(char, usize), String> {
-    let rest = raw.get(at + 2..).unwrap_or("");
-    let malformed =
-        || "malformed unicode escape: write `\\u{XXXX}` with 1 to 6 hex digits".to_owned();
-    let body = rest.strip_prefix('{').ok_or_else(malformed)?;
-    let close = body.find('}').ok_or_else(malformed)?;
-    let hex = body.get(..close).ok_or_else(malformed)?;
-    if hex.is_empty() || hex.len() > 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(malformed());
-    }
-    let code = u32::from_str_radix(hex, 16).map_err(|_| malformed())?;
-    let ch = char::from_u32(code)
-        .ok_or_else(|| format!("`\\u{{{hex}}}` is not a unicode scalar value"))?;
-    Ok((ch, 2 + 1 + hex.len() + 1))
-}
-
-/// The byte offset in the raw (escaped) string body of a byte offset in its decoded text.
-fn raw_offset(raw: &str, decoded_offset: usize) -> usize {
-    let mut decoded = 0;
-    let mut chars = raw.char_indices().peekable();
-    while let Some((at, c)) = chars.next() {
-        if decoded >= decoded_offset {
-            return at;
-        }
-        if c == '\\' {
-            let (ch, len) = match chars.peek() {
-                Some(&(_, 'u')) => unicode_escape(raw, at).unwrap_or(('?', 2)),
-                Some(&(_, 'n')) => ('\n', 2),
-                Some(&(_, 't')) => ('\t', 2),
-                Some(&(_, other)) => (other, 1 + other.len_utf8()),
-                None => ('\\', 1),
-            };
-            decoded += ch.len_utf8();
-            while chars.peek().is_some_and(|&(i, _)| i < at + len) {
-                chars.next();
-            }
-        } else {
-            decoded += c.len_utf8();
-        }
-    }
-    raw.len()
 }
 
 fn connector(pair: &Pair<'_, Rule>) -> Option<Word<Connector>> {

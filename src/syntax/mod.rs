@@ -5,6 +5,7 @@ pub mod ast;
 mod lower;
 mod parse;
 pub mod sql;
+mod strings;
 
 use crate::diagnostics::{Code, Diagnostic};
 use ast::{Span, Workflow};

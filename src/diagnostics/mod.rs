@@ -6,8 +6,11 @@
 
 use std::fmt;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode};
+mod source;
+
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, SourceCode};
 use serde::Serialize;
+pub use source::IndexedSource;
 
 use crate::syntax::ast::Span;
 
@@ -214,7 +217,7 @@ fn floor_char_boundary(source: &str, mut offset: usize) -> usize {
 /// One diagnostic together with the file it is about, in the form miette renders.
 pub struct FileDiagnostic<'a> {
     pub diagnostic: &'a Diagnostic,
-    pub source: &'a NamedSource<String>,
+    pub source: &'a IndexedSource,
 }
 
 impl fmt::Debug for FileDiagnostic<'_> {
@@ -253,7 +256,7 @@ impl miette::Diagnostic for FileDiagnostic<'_> {
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let source_len = self.source.inner().len();
+        let source_len = self.source.len();
         let clamp = move |span: Span| {
             let start = span.start.min(source_len);
             let end = span.end.clamp(start, source_len);
@@ -294,7 +297,7 @@ pub fn render(
     diagnostics: &[Diagnostic],
     options: RenderOptions,
 ) -> String {
-    let named = NamedSource::new(name, source.to_owned()).with_language("writ");
+    let named = IndexedSource::new(name, source);
     let theme = if options.color {
         GraphicalTheme::unicode()
     } else {
