@@ -7,7 +7,9 @@
 //! approver role, E0209 by a search per used value pruned to the steps ordered between the value's
 //! step and the execute.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
+
+use super::hash::{HashMap, HashSet};
 
 use petgraph::Direction;
 use petgraph::algo::{kosaraju_scc, toposort};
@@ -46,7 +48,7 @@ pub(crate) fn build(model: &Model<'_>, edges: &[Edge]) -> StepGraph {
         }
     }
     let node = |id: StepId| node_of.get(id).copied().flatten();
-    let mut seen = HashSet::with_capacity(edges.len());
+    let mut seen = HashSet::with_capacity_and_hasher(edges.len(), Default::default());
     for edge in edges {
         if let (Some(from), Some(to)) = (node(edge.from), node(edge.to))
             && seen.insert((from, to))
@@ -80,7 +82,7 @@ fn cycle_diagnostic(model: &Model<'_>, graph: &StepGraph, scc: &[NodeIndex]) -> 
     let start = *scc.first()?;
     let members: HashSet<NodeIndex> = scc.iter().copied().collect();
     // Breadth-first from `start` inside the component until an edge leads back to it.
-    let mut parent: HashMap<NodeIndex, (NodeIndex, Span)> = HashMap::new();
+    let mut parent: HashMap<NodeIndex, (NodeIndex, Span)> = HashMap::default();
     let mut queue = VecDeque::from([start]);
     let mut closing = None;
     'search: while let Some(node) = queue.pop_front() {
@@ -142,7 +144,7 @@ pub(crate) fn approvals(
     acyclic: bool,
     out: &mut Vec<Diagnostic>,
 ) {
-    let mut confirms_by: HashMap<&str, Vec<NodeIndex>> = HashMap::new();
+    let mut confirms_by: HashMap<&str, Vec<NodeIndex>> = HashMap::default();
     for (id, info) in model.steps.iter().enumerate() {
         if let (StepKind::Confirm, Some((role, _)), Some(node)) =
             (info.kind(), info.clauses.by, graph.node(id))
@@ -155,7 +157,7 @@ pub(crate) fn approvals(
     } else {
         None
     };
-    let mut facts: HashMap<&str, RoleFacts> = HashMap::new();
+    let mut facts: HashMap<&str, RoleFacts> = HashMap::default();
     for (id, info) in model.steps.iter().enumerate() {
         if info.kind() != StepKind::Execute {
             continue;
@@ -312,7 +314,7 @@ impl Seen<'_, '_> {
         };
         let position = |n: NodeIndex| self.topo.get(n.index()).copied().unwrap_or(usize::MAX);
         let limit = position(self.execute);
-        let mut visited = HashSet::from([(start, false)]);
+        let mut visited: HashSet<(NodeIndex, bool)> = [(start, false)].into_iter().collect();
         let mut queue = VecDeque::from([(start, false)]);
         while let Some((node, passed)) = queue.pop_front() {
             for next in self

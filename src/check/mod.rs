@@ -10,6 +10,7 @@
 mod actions;
 mod clauses;
 mod graph;
+mod hash;
 mod model;
 mod names;
 mod rollbacks;

@@ -2,7 +2,7 @@
 //! indexed once. Building them reports the duplicate-name rule (E0102) and clause repetition
 //! (E0104), since those are found exactly while indexing.
 
-use std::collections::HashMap;
+use super::hash::HashMap;
 
 use crate::diagnostics::{Code, Diagnostic};
 use crate::syntax::ast::*;
@@ -102,16 +102,16 @@ pub(crate) fn build<'w>(workflow: &'w Workflow, out: &mut Vec<Diagnostic>) -> Mo
     let mut model = Model {
         workflow,
         steps: Vec::new(),
-        step_ids: HashMap::new(),
-        roles: HashMap::new(),
-        systems: HashMap::new(),
-        inputs: HashMap::new(),
+        step_ids: HashMap::default(),
+        roles: HashMap::default(),
+        systems: HashMap::default(),
+        inputs: HashMap::default(),
         owner: None,
         role_list: Vec::new(),
         system_list: Vec::new(),
         input_list: Vec::new(),
     };
-    let mut singles: HashMap<&'static str, Span> = HashMap::new();
+    let mut singles: HashMap<&'static str, Span> = HashMap::default();
     for item in &workflow.items {
         match item {
             Item::Title(text) => single(&mut singles, "title", text.span, out),
@@ -182,7 +182,7 @@ fn fields_unique(clauses: &Clauses<'_>, out: &mut Vec<Diagnostic>) {
     let Some((fields, _)) = clauses.yields else {
         return;
     };
-    let mut seen: HashMap<&str, Span> = HashMap::new();
+    let mut seen: HashMap<&str, Span> = HashMap::default();
     for field in fields {
         if let Some(&first) = seen.get(field.name.as_str()) {
             out.push(duplicate("output field", &field.name, first));
@@ -200,7 +200,7 @@ fn json_keys_unique(step: &Step, out: &mut Vec<Diagnostic>) {
         else {
             continue;
         };
-        let mut seen: HashMap<&str, Span> = HashMap::new();
+        let mut seen: HashMap<&str, Span> = HashMap::default();
         for entry in http.body.iter().flatten() {
             if let Some(&first) = seen.get(entry.key.as_str()) {
                 out.push(duplicate("JSON key", &entry.key, first));

@@ -5,7 +5,7 @@
 //! the references again. A step with an unresolved name is marked, so that the rules judging
 //! its actions (E0208, E0105) stay quiet about it: an unknown name is reported once.
 
-use std::collections::HashSet;
+use super::hash::HashSet;
 
 use super::model::{Model, StepId, StepInfo};
 use super::sql_rules;

@@ -1,14 +1,14 @@
 //! Reversal rules: every execute has exactly one rollback that `undoes` it (E0202), and a
 //! rollback undoes exactly one execute step, never another kind, never one already undone (E0207).
 
-use std::collections::HashMap;
+use super::hash::HashMap;
 
 use super::model::{Model, StepId};
 use crate::diagnostics::{Code, Diagnostic, article};
 use crate::syntax::ast::*;
 
 pub(crate) fn check(model: &Model<'_>, out: &mut Vec<Diagnostic>) {
-    let mut undone_by: HashMap<StepId, StepId> = HashMap::new();
+    let mut undone_by: HashMap<StepId, StepId> = HashMap::default();
     for (id, info) in model.steps.iter().enumerate() {
         let Some(target_name) = &info.step.undoes else {
             continue;

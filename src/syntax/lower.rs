@@ -318,8 +318,7 @@ impl Lowering {
         let inner = pair.into_inner().next()?;
         let value = match inner.as_rule() {
             Rule::string => LiteralValue::Text(self.text(inner)?.value),
-            Rule::kw_true => LiteralValue::Bool(true),
-            Rule::kw_false => LiteralValue::Bool(false),
+            Rule::boolean => LiteralValue::Bool(inner.as_str() == "true"),
             Rule::number => self.number(&inner)?,
             _ => return None,
         };

@@ -5,7 +5,7 @@
 //! (which include punctuation) and named here, grouped where a list has a name ("a step kind").
 
 use std::collections::BTreeSet;
-use std::sync::Once;
+use std::sync::{Mutex, PoisonError};
 
 use pest::Parser as _;
 use pest::error::{Error as PestError, InputLocation};
@@ -20,10 +20,6 @@ pub(crate) struct WritParser;
 
 /// Parses a whole file into pest's tree, rooted at `Rule::file`.
 pub(crate) fn parse_tree(source: &str) -> Result<Pair<'_, Rule>, Box<Diagnostic>> {
-    static DETAIL: Once = Once::new();
-    // Parse attempts carry the literal tokens (`]`, `{`) pest expected; without them a missing
-    // bracket could not be named. Measured cost on valid input is small (see benches/).
-    DETAIL.call_once(|| pest::set_error_detail(true));
     match WritParser::parse(Rule::file, source) {
         Ok(mut pairs) => pairs.next().ok_or_else(|| {
             Box::new(Diagnostic::new(
@@ -33,8 +29,27 @@ pub(crate) fn parse_tree(source: &str) -> Result<Pair<'_, Rule>, Box<Diagnostic>
                 "expected `workflow NAME { ... }`",
             ))
         }),
-        Err(error) => Err(Box::new(syntax_error(source, &error))),
+        Err(plain) => Err(Box::new(syntax_error(
+            source,
+            &detailed_error(source).unwrap_or(plain),
+        ))),
     }
+}
+
+/// Parses a file known to be invalid again, with pest's parse attempts recorded.
+///
+/// The attempts carry the literal tokens (`]`, `{`) pest expected, without which a missing
+/// bracket could not be named; recording them costs about 40% of parse time, so valid files
+/// (the common case) are parsed without. The switch is global in pest: the lock keeps two
+/// threads explaining errors at once from turning it off under each other, so messages do not
+/// depend on timing. A valid parse that overlaps only runs slower.
+fn detailed_error(source: &str) -> Option<PestError<Rule>> {
+    static DETAIL: Mutex<()> = Mutex::new(());
+    let _guard = DETAIL.lock().unwrap_or_else(PoisonError::into_inner);
+    pest::set_error_detail(true);
+    let result = WritParser::parse(Rule::file, source);
+    pest::set_error_detail(false);
+    result.err()
 }
 
 fn syntax_error(source: &str, error: &PestError<Rule>) -> Diagnostic {
@@ -110,12 +125,21 @@ fn expectation(error: &PestError<Rule>) -> (usize, Vec<String>, Option<usize>) {
         (rule_start, group(positives), None)
     } else {
         let mut words = tokens;
-        if attempts.max_position == rule_start {
+        if attempts.max_position == rule_start && !positives.is_empty() {
+            // Rule names say it better than the characters that start those rules (`"`, `-`,
+            // `true`); only structural punctuation and keywords are kept beside them.
+            words.retain(|w| {
+                let token = w.trim_matches('`');
+                STRUCTURAL.contains(&token) || KEYWORDS.contains(&token)
+            });
             words.extend(positives);
         }
         (attempts.max_position, group(words), None)
     }
 }
+
+/// Punctuation that shapes the file, worth naming beside rule names.
+const STRUCTURAL: &[&str] = &["{", "}", "[", "]", ",", ":", "=", "->", ">=", "=="];
 
 /// Rules that match one token: a failure inside one is reported at the token's start.
 fn is_token_rule(rule: Rule) -> bool {
@@ -281,6 +305,7 @@ fn rule_word(rule: Rule) -> Option<&'static str> {
         Rule::percent => "a percentage such as `90%`",
         Rule::duration => "a duration such as `30s`, `15m`, `4h` or `28d`",
         Rule::count => "a whole number",
+        Rule::boolean => "`true` or `false`",
         Rule::zero => "`0`",
         Rule::connector => "a connector (`sqlite`, `exec` or `http`)",
         Rule::envelope => "`inside` or `outside`",
@@ -333,8 +358,6 @@ fn keyword_word(rule: Rule) -> Option<&'static str> {
         Rule::kw_exec => "`exec`",
         Rule::kw_http => "`http`",
         Rule::kw_json => "`json`",
-        Rule::kw_true => "`true`",
-        Rule::kw_false => "`false`",
         _ => return None,
     })
 }
