@@ -152,6 +152,41 @@ pub(crate) fn approvals(
             confirms_by.entry(role.as_str()).or_default().push(node);
         }
     }
+    // A confirm whose role did not resolve (E0101) may have been meant for any role: it counts
+    // for all, so a typo in `by` is reported once, not again as E0203 on every write after it.
+    let wildcards: Vec<NodeIndex> = model
+        .steps
+        .iter()
+        .enumerate()
+        .filter(|(_, info)| {
+            info.kind() == StepKind::Confirm
+                && info
+                    .clauses
+                    .by
+                    .is_some_and(|(role, _)| !model.roles.contains_key(role.as_str()))
+        })
+        .filter_map(|(id, _)| graph.node(id))
+        .collect();
+    for (role, confirms) in confirms_by.iter_mut() {
+        if model.roles.contains_key(role) {
+            confirms.extend(&wildcards);
+        }
+    }
+    // Steps after a broken ordering edge (an unknown step in `after` or a reference) have an
+    // unknown set of ancestors: no ancestry rule is judged on them.
+    let broken: Vec<NodeIndex> = resolution
+        .broken_order
+        .iter()
+        .enumerate()
+        .filter(|&(_, &broken)| broken)
+        .filter_map(|(id, _)| graph.node(id))
+        .collect();
+    let mut uncertain = reachable_from(graph, &broken);
+    for node in &broken {
+        if let Some(flag) = uncertain.get_mut(node.index()) {
+            *flag = true;
+        }
+    }
     let topo = if acyclic {
         topological_positions(graph)
     } else {
@@ -165,12 +200,13 @@ pub(crate) fn approvals(
         let (Some((role, _)), Some(node)) = (info.clauses.approver, graph.node(id)) else {
             continue;
         };
-        if !model.roles.contains_key(role.as_str()) {
-            continue; // E0101 already
+        let unknown_role = !model.roles.contains_key(role.as_str());
+        if unknown_role || uncertain.get(node.index()).copied().unwrap_or(true) {
+            continue; // E0101 already said what is wrong here
         }
         let confirms = confirms_by
             .get(role.as_str())
-            .map_or(&[][..], Vec::as_slice);
+            .map_or(&wildcards[..], Vec::as_slice);
         let role_facts = facts
             .entry(role.as_str())
             .or_insert_with(|| RoleFacts::new(graph, confirms));

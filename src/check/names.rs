@@ -30,6 +30,9 @@ pub(crate) struct Resolution<'w> {
     pub fields_used: HashSet<(StepId, &'w str)>,
     /// Per step: some name in it did not resolve.
     pub unresolved: Vec<bool>,
+    /// Per step: a step it names in `after` or a reference did not resolve, so its place in
+    /// the order is not known (the graph rules stay quiet about it and what follows it).
+    pub broken_order: Vec<bool>,
     /// Per step: for a rollback, the execute step it undoes when that resolves to an execute.
     pub undoes: Vec<Option<StepId>>,
     /// Per step: the `step.field` references its own actions use, with the source step.
@@ -49,6 +52,7 @@ pub(crate) fn resolve<'w>(model: &Model<'w>, out: &mut Vec<Diagnostic>) -> Resol
         out,
         res: Resolution {
             unresolved: vec![false; count],
+            broken_order: vec![false; count],
             undoes: vec![None; count],
             action_sources: vec![Vec::new(); count],
             ..Resolution::default()
@@ -111,12 +115,13 @@ impl<'w> Resolver<'_, 'w> {
             ClauseKind::Writes(system) => self.system(id, system),
             ClauseKind::After(steps) => {
                 for step in steps {
-                    if let Some(from) = self.forward_step(id, step, "`after`") {
-                        self.res.edges.push(Edge {
+                    match self.forward_step(id, step, "`after`") {
+                        Some(from) => self.res.edges.push(Edge {
                             from,
                             to: id,
                             span: step.span,
-                        });
+                        }),
+                        None => self.break_order(id),
                     }
                 }
             }
@@ -277,24 +282,39 @@ impl<'w> Resolver<'_, 'w> {
             self.before_reference(id, reference, field);
             return;
         }
-        let Some(source) = self.field_source(id, reference, field) else {
+        let Some(source) = self.reference_step(id, reference, field) else {
+            self.break_order(id);
             return;
         };
-        self.res.fields_used.insert((source, &field.name));
         let in_rollback = self
             .model
             .steps
             .get(id)
             .is_some_and(|s| s.kind() == StepKind::Rollback);
         if !in_rollback {
+            // The edge stands even when the field is wrong: the step was meant.
             self.res.edges.push(Edge {
                 from: source,
                 to: id,
                 span: reference.span,
             });
-            if in_action && let Some(sources) = self.res.action_sources.get_mut(id) {
-                sources.push((source, reference));
-            }
+        }
+        if !self.field_exists(id, source, reference, field) {
+            return;
+        }
+        self.res.fields_used.insert((source, &field.name));
+        if in_action
+            && !in_rollback
+            && let Some(sources) = self.res.action_sources.get_mut(id)
+        {
+            sources.push((source, reference));
+        }
+    }
+
+    /// Marks a step whose ordering is incomplete: a step it names did not resolve.
+    fn break_order(&mut self, id: StepId) {
+        if let Some(flag) = self.res.broken_order.get_mut(id) {
+            *flag = true;
         }
     }
 
@@ -342,7 +362,13 @@ impl<'w> Resolver<'_, 'w> {
     }
 
     /// `step.field`: the step must be a recommend or execute step that yields `field`.
-    fn field_source(&mut self, id: StepId, reference: &Reference, field: &Ident) -> Option<StepId> {
+    /// The step of `step.field`, which must be a forward step (not an input, not a rollback).
+    fn reference_step(
+        &mut self,
+        id: StepId,
+        reference: &Reference,
+        field: &Ident,
+    ) -> Option<StepId> {
         let target = &reference.target;
         if self.model.inputs.contains_key(target.as_str())
             && !self.model.step_ids.contains_key(target.as_str())
@@ -356,10 +382,23 @@ impl<'w> Resolver<'_, 'w> {
             );
             return None;
         }
-        let source = self.forward_step(id, target, "a reference")?;
-        let info = self.model.steps.get(source)?;
+        self.forward_step(id, target, "a reference")
+    }
+
+    /// Whether step `source` yields `field`; reports E0101 when it does not.
+    fn field_exists(
+        &mut self,
+        id: StepId,
+        source: StepId,
+        reference: &Reference,
+        field: &Ident,
+    ) -> bool {
+        let target = &reference.target;
+        let Some(info) = self.model.steps.get(source) else {
+            return false;
+        };
         if info.clauses.field(field.as_str()).is_some() {
-            return Some(source);
+            return true;
         }
         let (label, help) = match info.clauses.yields {
             _ if info.kind() == StepKind::Confirm => (
@@ -401,7 +440,7 @@ impl<'w> Resolver<'_, 'w> {
             &label,
             help,
         );
-        None
+        false
     }
 
     /// `before.column`: only inside a rollback whose execute captures a before-image.

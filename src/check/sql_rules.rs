@@ -6,7 +6,7 @@
 
 use std::ops::Range;
 
-use crate::syntax::sql::{SqlToken, lex, words};
+use crate::syntax::sql::{SqlToken, lex, tokens};
 
 /// Words that make a statement a write (or change the connection) wherever they stand.
 const WRITE_WORDS: &[&str] = &[
@@ -42,65 +42,75 @@ pub(crate) struct NotReadOnly {
 
 /// The range of the `;` that starts the second statement, if there is one.
 pub(crate) fn second_statement(sql: &str) -> Option<Range<usize>> {
-    let tokens = lex(sql);
-    let is_word = |t: &SqlToken| matches!(t, SqlToken::Word(_));
-    let first_word = tokens.iter().position(is_word)?;
-    let (offset, separator) =
-        tokens
-            .iter()
-            .enumerate()
-            .skip(first_word)
-            .find_map(|(i, t)| match t {
-                SqlToken::Semicolon(range) => Some((i, range.clone())),
-                _ => None,
-            })?;
-    tokens
-        .get(offset + 1..)?
-        .iter()
-        .any(is_word)
-        .then_some(separator)
+    let mut seen_word = false;
+    let mut separator = None;
+    for token in tokens(sql) {
+        match token {
+            SqlToken::Word(_) if separator.is_some() => return separator,
+            SqlToken::Word(_) => seen_word = true,
+            SqlToken::Semicolon(range) if seen_word && separator.is_none() => {
+                separator = Some(range)
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
-fn statements(tokens: &[SqlToken]) -> Vec<&[SqlToken]> {
-    tokens
-        .split(|t| matches!(t, SqlToken::Semicolon(_)))
-        .filter(|statement| statement.iter().any(|t| matches!(t, SqlToken::Word(_))))
-        .collect()
+fn is_write_word(word: &str) -> bool {
+    WRITE_WORDS.iter().any(|w| w.eq_ignore_ascii_case(word))
 }
 
-/// Judges `sql` as a single read-only `SELECT` (a `WITH ... SELECT` counts).
+/// Judges `sql` as a single read-only `SELECT` (a `WITH ... SELECT` counts), in one pass.
 pub(crate) fn read_only(sql: &str) -> Result<(), NotReadOnly> {
-    let tokens = lex(sql);
-    if statements(&tokens).len() > 1 {
-        return Err(NotReadOnly {
-            reason: "it holds more than one statement".to_owned(),
-            at: second_statement(sql),
-        });
-    }
-    let mut all = words(sql, &tokens);
-    let Some((first, first_range, _)) = all.next() else {
-        return Err(NotReadOnly {
-            reason: "it holds no statement".to_owned(),
-            at: None,
-        });
-    };
-    if first != "SELECT" && first != "WITH" {
-        return Err(NotReadOnly {
-            reason: format!("it starts with `{first}`, not `SELECT`"),
-            at: Some(first_range),
-        });
-    }
-    for (word, range, called) in words(sql, &tokens) {
-        // `replace(x, 'a', 'b')` is a string function; `REPLACE INTO` is a write.
-        let is_function = called && word == "REPLACE";
-        if WRITE_WORDS.contains(&word.as_str()) && !is_function {
+    let mut tokens = tokens(sql).peekable();
+    let mut started = false;
+    let mut separator = None;
+    while let Some(token) = tokens.next() {
+        let range = match token {
+            SqlToken::Semicolon(range) if started => {
+                separator.get_or_insert(range);
+                continue;
+            }
+            SqlToken::Word(range) => range,
+            _ => continue,
+        };
+        if separator.is_some() {
             return Err(NotReadOnly {
-                reason: format!("`{word}` makes it a write"),
+                reason: "it holds more than one statement".to_owned(),
+                at: separator,
+            });
+        }
+        let word = sql.get(range.clone()).unwrap_or("");
+        if !started {
+            started = true;
+            if !word.eq_ignore_ascii_case("SELECT") && !word.eq_ignore_ascii_case("WITH") {
+                return Err(NotReadOnly {
+                    reason: format!(
+                        "it starts with `{}`, not `SELECT`",
+                        word.to_ascii_uppercase()
+                    ),
+                    at: Some(range),
+                });
+            }
+        }
+        // `replace(x, 'a', 'b')` is a string function; `REPLACE INTO` is a write.
+        let called = matches!(tokens.peek(), Some(SqlToken::OpenParen));
+        if is_write_word(word) && !(called && word.eq_ignore_ascii_case("REPLACE")) {
+            return Err(NotReadOnly {
+                reason: format!("`{}` makes it a write", word.to_ascii_uppercase()),
                 at: Some(range),
             });
         }
     }
-    Ok(())
+    if started {
+        Ok(())
+    } else {
+        Err(NotReadOnly {
+            reason: "it holds no statement".to_owned(),
+            at: None,
+        })
+    }
 }
 
 /// The column names a `SELECT` returns, when its column list is plain enough to know them

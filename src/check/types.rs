@@ -11,7 +11,7 @@ pub(crate) fn check(model: &Model<'_>, out: &mut Vec<Diagnostic>) {
             literal_fits(
                 default,
                 input.ty,
-                &format!("input `{}`", input.name.name),
+                || format!("input `{}`", input.name.name),
                 out,
             );
         }
@@ -25,7 +25,7 @@ pub(crate) fn check(model: &Model<'_>, out: &mut Vec<Diagnostic>) {
                 literal_fits(
                     literal,
                     field.ty,
-                    &format!("output `{}.{}`", info.name(), field.name.name),
+                    || format!("output `{}.{}`", info.name(), field.name.name),
                     out,
                 );
             }
@@ -38,11 +38,18 @@ pub(crate) fn fits(found: Type, wanted: Type) -> bool {
     found == wanted || (found == Type::Int && wanted == Type::Number)
 }
 
-fn literal_fits(literal: &Literal, ty: Word<Type>, what: &str, out: &mut Vec<Diagnostic>) {
+/// `what` names the declaration for the message; it is only built when there is one.
+fn literal_fits(
+    literal: &Literal,
+    ty: Word<Type>,
+    what: impl FnOnce() -> String,
+    out: &mut Vec<Diagnostic>,
+) {
     let found = literal.value.natural_type();
     if fits(found, ty.value) {
         return;
     }
+    let what = what();
     out.push(
         Diagnostic::new(
             Code::E0105,

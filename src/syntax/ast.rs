@@ -10,6 +10,8 @@
 
 use std::fmt;
 
+pub use smol_str::SmolStr;
+
 /// A byte range in the source file.
 ///
 /// INVARIANT: `PartialEq` and `Hash` ignore the offsets, so spans never make two trees differ.
@@ -62,10 +64,10 @@ impl From<Span> for miette::SourceSpan {
     }
 }
 
-/// A name with where it was written.
+/// A name with where it was written. Short names (most) are stored inline, not on the heap.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Ident {
-    pub name: String,
+    pub name: SmolStr,
     pub span: Span,
 }
 

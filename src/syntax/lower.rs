@@ -38,7 +38,7 @@ fn take_if<'i>(pairs: &mut Pairs<'i, Rule>, rule: Rule) -> Option<Pair<'i, Rule>
 
 fn ident(pair: Pair<'_, Rule>) -> Ident {
     Ident {
-        name: pair.as_str().to_owned(),
+        name: SmolStr::new(pair.as_str()),
         span: span_of(&pair),
     }
 }
@@ -295,7 +295,7 @@ impl Lowering {
             Rule::string => {
                 let text = self.text(key_pair)?;
                 Ident {
-                    name: text.value,
+                    name: SmolStr::new(&text.value),
                     span: text.span,
                 }
             }
@@ -308,7 +308,13 @@ impl Lowering {
     fn value(&mut self, pair: Pair<'_, Rule>) -> Option<Value> {
         match pair.as_rule() {
             Rule::literal => Some(Value::Literal(self.literal(pair)?)),
-            Rule::reference => Some(Value::Reference(self.reference(pair)?)),
+            Rule::reference => match pair.as_str() {
+                word @ ("true" | "false") => Some(Value::Literal(Literal {
+                    value: LiteralValue::Bool(word == "true"),
+                    span: span_of(&pair),
+                })),
+                _ => Some(Value::Reference(self.reference(pair)?)),
+            },
             _ => None,
         }
     }
@@ -434,7 +440,7 @@ impl Lowering {
         let mut offset = span.start;
         for part in text.split('.') {
             parts.push(Ident {
-                name: part.to_owned(),
+                name: SmolStr::new(part),
                 span: Span::new(offset, offset + part.len()),
             });
             offset += part.len() + 1;
@@ -484,31 +490,30 @@ impl Lowering {
         };
         let to_span = |range: &std::ops::Range<usize>| Span::new(map(range.start), map(range.end));
         let mut references = Vec::new();
-        for token in sql::lex(sql) {
+        for token in sql::tokens(sql) {
             match token {
-                SqlToken::Reference { range, parts } => {
-                    let idents: Vec<Ident> = parts
-                        .iter()
-                        .map(|part| Ident {
-                            name: sql.get(part.clone()).unwrap_or("").to_owned(),
-                            span: to_span(part),
-                        })
-                        .collect();
+                SqlToken::Reference {
+                    range,
+                    target,
+                    field,
+                    extra_dots,
+                } => {
+                    let ident = |part: &std::ops::Range<usize>| Ident {
+                        name: SmolStr::new(sql.get(part.clone()).unwrap_or("")),
+                        span: to_span(part),
+                    };
                     let span = to_span(&range);
-                    if idents.len() > 2 {
+                    if extra_dots {
                         self.error(
                             Diagnostic::new(Code::E0001, "a reference in SQL has more than one dot", span, "a reference is `:name` or `:step.field`")
                                 .help("refer to an input as `:name`, to a step's output as `:step.field`, or to a before-image column as `:before.column`"),
                         );
                     }
-                    let mut idents = idents.into_iter();
-                    if let Some(target) = idents.next() {
-                        references.push(Reference {
-                            target,
-                            field: idents.next(),
-                            span,
-                        });
-                    }
+                    references.push(Reference {
+                        target: ident(&target),
+                        field: field.as_ref().map(ident),
+                        span,
+                    });
                 }
                 SqlToken::ForeignParameter(range) => {
                     let found = sql.get(range.clone()).unwrap_or("?");

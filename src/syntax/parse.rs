@@ -57,6 +57,11 @@ fn syntax_error(source: &str, error: &PestError<Rule>) -> Diagnostic {
     if let Some(start) = unterminated {
         return unterminated_string(source, start);
     }
+    // A string was expected and one starts here, so it is its end that is missing.
+    let string_starts = source.get(at..).is_some_and(|rest| rest.starts_with('"'));
+    if string_starts && expected.iter().any(|e| e == "a string") {
+        return unterminated_string(source, at);
+    }
     let span = offending_span(source, at);
     if let Some(diagnostic) = special_case(source, span, &expected) {
         return diagnostic;

@@ -11,10 +11,13 @@ use std::ops::Range;
 pub enum SqlToken {
     /// A bare word (keyword or identifier), with its byte range in the SQL text.
     Word(Range<usize>),
-    /// `:name` or `:step.field`: the range covers the colon; `parts` are the dotted names.
+    /// `:name` or `:step.field`: the range covers the colon; `target` and `field` the names.
+    /// `extra_dots` is set for `:a.b.c`, which is not a reference writ can resolve.
     Reference {
         range: Range<usize>,
-        parts: Vec<Range<usize>>,
+        target: Range<usize>,
+        field: Option<Range<usize>>,
+        extra_dots: bool,
     },
     /// `?`, `?1`, `@x`, `$x`: SQLite's own parameters, which writ does not allow.
     ForeignParameter(Range<usize>),
@@ -28,64 +31,95 @@ pub enum SqlToken {
     Number,
 }
 
+/// The tokens of `sql`, lazily: the checker reads most SQL once, front to back.
+pub fn tokens(sql: &str) -> Lexer<'_> {
+    Lexer {
+        bytes: sql.as_bytes(),
+        at: 0,
+    }
+}
+
 /// Lexes SQL text into the tokens writ cares about; everything else is skipped.
 pub fn lex(sql: &str) -> Vec<SqlToken> {
-    let bytes = sql.as_bytes();
-    let mut tokens = Vec::new();
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b'\'' | b'"' | b'`' => i = skip_quoted(bytes, i, b),
-            b'[' => i = skip_quoted(bytes, i, b']'),
-            b'-' if bytes.get(i + 1) == Some(&b'-') => i = skip_line(bytes, i),
-            b'/' if bytes.get(i + 1) == Some(&b'*') => i = skip_block_comment(bytes, i),
-            b':' if bytes.get(i + 1).is_some_and(|&c| is_word_start(c)) => {
-                let (end, parts) = dotted_name(bytes, i + 1);
-                tokens.push(SqlToken::Reference {
-                    range: i..end,
-                    parts,
-                });
-                i = end;
+    tokens(sql).collect()
+}
+
+pub struct Lexer<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Iterator for Lexer<'_> {
+    type Item = SqlToken;
+
+    fn next(&mut self) -> Option<SqlToken> {
+        let bytes = self.bytes;
+        while let Some(&b) = bytes.get(self.at) {
+            let i = self.at;
+            let (token, end) = match b {
+                b'\'' | b'"' | b'`' => (None, skip_quoted(bytes, i, b)),
+                b'[' => (None, skip_quoted(bytes, i, b']')),
+                b'-' if bytes.get(i + 1) == Some(&b'-') => (None, skip_line(bytes, i)),
+                b'/' if bytes.get(i + 1) == Some(&b'*') => (None, skip_block_comment(bytes, i)),
+                b':' if bytes.get(i + 1).is_some_and(|&c| is_word_start(c)) => reference(bytes, i),
+                b'?' => {
+                    let end = skip_while(bytes, i + 1, |c| c.is_ascii_digit());
+                    (Some(SqlToken::ForeignParameter(i..end)), end)
+                }
+                b'@' | b'$' if bytes.get(i + 1).is_some_and(|&c| is_word_start(c)) => {
+                    let end = skip_while(bytes, i + 1, is_word_byte);
+                    (Some(SqlToken::ForeignParameter(i..end)), end)
+                }
+                b';' => (Some(SqlToken::Semicolon(i..i + 1)), i + 1),
+                b'(' => (Some(SqlToken::OpenParen), i + 1),
+                b')' => (Some(SqlToken::CloseParen), i + 1),
+                c if is_word_start(c) => {
+                    let end = skip_while(bytes, i, is_word_byte);
+                    (Some(SqlToken::Word(i..end)), end)
+                }
+                c if c.is_ascii_digit() => {
+                    (Some(SqlToken::Number), skip_while(bytes, i, is_word_byte))
+                }
+                c if c.is_ascii_punctuation() => (Some(SqlToken::Punct(c)), i + 1),
+                _ => (None, i + 1),
+            };
+            self.at = end.max(i + 1);
+            if token.is_some() {
+                return token;
             }
-            b'?' => {
-                let end = skip_while(bytes, i + 1, |c| c.is_ascii_digit());
-                tokens.push(SqlToken::ForeignParameter(i..end));
-                i = end;
-            }
-            b'@' | b'$' if bytes.get(i + 1).is_some_and(|&c| is_word_start(c)) => {
-                let end = skip_while(bytes, i + 1, is_word_byte);
-                tokens.push(SqlToken::ForeignParameter(i..end));
-                i = end;
-            }
-            b';' => {
-                tokens.push(SqlToken::Semicolon(i..i + 1));
-                i += 1;
-            }
-            b'(' => {
-                tokens.push(SqlToken::OpenParen);
-                i += 1;
-            }
-            b')' => {
-                tokens.push(SqlToken::CloseParen);
-                i += 1;
-            }
-            c if is_word_start(c) => {
-                let end = skip_while(bytes, i, is_word_byte);
-                tokens.push(SqlToken::Word(i..end));
-                i = end;
-            }
-            c if c.is_ascii_digit() => {
-                tokens.push(SqlToken::Number);
-                i = skip_while(bytes, i, is_word_byte);
-            }
-            c if c.is_ascii_punctuation() => {
-                tokens.push(SqlToken::Punct(c));
-                i += 1;
-            }
-            _ => i += 1,
         }
+        None
     }
-    tokens
+}
+
+/// `:name`, `:step.field` (or the invalid `:a.b.c`) starting at the colon at `start`.
+/// A dot is only part of the reference when a name follows it, so `:id.` ends at `id`.
+fn reference(bytes: &[u8], start: usize) -> (Option<SqlToken>, usize) {
+    let mut parts = 0;
+    let mut target = 0..0;
+    let mut field = None;
+    let mut at = start + 1;
+    loop {
+        let end = skip_while(bytes, at, is_word_byte);
+        match parts {
+            0 => target = at..end,
+            1 => field = Some(at..end),
+            _ => {}
+        }
+        parts += 1;
+        let dotted =
+            bytes.get(end) == Some(&b'.') && bytes.get(end + 1).is_some_and(|&c| is_word_start(c));
+        if !dotted {
+            let token = SqlToken::Reference {
+                range: start..end,
+                target,
+                field,
+                extra_dots: parts > 2,
+            };
+            return (Some(token), end);
+        }
+        at = end + 1;
+    }
 }
 
 fn is_word_start(c: u8) -> bool {
@@ -132,41 +166,6 @@ fn skip_block_comment(bytes: &[u8], start: usize) -> usize {
         i += 1;
     }
     bytes.len()
-}
-
-/// Reads `name` or `name.name...` starting at `start`; returns the end and each part's range.
-/// A dot is only part of the reference when a name follows it, so `:id.` ends at `id`.
-fn dotted_name(bytes: &[u8], start: usize) -> (usize, Vec<Range<usize>>) {
-    let mut parts = Vec::new();
-    let mut at = start;
-    loop {
-        let end = skip_while(bytes, at, is_word_byte);
-        parts.push(at..end);
-        if bytes.get(end) == Some(&b'.') && bytes.get(end + 1).is_some_and(|&c| is_word_start(c)) {
-            at = end + 1;
-        } else {
-            return (end, parts);
-        }
-    }
-}
-
-/// The words of `sql` that are keywords of interest, upper-cased, in order, with the paren
-/// depth they stand at and whether a `(` follows (a function call such as `replace(...)`).
-pub fn words<'a>(
-    sql: &'a str,
-    tokens: &'a [SqlToken],
-) -> impl Iterator<Item = (String, Range<usize>, bool)> + 'a {
-    tokens
-        .iter()
-        .enumerate()
-        .filter_map(move |(index, token)| match token {
-            SqlToken::Word(range) => {
-                let word = sql.get(range.clone())?.to_ascii_uppercase();
-                let called = matches!(tokens.get(index + 1), Some(SqlToken::OpenParen));
-                Some((word, range.clone(), called))
-            }
-            _ => None,
-        })
 }
 
 #[cfg(test)]

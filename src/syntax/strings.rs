@@ -10,6 +10,10 @@ pub(crate) struct BadEscape {
 
 /// Decodes `\" \\ \n \t \u{XXXX}`; returns every invalid escape if there is any.
 pub(crate) fn decode(raw: &str) -> Result<String, Vec<BadEscape>> {
+    // Most strings have no escape: one copy, not a push per character.
+    if !raw.contains('\\') {
+        return Ok(raw.to_owned());
+    }
     let mut out = String::with_capacity(raw.len());
     let mut bad = Vec::new();
     let mut rest = raw.char_indices().peekable();
