@@ -2,7 +2,7 @@
 //!
 //! The pipeline runs one way: [`syntax::parse`] turns text into an AST, [`check::check`] judges
 //! it against every rule of the language contract and, only when no error stands, yields a
-//! [`check::CheckedWorkflow`]. Diagnostics are plain values ([`diagnostics::Diagnostic`]);
+//! [`check::CheckedWorkflow`], the only input [`plan::plan`] takes. Diagnostics are plain values ([`diagnostics::Diagnostic`]);
 //! rendering them is left to the caller.
 #![forbid(unsafe_code)]
 
@@ -13,9 +13,12 @@ pub mod check;
 pub mod cli;
 pub mod diagnostics;
 pub mod explain;
+mod hash;
+pub mod plan;
 mod suggest;
 pub mod syntax;
 
 pub use check::{Checked, CheckedWorkflow, check, check_source};
 pub use diagnostics::{Code, Diagnostic, Severity};
+pub use plan::{Plan, plan};
 pub use syntax::parse;

@@ -182,3 +182,71 @@ fn explain_unknown_code_exits_two() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("unknown code `E9999`"));
 }
+
+#[test]
+fn plan_prints_every_format_on_stdout() {
+    let dir = temp_dir("plan");
+    fs::write(dir.join("t.writ"), CLEAN).unwrap();
+    for format in ["text", "json", "yaml", "dot", "mermaid"] {
+        let out = writ(&["plan", "t.writ", "--format", format], &dir);
+        assert_eq!(out.status.code(), Some(0), "{format}: {}", stderr(&out));
+        let text = String::from_utf8_lossy(&out.stdout);
+        let marker = match format {
+            "text" => "verdict: 1 write",
+            "json" => "\"fingerprint\": \"",
+            "yaml" => "fingerprint: ",
+            "dot" => "digraph \"ticket_triage\"",
+            _ => "flowchart TD",
+        };
+        assert!(text.contains(marker), "{format}: {text}");
+        assert!(
+            stderr(&out).is_empty(),
+            "{format}: a clean plan prints nothing on stderr"
+        );
+    }
+    let default = writ(&["plan", "t.writ"], &dir);
+    assert!(String::from_utf8_lossy(&default.stdout).starts_with("plan `ticket_triage`"));
+}
+
+#[test]
+fn plan_of_a_refused_workflow_prints_diagnostics_and_no_plan() {
+    let dir = temp_dir("plan-refused");
+    fs::write(
+        dir.join("t.writ"),
+        CLEAN.replace("risk medium", "risk high"),
+    )
+    .unwrap();
+    let out = writ(&["plan", "t.writ", "--format", "json"], &dir);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "no plan on stdout");
+    let text = stderr(&out);
+    assert!(text.contains("E0204") && text.contains("refused"), "{text}");
+}
+
+#[test]
+fn plan_with_warnings_prints_them_and_the_plan() {
+    let dir = temp_dir("plan-warnings");
+    fs::write(
+        dir.join("t.writ"),
+        CLEAN.replace("expires 4h -> escalate ops_lead", ""),
+    )
+    .unwrap();
+    let out = writ(&["plan", "t.writ", "--format", "json"], &dir);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stderr(&out).contains("W0302"));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(plan["workflow"]["name"], "ticket_triage");
+}
+
+#[test]
+fn plan_usage_errors_exit_two() {
+    let dir = temp_dir("plan-usage");
+    assert_eq!(writ(&["plan", "missing.writ"], &dir).status.code(), Some(2));
+    fs::write(dir.join("t.writ"), CLEAN).unwrap();
+    assert_eq!(
+        writ(&["plan", "t.writ", "--format", "pdf"], &dir)
+            .status
+            .code(),
+        Some(2)
+    );
+}

@@ -4,6 +4,7 @@
 mod check;
 mod explain;
 mod files;
+mod plan;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -34,6 +35,8 @@ struct Cli {
 enum Command {
     /// Parse and check workflow files; directories are searched for `*.writ` files.
     Check(check::Args),
+    /// Print the plan of a workflow: steps, edges, approvers, rollbacks, risk, fingerprint.
+    Plan(plan::Args),
     /// Print the rationale and a fixed example of one diagnostic code.
     Explain(explain::Args),
 }
@@ -54,6 +57,7 @@ pub fn run() -> ExitCode {
     };
     let code = match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Plan(args) => plan::run(&args),
         Command::Explain(args) => explain::run(&args),
     };
     ExitCode::from(code)
