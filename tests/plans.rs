@@ -338,6 +338,6 @@ fn topological_order_is_by_name_among_ready_steps() {
 #[test]
 fn a_refused_workflow_has_no_plan() {
     let broken = TRIAGE.replace("approver support_lead", "");
-    let diagnostics = plan_source(&broken).err().expect("refused");
+    let diagnostics = plan_source(&broken).expect_err("refused");
     assert!(diagnostics.iter().any(|d| d.code == writ::Code::E0201));
 }
