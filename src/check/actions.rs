@@ -3,7 +3,10 @@
 //!
 //! The system an action runs against: an execute's `writes` system; a rollback's, the system of
 //! the execute it undoes; a recommend's, the one `reads` system whose connector fits (none is
-//! needed for `exec`). A step with an unresolved name is left alone here (E0101 said it).
+//! needed for `exec`). When that system does not resolve (E0101 said so), E0208 stays quiet: the
+//! action may fit the system that was meant. Other unknown names in the step do not matter here.
+
+use super::hash::HashSet;
 
 use super::model::{Model, StepId, StepInfo};
 use super::names::Resolution;
@@ -14,22 +17,17 @@ use crate::syntax::ast::*;
 struct Context<'a, 'w> {
     model: &'a Model<'w>,
     info: &'a StepInfo<'w>,
-    unresolved: bool,
     out: &'a mut Vec<Diagnostic>,
 }
 
 pub(crate) fn check(model: &Model<'_>, resolution: &Resolution<'_>, out: &mut Vec<Diagnostic>) {
     for (id, info) in model.steps.iter().enumerate() {
-        let mut cx = Context {
-            model,
-            info,
-            unresolved: resolution.unresolved.get(id).copied().unwrap_or(true),
-            out,
-        };
-        let system = step_system(model, resolution, id, info);
+        let mut cx = Context { model, info, out };
         match info.kind() {
             StepKind::Recommend => cx.recommend(),
-            StepKind::Execute | StepKind::Rollback => cx.writer(system),
+            StepKind::Execute | StepKind::Rollback => {
+                cx.writer(step_system(model, resolution, id, info));
+            }
             StepKind::Confirm => {}
         }
     }
@@ -53,56 +51,70 @@ fn step_system<'w>(
     model.systems.get(name.as_str()).copied()
 }
 
-impl Context<'_, '_> {
+impl<'w> Context<'_, 'w> {
     fn recommend(&mut self) {
         let Some((action, _)) = self.info.clauses.run else {
             return;
         };
         self.read_only(action, "a recommend step");
-        if self.unresolved || action.connector() == Connector::Exec {
+        if action.connector() == Connector::Exec {
             return;
         }
-        let reads: Vec<&System> = self
-            .info
-            .clauses
-            .reads
-            .map(|(names, _)| {
-                names
-                    .iter()
-                    .filter_map(|n| self.model.systems.get(n.as_str()).copied())
-                    .collect()
-            })
-            .unwrap_or_default();
-        let fitting: Vec<&System> = reads
-            .iter()
-            .copied()
-            .filter(|s| s.connector.value == action.connector())
-            .collect();
+        let Some(fitting) = self.fitting_systems(action.connector()) else {
+            return;
+        };
         match fitting.as_slice() {
             [_] => {}
             [] => self.no_fitting_system(action),
-            many => {
-                let mut diagnostic = Diagnostic::new(
-                    Code::E0208,
-                    format!("`{}` in `{}` could run on {} systems", action.connector_word(), self.info.name(), many.len()),
-                    action.span(),
-                    "which system does this read?",
-                )
-                .help(format!("a recommend step reads one `{}` system per action: split it into one step per system", action.connector()));
-                for system in many {
-                    diagnostic = diagnostic.label(
-                        system.name.span,
-                        format!(
-                            "`{}` is {} {} system",
-                            system.name.name,
-                            article(&system.connector.value.to_string()),
-                            system.connector.value
-                        ),
-                    );
-                }
-                self.out.push(diagnostic);
+            many => self.ambiguous(action, many),
+        }
+    }
+
+    /// The systems a recommend step reads whose connector is `connector`, each once: its `reads`
+    /// entries and a `writes` system (E0205 forbids the write; the action still runs on it).
+    /// `None` when one of them did not resolve: the action may have been meant for it.
+    fn fitting_systems(&self, connector: Connector) -> Option<Vec<&'w System>> {
+        let c = &self.info.clauses;
+        let names = c.reads.iter().chain(c.writes.map(|(name, _)| name));
+        let mut seen = HashSet::default();
+        let mut fitting = Vec::new();
+        for name in names {
+            let system = *self.model.systems.get(name.as_str())?;
+            if system.connector.value == connector && seen.insert(name.as_str()) {
+                fitting.push(system);
             }
         }
+        Some(fitting)
+    }
+
+    fn ambiguous(&mut self, action: &Action, many: &[&System]) {
+        let mut diagnostic = Diagnostic::new(
+            Code::E0208,
+            format!(
+                "`{}` in `{}` could run on {} systems",
+                action.connector_word(),
+                self.info.name(),
+                many.len()
+            ),
+            action.span(),
+            "which system does this read?",
+        )
+        .help(format!(
+            "a recommend step reads one `{}` system per action: split it into one step per system",
+            action.connector()
+        ));
+        for system in many {
+            diagnostic = diagnostic.label(
+                system.name.span,
+                format!(
+                    "`{}` is {} {} system",
+                    system.name.name,
+                    article(&system.connector.value.to_string()),
+                    system.connector.value
+                ),
+            );
+        }
+        self.out.push(diagnostic);
     }
 
     fn no_fitting_system(&mut self, action: &Action) {
@@ -152,7 +164,7 @@ impl Context<'_, '_> {
     }
 
     fn fits(&mut self, action: &Action, system: &System, clause: &str) {
-        if self.unresolved || action.connector() == system.connector.value {
+        if action.connector() == system.connector.value {
             return;
         }
         self.mismatch(
@@ -219,7 +231,7 @@ impl Context<'_, '_> {
             Diagnostic::new(
                 Code::E0205,
                 format!(
-                    "SQL in {position} of `{}` is not a single read-only `SELECT`",
+                    "the SQL in {position} of `{}` is not a single read-only `SELECT`",
                     self.info.name()
                 ),
                 span,

@@ -192,21 +192,44 @@ fn risk_and_autonomy(model: &Model<'_>, info: &StepInfo<'_>, out: &mut Vec<Diagn
             .help("write a percentage from 0% to 100%, such as `95%`"),
         );
     }
-    if let Some((risk, _)) = c.risk
-        && risk.value != Risk::Low
-    {
-        out.push(
-            Diagnostic::new(
-                Code::E0206,
-                format!("`auto` on `{}`, whose risk is {}", info.name(), risk.value),
-                gate_span,
-                "earned autonomy is for low-risk actions only",
-            )
-            .label(risk.span, format!("risk {}", risk.value))
-            .help("remove the `auto` gate: a human confirms every run of a medium-risk action"),
-        );
+    auto_on_risk(info, gate_span, out);
+    auto_inside_envelope(model, info, gate, gate_span, out);
+}
+
+/// E0206: `auto` on a medium-risk step. On a high-risk one E0204 is the more specific error:
+/// the step should not be an execute at all, so the gate is not judged.
+fn auto_on_risk(info: &StepInfo<'_>, gate_span: Span, out: &mut Vec<Diagnostic>) {
+    let Some((risk, _)) = info.clauses.risk else {
+        return;
+    };
+    if risk.value != Risk::Medium {
+        return;
     }
-    let system = c
+    out.push(
+        Diagnostic::new(
+            Code::E0206,
+            format!("`auto` on `{}`, whose risk is {}", info.name(), risk.value),
+            gate_span,
+            "earned autonomy is for low-risk actions only",
+        )
+        .label(risk.span, format!("risk {}", risk.value))
+        .help(format!(
+            "remove the `auto` gate: a human confirms every run of a {}-risk action",
+            risk.value
+        )),
+    );
+}
+
+/// E0206: `auto` on a write to a system inside the envelope without `and critical == 0`.
+fn auto_inside_envelope(
+    model: &Model<'_>,
+    info: &StepInfo<'_>,
+    gate: &AutoGate,
+    gate_span: Span,
+    out: &mut Vec<Diagnostic>,
+) {
+    let system = info
+        .clauses
         .writes
         .and_then(|(name, _)| model.systems.get(name.as_str()));
     if let Some(system) = system
@@ -214,14 +237,9 @@ fn risk_and_autonomy(model: &Model<'_>, info: &StepInfo<'_>, out: &mut Vec<Diagn
         && gate.no_critical.is_none()
     {
         out.push(
-            Diagnostic::new(
-                Code::E0206,
-                format!("`auto` on `{}` writes `{}`, inside the envelope, without `and critical == 0`", info.name(), system.name.name),
-                gate_span,
-                "autonomy here would survive critical errors",
-            )
-            .label(system.envelope.span, "a system of record")
-            .help("append `and critical == 0` to the gate, so one rollback or repair takes it back to human confirmation"),
+            Diagnostic::new(Code::E0206, format!("`auto` on `{}` writes `{}`, inside the envelope, without `and critical == 0`", info.name(), system.name.name), gate_span, "autonomy here would survive critical errors")
+                .label(system.envelope.span, "a system of record")
+                .help("append `and critical == 0` to the gate, so one rollback or repair takes it back to human confirmation"),
         );
     }
 }

@@ -1,23 +1,23 @@
-//! The step graph and the rules that need it: cycles (E0103), an approver's confirmation
-//! among a write's ancestors (E0203), and values the confirmer could have seen (E0209).
+//! The step graph, its cycles (E0103), and the searches the ancestry rules
+//! ([`super::approvals`]) and the plan builder use.
 //!
 //! Nodes are the forward steps (recommend, confirm, execute); rollbacks are not part of the
 //! forward order. Every algorithm here is iterative (a 100,000-step chain must not overflow
-//! the stack) and near-linear: cycles by Kosaraju's SCC, E0203 by one multi-source search per
-//! approver role, E0209 by a search per used value pruned to the steps ordered between the value's
-//! step and the execute.
+//! the stack): cycles by Kosaraju's SCC, topological positions by Kahn's algorithm, the
+//! nearest targets above a node by a backward breadth-first search.
 
 use std::collections::VecDeque;
+use std::rc::Rc;
 
 use super::hash::{HashMap, HashSet};
 
 use petgraph::Direction;
-use petgraph::algo::{kosaraju_scc, toposort};
+use petgraph::algo::kosaraju_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 
 use super::model::{Model, StepId};
-use super::names::{Edge, Resolution};
+use super::names::Edge;
 use crate::diagnostics::{Code, Diagnostic};
 use crate::syntax::ast::*;
 
@@ -32,8 +32,102 @@ impl StepGraph {
         self.node_of.get(step).copied().flatten()
     }
 
-    fn step(&self, node: NodeIndex) -> StepId {
+    pub(crate) fn step(&self, node: NodeIndex) -> StepId {
         self.graph.node_weight(node).copied().unwrap_or(usize::MAX)
+    }
+
+    /// The nearest targets above `node`: every node `t` with `is_target(t)` from which a path
+    /// leads to `node` without passing through another target. A backward breadth-first search
+    /// that collects a target and does not search past it; `node` itself is never a result.
+    ///
+    /// For an execute and "is a confirm by its approver role", these are the confirmations the
+    /// write waits for directly: every confirm by the role above it has one of them on each of
+    /// its paths to the write, or is one of them.
+    pub fn nearest(
+        &self,
+        node: NodeIndex,
+        is_target: impl Fn(NodeIndex) -> bool,
+    ) -> Vec<NodeIndex> {
+        let mut marks = Marks::new(self.graph.node_count());
+        let found = self.nearest_memo(node, &is_target, &HashMap::default(), &mut marks);
+        found.to_vec()
+    }
+
+    /// [`StepGraph::nearest`], taking the answers already known for other nodes (`known`): a
+    /// known node contributes its answer instead of being searched past, which is the same
+    /// set. When the whole answer is one known answer, it is shared rather than copied.
+    pub(crate) fn nearest_memo(
+        &self,
+        node: NodeIndex,
+        is_target: &impl Fn(NodeIndex) -> bool,
+        known: &HashMap<NodeIndex, Rc<[NodeIndex]>>,
+        marks: &mut Marks,
+    ) -> Rc<[NodeIndex]> {
+        marks.clear();
+        marks.insert(node);
+        let mut found: Vec<NodeIndex> = Vec::new();
+        let mut shared: Option<&Rc<[NodeIndex]>> = None;
+        let mut parts = 0usize;
+        let mut queue = VecDeque::from([node]);
+        while let Some(at) = queue.pop_front() {
+            for previous in self.graph.neighbors_directed(at, Direction::Incoming) {
+                if !marks.insert(previous) {
+                    continue;
+                }
+                if is_target(previous) {
+                    found.push(previous);
+                    parts += 1;
+                } else if let Some(answer) = known.get(&previous) {
+                    shared = Some(answer);
+                    parts += 1;
+                    found.extend(answer.iter().copied());
+                } else {
+                    queue.push_back(previous);
+                }
+            }
+        }
+        match shared {
+            Some(answer) if parts == 1 => Rc::clone(answer),
+            _ => {
+                found.sort_unstable();
+                found.dedup();
+                found.into()
+            }
+        }
+    }
+}
+
+/// Visited marks for repeated searches over one graph, cleared in O(1) by starting an epoch.
+pub(crate) struct Marks {
+    stamp: Vec<u32>,
+    epoch: u32,
+}
+
+impl Marks {
+    pub(crate) fn new(nodes: usize) -> Marks {
+        Marks {
+            stamp: vec![0; nodes],
+            epoch: 1,
+        }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        if self.epoch == u32::MAX {
+            self.stamp.fill(0);
+            self.epoch = 0;
+        }
+        self.epoch += 1;
+    }
+
+    /// Marks `node`; false when it was already marked in this epoch (or is not in the graph).
+    pub(crate) fn insert(&mut self, node: NodeIndex) -> bool {
+        match self.stamp.get_mut(node.index()) {
+            Some(stamp) if *stamp != self.epoch => {
+                *stamp = self.epoch;
+                true
+            }
+            _ => false,
+        }
     }
 }
 
@@ -59,8 +153,8 @@ pub(crate) fn build(model: &Model<'_>, edges: &[Edge]) -> StepGraph {
     StepGraph { graph, node_of }
 }
 
-/// Reports every cycle (E0103); returns whether the graph is acyclic.
-pub(crate) fn cycles(model: &Model<'_>, graph: &StepGraph, out: &mut Vec<Diagnostic>) -> bool {
+/// Reports every cycle (E0103).
+pub(crate) fn cycles(model: &Model<'_>, graph: &StepGraph, out: &mut Vec<Diagnostic>) {
     let mut components: Vec<Vec<NodeIndex>> = kosaraju_scc(&graph.graph)
         .into_iter()
         .filter(|scc| scc.len() > 1 || scc.iter().any(|&n| graph.graph.contains_edge(n, n)))
@@ -74,7 +168,6 @@ pub(crate) fn cycles(model: &Model<'_>, graph: &StepGraph, out: &mut Vec<Diagnos
             out.push(diagnostic);
         }
     }
-    components.is_empty()
 }
 
 /// The shortest cycle through the first-declared step of a strongly connected component.
@@ -136,131 +229,8 @@ fn cycle_diagnostic(model: &Model<'_>, graph: &StepGraph, scc: &[NodeIndex]) -> 
     Some(diagnostic)
 }
 
-/// E0203 and E0209.
-pub(crate) fn approvals(
-    model: &Model<'_>,
-    resolution: &Resolution<'_>,
-    graph: &StepGraph,
-    acyclic: bool,
-    out: &mut Vec<Diagnostic>,
-) {
-    let mut confirms_by: HashMap<&str, Vec<NodeIndex>> = HashMap::default();
-    for (id, info) in model.steps.iter().enumerate() {
-        if let (StepKind::Confirm, Some((role, _)), Some(node)) =
-            (info.kind(), info.clauses.by, graph.node(id))
-        {
-            confirms_by.entry(role.as_str()).or_default().push(node);
-        }
-    }
-    // A confirm whose role did not resolve (E0101) may have been meant for any role: it counts
-    // for all, so a typo in `by` is reported once, not again as E0203 on every write after it.
-    let wildcards: Vec<NodeIndex> = model
-        .steps
-        .iter()
-        .enumerate()
-        .filter(|(_, info)| {
-            info.kind() == StepKind::Confirm
-                && info
-                    .clauses
-                    .by
-                    .is_some_and(|(role, _)| !model.roles.contains_key(role.as_str()))
-        })
-        .filter_map(|(id, _)| graph.node(id))
-        .collect();
-    for (role, confirms) in confirms_by.iter_mut() {
-        if model.roles.contains_key(role) {
-            confirms.extend(&wildcards);
-        }
-    }
-    // Steps after a broken ordering edge (an unknown step in `after` or a reference) have an
-    // unknown set of ancestors: no ancestry rule is judged on them.
-    let broken: Vec<NodeIndex> = resolution
-        .broken_order
-        .iter()
-        .enumerate()
-        .filter(|&(_, &broken)| broken)
-        .filter_map(|(id, _)| graph.node(id))
-        .collect();
-    let mut uncertain = reachable_from(graph, &broken);
-    for node in &broken {
-        if let Some(flag) = uncertain.get_mut(node.index()) {
-            *flag = true;
-        }
-    }
-    let topo = if acyclic {
-        topological_positions(graph)
-    } else {
-        None
-    };
-    let mut facts: HashMap<&str, RoleFacts> = HashMap::default();
-    for (id, info) in model.steps.iter().enumerate() {
-        if info.kind() != StepKind::Execute {
-            continue;
-        }
-        let (Some((role, _)), Some(node)) = (info.clauses.approver, graph.node(id)) else {
-            continue;
-        };
-        let unknown_role = !model.roles.contains_key(role.as_str());
-        if unknown_role || uncertain.get(node.index()).copied().unwrap_or(true) {
-            continue; // E0101 already said what is wrong here
-        }
-        let confirms = confirms_by
-            .get(role.as_str())
-            .map_or(&wildcards[..], Vec::as_slice);
-        let role_facts = facts
-            .entry(role.as_str())
-            .or_insert_with(|| RoleFacts::new(graph, confirms));
-        if !role_facts
-            .reached
-            .get(node.index())
-            .copied()
-            .unwrap_or(false)
-        {
-            out.push(not_confirmed(model, graph, id, role, confirms));
-            continue;
-        }
-        let Some(topo) = &topo else { continue };
-        let cx = Seen {
-            model,
-            graph,
-            topo,
-            confirms,
-            is_confirm: &role_facts.is_confirm,
-            execute: node,
-        };
-        for &(source, reference) in resolution.action_sources.get(id).into_iter().flatten() {
-            if source != id && !cx.seen_by_confirmer(source) {
-                out.push(cx.unseen(id, role, source, reference));
-            }
-        }
-    }
-}
-
-/// What the graph rules need to know of one approver role, computed once per role.
-struct RoleFacts {
-    /// `is_confirm[n]`: node `n` is a confirm by the role.
-    is_confirm: Vec<bool>,
-    /// `reached[n]`: some confirm by the role is an ancestor of node `n`.
-    reached: Vec<bool>,
-}
-
-impl RoleFacts {
-    fn new(graph: &StepGraph, confirms: &[NodeIndex]) -> RoleFacts {
-        let mut is_confirm = vec![false; graph.graph.node_count()];
-        for confirm in confirms {
-            if let Some(flag) = is_confirm.get_mut(confirm.index()) {
-                *flag = true;
-            }
-        }
-        RoleFacts {
-            is_confirm,
-            reached: reachable_from(graph, confirms),
-        }
-    }
-}
-
 /// `result[n]`: some path of at least one edge leads from one of `sources` to node `n`.
-fn reachable_from(graph: &StepGraph, sources: &[NodeIndex]) -> Vec<bool> {
+pub(crate) fn reachable_from(graph: &StepGraph, sources: &[NodeIndex]) -> Vec<bool> {
     let mut reached = vec![false; graph.graph.node_count()];
     let mut queue: VecDeque<NodeIndex> = sources.iter().copied().collect();
     while let Some(node) = queue.pop_front() {
@@ -276,193 +246,68 @@ fn reachable_from(graph: &StepGraph, sources: &[NodeIndex]) -> Vec<bool> {
     reached
 }
 
-fn topological_positions(graph: &StepGraph) -> Option<Vec<usize>> {
-    let order = toposort(&graph.graph, None).ok()?;
-    let mut position = vec![0; graph.graph.node_count()];
-    for (i, node) in order.into_iter().enumerate() {
-        *position.get_mut(node.index())? = i;
-    }
-    Some(position)
-}
-
-fn not_confirmed(
-    model: &Model<'_>,
-    graph: &StepGraph,
-    id: StepId,
-    role: &Ident,
-    confirms: &[NodeIndex],
-) -> Diagnostic {
-    let name = model.steps.get(id).map_or("?", |s| s.name());
-    let mut diagnostic = Diagnostic::new(
-        Code::E0203,
-        format!("`{name}` can write before `{}` confirms it", role.name),
-        role.span,
-        format!("no `confirm ... by {}` comes before `{name}`", role.name),
-    );
-    for &confirm in confirms.iter().take(5) {
-        if let Some(info) = model.steps.get(graph.step(confirm)) {
-            diagnostic = diagnostic.label(
-                info.step.name.span,
-                format!(
-                    "`{}` confirms by `{}` but is not an ancestor of `{name}`",
-                    info.name(),
-                    role.name
-                ),
-            );
+/// A node's place in a topological order of the graph, or [`UNORDERED`] for a node on a cycle
+/// or after one: Kahn's algorithm places a node once all its predecessors are placed, which
+/// never happens there. The rest of the graph is ordered as if the cycles were not there.
+pub(crate) fn topological_positions(graph: &StepGraph) -> Vec<usize> {
+    let g = &graph.graph;
+    let mut waiting = vec![0usize; g.node_count()];
+    for edge in g.edge_references() {
+        if let Some(count) = waiting.get_mut(edge.target().index()) {
+            *count += 1;
         }
     }
-    let help = match confirms
-        .first()
-        .and_then(|&c| model.steps.get(graph.step(c)))
-    {
-        Some(confirm) => format!(
-            "make `{name}` run after the confirmation: add `after {}` to `{name}`",
-            confirm.name()
-        ),
-        None => format!(
-            "add a `confirm` step `by {}` and put `{name}` after it",
-            role.name
-        ),
-    };
-    diagnostic.help(help)
-}
-
-/// What E0209 needs to judge the values of one execute step.
-struct Seen<'a, 'w> {
-    model: &'a Model<'w>,
-    graph: &'a StepGraph,
-    topo: &'a [usize],
-    confirms: &'a [NodeIndex],
-    /// `is_confirm[n]`: node `n` is a confirm by the approver role.
-    is_confirm: &'a [bool],
-    execute: NodeIndex,
-}
-
-impl Seen<'_, '_> {
-    /// Whether some confirm by the approver role comes after `source` and before the execute.
-    ///
-    /// One breadth-first search over (step, passed a confirm by the role) states, from
-    /// `source`, through steps ordered before the execute only: the window between the two,
-    /// not the whole graph downstream of `source`.
-    fn seen_by_confirmer(&self, source: StepId) -> bool {
-        let Some(start) = self.graph.node(source) else {
-            return false;
-        };
-        let position = |n: NodeIndex| self.topo.get(n.index()).copied().unwrap_or(usize::MAX);
-        let limit = position(self.execute);
-        let mut visited: HashSet<(NodeIndex, bool)> = [(start, false)].into_iter().collect();
-        let mut queue = VecDeque::from([(start, false)]);
-        while let Some((node, passed)) = queue.pop_front() {
-            for next in self
-                .graph
-                .graph
-                .neighbors_directed(node, Direction::Outgoing)
-            {
-                if next == self.execute {
-                    if passed {
-                        return true;
-                    }
-                    continue;
-                }
-                if position(next) >= limit {
-                    continue;
-                }
-                let is_confirm = self.is_confirm.get(next.index()).copied().unwrap_or(false);
-                let state = (next, passed || is_confirm);
-                if visited.insert(state) {
-                    queue.push_back(state);
+    let mut queue: VecDeque<NodeIndex> = g
+        .node_indices()
+        .filter(|n| waiting.get(n.index()) == Some(&0))
+        .collect();
+    let mut position = vec![UNORDERED; g.node_count()];
+    let mut next = 0;
+    while let Some(node) = queue.pop_front() {
+        if let Some(slot) = position.get_mut(node.index()) {
+            *slot = next;
+            next += 1;
+        }
+        for successor in g.neighbors_directed(node, Direction::Outgoing) {
+            if let Some(count) = waiting.get_mut(successor.index()) {
+                *count = count.saturating_sub(1);
+                if *count == 0 {
+                    queue.push_back(successor);
                 }
             }
         }
-        false
     }
+    position
+}
 
-    /// Whether one of `from` leads to `target`, searching only nodes ordered before `limit`.
-    fn reaches(&self, from: &[NodeIndex], target: NodeIndex, limit: usize) -> bool {
-        let mut visited: HashSet<NodeIndex> = from.iter().copied().collect();
-        let mut queue: VecDeque<NodeIndex> = from.iter().copied().collect();
-        while let Some(node) = queue.pop_front() {
-            for next in self
-                .graph
-                .graph
-                .neighbors_directed(node, Direction::Outgoing)
-            {
-                if next == target {
-                    return true;
-                }
-                let before = self.topo.get(next.index()).is_some_and(|&p| p < limit);
-                if before && visited.insert(next) {
-                    queue.push_back(next);
-                }
-            }
-        }
-        false
-    }
+/// The position of a node on or after a cycle.
+pub(crate) const UNORDERED: usize = usize::MAX;
 
-    fn unseen(
-        &self,
-        id: StepId,
-        role: &Ident,
-        source: StepId,
-        reference: &Reference,
-    ) -> Diagnostic {
-        let name = self.model.steps.get(id).map_or("?", |s| s.name());
-        let source_info = self.model.steps.get(source);
-        let source_name = source_info.map_or("?", |s| s.name());
-        let mut diagnostic = Diagnostic::new(
-            Code::E0209,
-            format!(
-                "`{name}` uses `{reference}`, which no `{}` confirmer saw",
-                role.name
-            ),
-            reference.span,
-            format!("not known before `{}` confirms", role.name),
-        );
-        if let Some(info) = source_info {
-            diagnostic = diagnostic.label(
-                info.step.name.span,
-                format!(
-                    "`{source_name}` does not run before a confirm by `{}`",
-                    role.name
-                ),
-            );
-        }
-        diagnostic.help(self.unseen_help(name, role, source, reference))
-    }
+#[cfg(test)]
+mod tests {
+    use crate::check::check_source;
 
-    /// How to fix E0209: order the source before an existing confirm when that makes no cycle,
-    /// otherwise add a confirm after the source.
-    fn unseen_help(
-        &self,
-        name: &str,
-        role: &Ident,
-        source: StepId,
-        reference: &Reference,
-    ) -> String {
-        let source_name = self.model.steps.get(source).map_or("?", |s| s.name());
-        let source_node = self.graph.node(source);
-        let limit = source_node
-            .and_then(|n| self.topo.get(n.index()).copied())
-            .unwrap_or(0);
-        // Only the first few confirms are tried: this runs per error, and must stay cheap.
-        let orderable = self.confirms.iter().take(8).find(|&&confirm| {
-            // Putting the source before this confirm is a cycle if the confirm leads to it.
-            source_node.is_some_and(|s| !self.reaches(&[confirm], s, limit))
-                && self.reaches(
-                    &[confirm],
-                    self.execute,
-                    self.topo.get(self.execute.index()).copied().unwrap_or(0),
-                )
-        });
-        match orderable.and_then(|&c| self.model.steps.get(self.graph.step(c))) {
-            Some(confirm) => format!(
-                "order `{source_name}` before the confirmation (add `after {source_name}` to `{}`) and show `{reference}` to the confirmer",
-                confirm.name()
-            ),
-            None => format!(
-                "add a `confirm ... by {}` after `{source_name}` that shows `{reference}`, and put `{name}` after it",
-                role.name
-            ),
-        }
+    #[test]
+    fn nearest_stops_at_the_first_targets() {
+        let source = r#"workflow w {
+          owner r
+          role r
+          system db: sqlite outside
+          recommend a { run exec "x" [] yields v: text }
+          confirm c1 { after a by r shows a.v expires 1h -> reject }
+          confirm c2 { after c1 by r shows a.v expires 1h -> reject }
+          recommend b { after a run exec "x" [] yields v: text }
+          execute e { after c2, b writes db risk medium approver r run sql "UPDATE t SET a = :a.v" }
+          rollback u undoes e { repair by r run sql "UPDATE t SET a = 1" }
+        }"#;
+        let checked = check_source(source);
+        let workflow = checked.workflow.expect("the workflow checks clean");
+        let graph = workflow.graph();
+        let node = |step| graph.node(step).expect("a forward step");
+        let (c1, c2, e) = (node(1), node(2), node(4));
+        // `c1` is above `c2`, and `b`'s path up reaches no confirm before `a`.
+        assert_eq!(graph.nearest(e, |n| n == c1 || n == c2), vec![c2]);
+        assert_eq!(graph.nearest(e, |n| n == c1), vec![c1]);
+        assert_eq!(graph.nearest(c1, |n| n == c2), vec![]);
     }
 }

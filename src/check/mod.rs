@@ -8,6 +8,7 @@
 //! fields are private and this module is the only place that builds one.
 
 mod actions;
+mod approvals;
 mod clauses;
 mod graph;
 mod hash;
@@ -66,8 +67,8 @@ pub fn check(workflow: Workflow) -> Checked {
         actions::check(&model, &resolution, &mut out);
         rollbacks::check(&model, &mut out);
         let graph = graph::build(&model, &resolution.edges);
-        let acyclic = graph::cycles(&model, &graph, &mut out);
-        graph::approvals(&model, &resolution, &graph, acyclic, &mut out);
+        graph::cycles(&model, &graph, &mut out);
+        approvals::check(&model, &resolution, &graph, &mut out);
         warnings::check(&model, &resolution, &mut out);
         graph
     };

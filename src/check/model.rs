@@ -2,7 +2,7 @@
 //! indexed once. Building them reports the duplicate-name rule (E0102) and clause repetition
 //! (E0104), since those are found exactly while indexing.
 
-use super::hash::HashMap;
+use super::hash::{HashMap, HashSet};
 
 use crate::diagnostics::{Code, Diagnostic};
 use crate::syntax::ast::*;
@@ -17,6 +17,9 @@ pub(crate) struct Model<'w> {
     pub workflow: &'w Workflow,
     pub steps: Vec<StepInfo<'w>>,
     pub step_ids: HashMap<&'w str, StepId>,
+    /// Step names defined more than once (E0102): rules that look steps up by name stay quiet
+    /// about them, since which definition was meant is not known.
+    pub duplicate_steps: HashSet<&'w str>,
     pub roles: HashMap<&'w str, &'w Ident>,
     pub systems: HashMap<&'w str, &'w System>,
     pub inputs: HashMap<&'w str, &'w Input>,
@@ -42,16 +45,63 @@ impl StepInfo<'_> {
     }
 }
 
-/// The first occurrence of each clause of a step (a repeated clause is E0104 and ignored).
+/// The items of a list clause (`after`, `reads`, `yields`, `shows`), from every occurrence: a
+/// repeated list clause is E0104, but its items still resolve and feed the rules, so the one
+/// mistake is not reported again as unknown fields or unfit actions.
+pub(crate) struct List<'w, T> {
+    first: Option<(&'w [T], Span)>,
+    /// The lists of repeated clauses; empty (no allocation) in a well-formed step.
+    rest: Vec<&'w [T]>,
+}
+
+impl<T> Default for List<'_, T> {
+    fn default() -> Self {
+        List {
+            first: None,
+            rest: Vec::new(),
+        }
+    }
+}
+
+impl<'w, T> List<'w, T> {
+    pub fn is_given(&self) -> bool {
+        self.first.is_some()
+    }
+
+    /// Every item, in source order.
+    pub fn iter(&self) -> impl Iterator<Item = &'w T> + '_ {
+        let first = self.first.map_or(&[][..], |(items, _)| items);
+        first
+            .iter()
+            .chain(self.rest.iter().flat_map(|items| items.iter()))
+    }
+
+    /// Adds a clause's items; returns the first clause's span when this one repeats it.
+    fn add(&mut self, items: &'w [T], span: Span) -> Option<Span> {
+        match self.first {
+            Some((_, first)) => {
+                self.rest.push(items);
+                Some(first)
+            }
+            None => {
+                self.first = Some((items, span));
+                None
+            }
+        }
+    }
+}
+
+/// Each clause of a step: the first occurrence (a repeated clause is E0104 and ignored), or
+/// for list clauses the items of every occurrence.
 #[derive(Default)]
 pub(crate) struct Clauses<'w> {
-    pub after: Option<(&'w [Ident], Span)>,
-    pub reads: Option<(&'w [Ident], Span)>,
+    pub after: List<'w, Ident>,
+    pub reads: List<'w, Ident>,
     pub writes: Option<(&'w Ident, Span)>,
     pub run: Option<(&'w Action, Span)>,
-    pub yields: Option<(&'w [Field], Span)>,
+    pub yields: List<'w, Field>,
     pub by: Option<(&'w Ident, Span)>,
-    pub shows: Option<(&'w [Reference], Span)>,
+    pub shows: List<'w, Reference>,
     pub expires: Option<(&'w Expiry, Span)>,
     pub risk: Option<(Word<Risk>, Span)>,
     pub approver: Option<(&'w Ident, Span)>,
@@ -62,7 +112,8 @@ pub(crate) struct Clauses<'w> {
 }
 
 impl<'w> Clauses<'w> {
-    /// Stores `clause` unless one of its kind is already stored; returns the earlier span then.
+    /// Stores `clause` unless one of its kind is already stored (a list clause adds its items
+    /// either way); returns the earlier span when the clause repeats.
     fn insert(&mut self, clause: &'w Clause) -> Option<Span> {
         fn put<T>(slot: &mut Option<(T, Span)>, value: T, span: Span) -> Option<Span> {
             match slot {
@@ -75,13 +126,13 @@ impl<'w> Clauses<'w> {
         }
         let span = clause.span;
         match &clause.kind {
-            ClauseKind::After(list) => put(&mut self.after, list.as_slice(), span),
-            ClauseKind::Reads(list) => put(&mut self.reads, list.as_slice(), span),
+            ClauseKind::After(list) => self.after.add(list, span),
+            ClauseKind::Reads(list) => self.reads.add(list, span),
             ClauseKind::Writes(system) => put(&mut self.writes, system, span),
             ClauseKind::Run(action) => put(&mut self.run, action, span),
-            ClauseKind::Yields(fields) => put(&mut self.yields, fields.as_slice(), span),
+            ClauseKind::Yields(fields) => self.yields.add(fields, span),
             ClauseKind::By(role) => put(&mut self.by, role, span),
-            ClauseKind::Shows(refs) => put(&mut self.shows, refs.as_slice(), span),
+            ClauseKind::Shows(refs) => self.shows.add(refs, span),
             ClauseKind::Expires(expiry) => put(&mut self.expires, expiry, span),
             ClauseKind::Risk(risk) => put(&mut self.risk, *risk, span),
             ClauseKind::Approver(role) => put(&mut self.approver, role, span),
@@ -93,7 +144,7 @@ impl<'w> Clauses<'w> {
     }
 
     pub fn field(&self, name: &str) -> Option<&'w Field> {
-        self.yields?.0.iter().find(|f| f.name.name == name)
+        self.yields.iter().find(|f| f.name.name == name)
     }
 }
 
@@ -103,6 +154,7 @@ pub(crate) fn build<'w>(workflow: &'w Workflow, out: &mut Vec<Diagnostic>) -> Mo
         workflow,
         steps: Vec::new(),
         step_ids: HashMap::default(),
+        duplicate_steps: HashSet::default(),
         roles: HashMap::default(),
         systems: HashMap::default(),
         inputs: HashMap::default(),
@@ -154,6 +206,7 @@ fn add_step<'w>(model: &mut Model<'w>, step: &'w Step, out: &mut Vec<Diagnostic>
             .get(first)
             .map_or(step.name.span, |s| s.step.name.span);
         out.push(duplicate("step", &step.name, first_span));
+        model.duplicate_steps.insert(&step.name.name);
     } else {
         model.step_ids.insert(&step.name.name, id);
     }
@@ -174,20 +227,40 @@ fn add_step<'w>(model: &mut Model<'w>, step: &'w Step, out: &mut Vec<Diagnostic>
         }
     }
     fields_unique(&clauses, out);
+    systems_unique(step, out);
     json_keys_unique(step, out);
     model.steps.push(StepInfo { step, clauses });
 }
 
 fn fields_unique(clauses: &Clauses<'_>, out: &mut Vec<Diagnostic>) {
-    let Some((fields, _)) = clauses.yields else {
-        return;
-    };
     let mut seen: HashMap<&str, Span> = HashMap::default();
-    for field in fields {
+    for field in clauses.yields.iter() {
         if let Some(&first) = seen.get(field.name.as_str()) {
             out.push(duplicate("output field", &field.name, first));
         } else {
             seen.insert(&field.name.name, field.name.span);
+        }
+    }
+}
+
+/// One `reads` clause names each system once (like a `role` line): a repeat is E0102, and the
+/// rules count the system once.
+fn systems_unique(step: &Step, out: &mut Vec<Diagnostic>) {
+    for clause in &step.clauses {
+        let ClauseKind::Reads(systems) = &clause.kind else {
+            continue;
+        };
+        let mut seen: HashMap<&str, Span> = HashMap::default();
+        for system in systems {
+            if let Some(&first) = seen.get(system.as_str()) {
+                out.push(named_twice(
+                    format!("`reads` names system `{}` twice", system.name),
+                    system,
+                    first,
+                ));
+            } else {
+                seen.insert(&system.name, system.span);
+            }
         }
     }
 }
@@ -203,12 +276,23 @@ fn json_keys_unique(step: &Step, out: &mut Vec<Diagnostic>) {
         let mut seen: HashMap<&str, Span> = HashMap::default();
         for entry in http.body.iter().flatten() {
             if let Some(&first) = seen.get(entry.key.as_str()) {
-                out.push(duplicate("JSON key", &entry.key, first));
+                out.push(named_twice(
+                    format!("a JSON body gives key `{}` twice", entry.key.name),
+                    &entry.key,
+                    first,
+                ));
             } else {
                 seen.insert(&entry.key.name, entry.key.span);
             }
         }
     }
+}
+
+/// E0102 for a name repeated inside one list (`reads`, a JSON body).
+fn named_twice(message: String, name: &Ident, first: Span) -> Diagnostic {
+    Diagnostic::new(Code::E0102, message, name.span, "named again here")
+        .label(first, "first named here")
+        .help(format!("name `{}` once: remove the second one", name.name))
 }
 
 /// Inserts a definition; reports E0102 and returns false when the name is already defined.

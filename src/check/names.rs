@@ -2,8 +2,8 @@
 //!
 //! Resolution also records what each name is used by (for W0304) and the ordering edges that
 //! `after` and `step.field` references add (for the graph rules), so no later rule has to walk
-//! the references again. A step with an unresolved name is marked, so that the rules judging
-//! its actions (E0208, E0105) stay quiet about it: an unknown name is reported once.
+//! the references again. An unknown name is reported once: the rules that depend on it (E0208
+//! on an unresolved system, E0203/E0209 after an unresolved step) look at what resolved.
 
 use super::hash::HashSet;
 
@@ -28,8 +28,6 @@ pub(crate) struct Resolution<'w> {
     pub systems_used: HashSet<&'w str>,
     pub inputs_used: HashSet<&'w str>,
     pub fields_used: HashSet<(StepId, &'w str)>,
-    /// Per step: some name in it did not resolve.
-    pub unresolved: Vec<bool>,
     /// Per step: a step it names in `after` or a reference did not resolve, so its place in
     /// the order is not known (the graph rules stay quiet about it and what follows it).
     pub broken_order: Vec<bool>,
@@ -51,7 +49,6 @@ pub(crate) fn resolve<'w>(model: &Model<'w>, out: &mut Vec<Diagnostic>) -> Resol
         model,
         out,
         res: Resolution {
-            unresolved: vec![false; count],
             broken_order: vec![false; count],
             undoes: vec![None; count],
             action_sources: vec![Vec::new(); count],
@@ -68,7 +65,7 @@ pub(crate) fn resolve<'w>(model: &Model<'w>, out: &mut Vec<Diagnostic>) -> Resol
 impl<'w> Resolver<'_, 'w> {
     fn owner(&mut self) {
         match self.model.owner {
-            Some(owner) => self.role(None, owner),
+            Some(owner) => self.role(owner),
             None => {
                 let name = &self.model.workflow.name;
                 self.out.push(
@@ -100,22 +97,22 @@ impl<'w> Resolver<'_, 'w> {
         let first = |slot: Option<Span>| slot.is_some_and(|s| s.start == clause.span.start);
         match &clause.kind {
             ClauseKind::By(role) | ClauseKind::Approver(role) | ClauseKind::RepairBy(role) => {
-                self.role(Some(id), role)
+                self.role(role)
             }
             ClauseKind::Expires(expiry) => {
                 if let ExpiryOutcome::Escalate(role) = &expiry.outcome {
-                    self.role(Some(id), role);
+                    self.role(role);
                 }
             }
             ClauseKind::Reads(systems) => {
                 for system in systems {
-                    self.system(id, system);
+                    self.system(system);
                 }
             }
-            ClauseKind::Writes(system) => self.system(id, system),
+            ClauseKind::Writes(system) => self.system(system),
             ClauseKind::After(steps) => {
                 for step in steps {
-                    match self.forward_step(id, step, "`after`") {
+                    match self.forward_step(step, "`after`") {
                         Some(from) => self.res.edges.push(Edge {
                             from,
                             to: id,
@@ -152,15 +149,18 @@ impl<'w> Resolver<'_, 'w> {
         }
     }
 
-    fn role(&mut self, step: Option<StepId>, role: &'w Ident) {
+    fn role(&mut self, role: &'w Ident) {
         if self.model.roles.contains_key(role.as_str()) {
             self.res.roles_used.insert(&role.name);
             return;
         }
-        let names = self.model.role_list.iter().map(|r| r.as_str());
+        let names = self.model.role_list.iter().map(|&r| r.as_str());
         let suggestion = did_you_mean(role.as_str(), names);
+        if let Some(meant) = suggestion {
+            // The suggested role was meant: it is used, so the typo is not also W0304.
+            self.res.roles_used.insert(meant);
+        }
         self.unknown(
-            step,
             role.span,
             format!("unknown role `{}`", role.name),
             "not declared by any `role` line",
@@ -181,21 +181,23 @@ impl<'w> Resolver<'_, 'w> {
         );
     }
 
-    fn system(&mut self, step: StepId, system: &'w Ident) {
+    fn system(&mut self, system: &'w Ident) {
         if self.model.systems.contains_key(system.as_str()) {
             self.res.systems_used.insert(&system.name);
             return;
         }
-        let names = self.model.system_list.iter().map(|s| s.name.as_str());
+        let names = self.model.system_list.iter().map(|&s| s.name.as_str());
         let help = match did_you_mean(system.as_str(), names) {
-            Some(s) => format!("did you mean `{s}`?"),
+            Some(s) => {
+                self.res.systems_used.insert(s);
+                format!("did you mean `{s}`?")
+            }
             None => format!(
                 "declare it with `system {}: sqlite inside` (or the connector and envelope it has)",
                 system.name
             ),
         };
         self.unknown(
-            Some(step),
             system.span,
             format!("unknown system `{}`", system.name),
             "no `system` of this name",
@@ -204,15 +206,14 @@ impl<'w> Resolver<'_, 'w> {
     }
 
     /// Resolves a step named in `after` or a reference; rollbacks are not forward steps.
-    fn forward_step(&mut self, from: StepId, name: &Ident, context: &str) -> Option<StepId> {
+    fn forward_step(&mut self, name: &Ident, context: &str) -> Option<StepId> {
         match self.model.step_ids.get(name.as_str()) {
             Some(&target) => {
                 let info = self.model.steps.get(target)?;
                 if info.kind() == StepKind::Rollback {
                     self.unknown(
-                        Some(from),
                         name.span,
-                        format!("`{}` is a rollback step, which `{context}` cannot name", name.name),
+                        format!("`{}` is a rollback step, which {context} cannot name", name.name),
                         "a rollback is not part of the forward graph",
                         "name a recommend, confirm or execute step; a rollback runs only when its execute is reversed".to_owned(),
                     );
@@ -221,20 +222,19 @@ impl<'w> Resolver<'_, 'w> {
                 Some(target)
             }
             None => {
-                self.unknown_step(from, name);
+                self.unknown_step(name);
                 None
             }
         }
     }
 
-    fn unknown_step(&mut self, from: StepId, name: &Ident) {
+    fn unknown_step(&mut self, name: &Ident) {
         let names = self.model.steps.iter().map(|s| s.name());
         let help = match did_you_mean(name.as_str(), names) {
             Some(s) => format!("did you mean `{s}`?"),
             None => "name a step defined in this workflow".to_owned(),
         };
         self.unknown(
-            Some(from),
             name.span,
             format!("unknown step `{}`", name.name),
             "no step of this name",
@@ -254,35 +254,25 @@ impl<'w> Resolver<'_, 'w> {
                     *slot = Some(target);
                 }
             }
-            None => self.unknown_step(id, undone),
+            None => self.unknown_step(undone),
         }
     }
 
-    fn unknown(
-        &mut self,
-        step: Option<StepId>,
-        span: Span,
-        message: String,
-        label: &str,
-        help: String,
-    ) {
-        if let Some(flag) = step.and_then(|id| self.res.unresolved.get_mut(id)) {
-            *flag = true;
-        }
+    fn unknown(&mut self, span: Span, message: String, label: &str, help: String) {
         self.out
             .push(Diagnostic::new(Code::E0101, message, span, label).help(help));
     }
 
     fn reference(&mut self, id: StepId, reference: &'w Reference, in_action: bool) {
         let Some(field) = &reference.field else {
-            self.input_reference(id, reference);
+            self.input_reference(reference);
             return;
         };
         if reference.target.as_str() == "before" {
             self.before_reference(id, reference, field);
             return;
         }
-        let Some(source) = self.reference_step(id, reference, field) else {
+        let Some(source) = self.reference_step(reference, field) else {
             self.break_order(id);
             return;
         };
@@ -299,7 +289,7 @@ impl<'w> Resolver<'_, 'w> {
                 span: reference.span,
             });
         }
-        if !self.field_exists(id, source, reference, field) {
+        if !self.field_exists(source, reference, field) {
             return;
         }
         self.res.fields_used.insert((source, &field.name));
@@ -318,25 +308,23 @@ impl<'w> Resolver<'_, 'w> {
         }
     }
 
-    fn input_reference(&mut self, id: StepId, reference: &'w Reference) {
+    fn input_reference(&mut self, reference: &'w Reference) {
         let name = &reference.target;
         if self.model.inputs.contains_key(name.as_str()) {
             self.res.inputs_used.insert(&name.name);
             return;
         }
         if let Some(&step) = self.model.step_ids.get(name.as_str()) {
-            let fields = self
+            let first_field = self
                 .model
                 .steps
                 .get(step)
-                .and_then(|s| s.clauses.yields)
-                .map(|(f, _)| f);
-            let example = fields.and_then(|f| f.first()).map_or_else(
+                .and_then(|s| s.clauses.yields.iter().next());
+            let example = first_field.map_or_else(
                 || format!("`{}.FIELD`", name.name),
                 |f| format!("`{}.{}`", name.name, f.name.name),
             );
             self.unknown(
-                Some(id),
                 name.span,
                 format!("`{}` is a step, not an input", name.name),
                 "a bare name refers to an input",
@@ -344,16 +332,18 @@ impl<'w> Resolver<'_, 'w> {
             );
             return;
         }
-        let names = self.model.input_list.iter().map(|i| i.name.as_str());
+        let names = self.model.input_list.iter().map(|&i| i.name.as_str());
         let help = match did_you_mean(name.as_str(), names) {
-            Some(s) => format!("did you mean `{s}`?"),
+            Some(s) => {
+                self.res.inputs_used.insert(s);
+                format!("did you mean `{s}`?")
+            }
             None => format!(
                 "declare it with `input {}: TYPE`, or refer to a step output as `step.field`",
                 name.name
             ),
         };
         self.unknown(
-            Some(id),
             name.span,
             format!("unknown input `{}`", name.name),
             "no input of this name",
@@ -361,20 +351,13 @@ impl<'w> Resolver<'_, 'w> {
         );
     }
 
-    /// `step.field`: the step must be a recommend or execute step that yields `field`.
     /// The step of `step.field`, which must be a forward step (not an input, not a rollback).
-    fn reference_step(
-        &mut self,
-        id: StepId,
-        reference: &Reference,
-        field: &Ident,
-    ) -> Option<StepId> {
+    fn reference_step(&mut self, reference: &Reference, field: &Ident) -> Option<StepId> {
         let target = &reference.target;
         if self.model.inputs.contains_key(target.as_str())
             && !self.model.step_ids.contains_key(target.as_str())
         {
             self.unknown(
-                Some(id),
                 reference.span,
                 format!("input `{}` has no field `{}`", target.name, field.name),
                 "inputs are plain values",
@@ -382,59 +365,56 @@ impl<'w> Resolver<'_, 'w> {
             );
             return None;
         }
-        self.forward_step(id, target, "a reference")
+        self.forward_step(target, "a reference")
     }
 
     /// Whether step `source` yields `field`; reports E0101 when it does not.
-    fn field_exists(
-        &mut self,
-        id: StepId,
-        source: StepId,
-        reference: &Reference,
-        field: &Ident,
-    ) -> bool {
-        let target = &reference.target;
-        let Some(info) = self.model.steps.get(source) else {
+    fn field_exists(&mut self, source: StepId, reference: &Reference, field: &Ident) -> bool {
+        let model = self.model;
+        let Some(info) = model.steps.get(source) else {
             return false;
         };
         if info.clauses.field(field.as_str()).is_some() {
             return true;
         }
-        let (label, help) = match info.clauses.yields {
-            _ if info.kind() == StepKind::Confirm => (
+        let target = &reference.target;
+        let yields = &info.clauses.yields;
+        let (label, help) = if info.kind() == StepKind::Confirm {
+            (
                 "a confirm step has no outputs".to_owned(),
                 "refer to an output of a recommend or execute step".to_owned(),
-            ),
-            None => (
+            )
+        } else if !yields.is_given() {
+            (
                 format!("`{}` yields nothing", target.name),
                 format!(
                     "add `yields {}: TYPE` to step `{}`",
                     field.name, target.name
                 ),
-            ),
-            Some((fields, _)) => {
-                let names = fields.iter().map(|f| f.name.as_str());
-                let listed: Vec<String> = fields
-                    .iter()
-                    .map(|f| format!("`{}`", f.name.name))
-                    .collect();
-                match did_you_mean(field.as_str(), names) {
-                    Some(s) => (
-                        format!("`{}` yields {}", target.name, listed.join(", ")),
-                        format!("did you mean `{}.{s}`?", target.name),
-                    ),
-                    None => (
-                        format!("`{}` yields {}", target.name, listed.join(", ")),
-                        format!(
-                            "use one of the fields `{}` yields, or add `{}` to its `yields`",
-                            target.name, field.name
-                        ),
-                    ),
+            )
+        } else {
+            let listed: Vec<String> = yields
+                .iter()
+                .map(|f| format!("`{}`", f.name.name))
+                .collect();
+            let names = yields.iter().map(|f| f.name.as_str());
+            let help = match did_you_mean(field.as_str(), names) {
+                Some(meant) => {
+                    // The suggested output was meant: it is used, so the typo is not also W0304.
+                    self.res.fields_used.insert((source, meant));
+                    format!("did you mean `{}.{meant}`?", target.name)
                 }
-            }
+                None => format!(
+                    "use one of the fields `{}` yields, or add `{}` to its `yields`",
+                    target.name, field.name
+                ),
+            };
+            (
+                format!("`{}` yields {}", target.name, listed.join(", ")),
+                help,
+            )
         };
         self.unknown(
-            Some(id),
             field.span,
             format!("step `{}` has no output `{}`", target.name, field.name),
             &label,
@@ -445,12 +425,12 @@ impl<'w> Resolver<'_, 'w> {
 
     /// `before.column`: only inside a rollback whose execute captures a before-image.
     fn before_reference(&mut self, id: StepId, reference: &Reference, column: &Ident) {
-        let Some(info) = self.model.steps.get(id) else {
+        let model = self.model;
+        let Some(info) = model.steps.get(id) else {
             return;
         };
         if info.kind() != StepKind::Rollback {
             self.unknown(
-                Some(id),
                 reference.span,
                 format!("`{reference}` outside a rollback"),
                 "`before` exists only inside a rollback",
@@ -459,57 +439,62 @@ impl<'w> Resolver<'_, 'w> {
             );
             return;
         }
-        let Some(execute) = self.res.undoes.get(id).copied().flatten() else {
-            return;
+        let undone = self.res.undoes.get(id).copied().flatten();
+        let Some(execute) = undone.and_then(|execute| model.steps.get(execute)) else {
+            return; // the `undoes` name is E0101 or E0207 already
         };
-        let Some(exec_info) = self.model.steps.get(execute) else {
-            return;
-        };
-        match exec_info.clauses.capture {
+        match execute.clauses.capture {
             None => self.unknown(
-                Some(id),
                 reference.span,
-                format!("`{}` captures no before-image", exec_info.name()),
+                format!("`{}` captures no before-image", execute.name()),
                 "there is no `before` here",
                 format!(
                     "add `capture sql \"SELECT {} FROM ...\"` to step `{}`",
                     column.name,
-                    exec_info.name()
+                    execute.name()
                 ),
             ),
-            Some((capture, span)) => {
-                let columns = sql_rules::select_columns(&capture.text.value);
-                if let Some(columns) = columns
-                    && !columns
-                        .iter()
-                        .any(|c| c.eq_ignore_ascii_case(column.as_str()))
-                {
-                    let listed: Vec<String> = columns.iter().map(|c| format!("`{c}`")).collect();
-                    let help =
-                        match did_you_mean(column.as_str(), columns.iter().map(String::as_str)) {
-                            Some(s) => format!("did you mean `before.{s}`?"),
-                            None => format!(
-                                "select `{}` in the capture of `{}`",
-                                column.name,
-                                exec_info.name()
-                            ),
-                        };
-                    if let Some(flag) = self.res.unresolved.get_mut(id) {
-                        *flag = true;
-                    }
-                    self.out.push(
-                        Diagnostic::new(
-                            Code::E0101,
-                            format!("the before-image has no column `{}`", column.name),
-                            column.span,
-                            "not captured",
-                        )
-                        .label(span, format!("captures {}", listed.join(", ")))
-                        .help(help),
-                    );
-                }
-            }
+            Some((capture, span)) => self.captured_column(execute, capture, span, column),
         }
+    }
+
+    /// `before.column` against the columns the capture returns, when its column list is plain
+    /// enough to know them (with `SELECT *` any column is accepted).
+    fn captured_column(
+        &mut self,
+        execute: &StepInfo<'_>,
+        capture: &SqlText,
+        capture_span: Span,
+        column: &Ident,
+    ) {
+        let Some(columns) = sql_rules::select_columns(&capture.text.value) else {
+            return;
+        };
+        if columns
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(column.as_str()))
+        {
+            return;
+        }
+        let listed: Vec<String> = columns.iter().map(|c| format!("`{c}`")).collect();
+        let help = match did_you_mean(column.as_str(), columns.iter().map(String::as_str)) {
+            Some(s) => format!("did you mean `before.{s}`?"),
+            None => format!(
+                "select `{}` in the capture of `{}`",
+                column.name,
+                execute.name()
+            ),
+        };
+        self.out.push(
+            Diagnostic::new(
+                Code::E0101,
+                format!("the before-image has no column `{}`", column.name),
+                column.span,
+                "not captured",
+            )
+            .label(capture_span, format!("captures {}", listed.join(", ")))
+            .help(help),
+        );
     }
 }
 

@@ -8,13 +8,13 @@ use std::ops::Range;
 
 use crate::syntax::sql::{SqlToken, lex, tokens};
 
-/// Words that make a statement a write (or change the connection) wherever they stand.
-const WRITE_WORDS: &[&str] = &[
+/// Statement keywords that write (or change the connection). They count only where a statement
+/// starts: SQLite lets most of them name a column too (`release`, `begin`, `replace`).
+const STATEMENT_WRITES: &[&str] = &[
     "INSERT",
     "UPDATE",
     "DELETE",
     "REPLACE",
-    "UPSERT",
     "CREATE",
     "DROP",
     "ALTER",
@@ -26,12 +26,15 @@ const WRITE_WORDS: &[&str] = &[
     "ANALYZE",
     "BEGIN",
     "COMMIT",
+    "END",
     "ROLLBACK",
     "SAVEPOINT",
     "RELEASE",
-    "RETURNING",
-    "LOAD_EXTENSION",
 ];
+
+/// Reserved words that only a write holds, so they count wherever they stand outside
+/// parentheses (SQLite does not accept them as bare column names).
+const CLAUSE_WRITES: &[&str] = &["INSERT", "UPDATE", "DELETE", "RETURNING"];
 
 /// Why a piece of SQL is not a single read-only `SELECT`, and where (a range in the SQL text).
 #[derive(Debug, PartialEq, Eq)]
@@ -57,73 +60,183 @@ pub(crate) fn second_statement(sql: &str) -> Option<Range<usize>> {
     None
 }
 
-fn is_write_word(word: &str) -> bool {
-    WRITE_WORDS.iter().any(|w| w.eq_ignore_ascii_case(word))
+fn is_one_of(word: &str, list: &[&str]) -> bool {
+    list.iter().any(|w| w.eq_ignore_ascii_case(word))
 }
 
-/// Judges `sql` as a single read-only `SELECT` (a `WITH ... SELECT` counts), in one pass.
+/// Where the judge is in the statement's outer structure.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// Before the first word.
+    Start,
+    /// Inside the `WITH` list, before the main statement's keyword.
+    CteList,
+    /// In the main `SELECT`.
+    Select,
+}
+
+/// The state of [`read_only`]'s one pass.
+struct Judge<'s> {
+    sql: &'s str,
+    place: Place,
+    depth: usize,
+    /// The `;` after the first statement, once seen.
+    separator: Option<Range<usize>>,
+    /// In the `WITH` list: the last outer word was `AS` or `MATERIALIZED`, so the next
+    /// parenthesis opens a CTE's body.
+    body_next: bool,
+    /// In the `WITH` list: inside a CTE's body (at depth 1 or more).
+    in_body: bool,
+    /// The body's first word is still to come.
+    body_start: bool,
+    /// In the `WITH` list: the last outer token closed a CTE's body.
+    after_body: bool,
+}
+
+/// Judges `sql` as a single read-only `SELECT` (a `WITH ... SELECT` counts), in one pass over
+/// its tokens. A write is judged on structure, not on words alone (SQLite lets `release` or
+/// `replace` name a column): the statement starts with `SELECT` or `WITH`; after a `WITH` list
+/// the main statement is a `SELECT`, and no common table expression's body starts with a write;
+/// `INSERT`, `UPDATE`, `DELETE` and `RETURNING` stand nowhere outside parentheses; and
+/// `load_extension(...)` is called nowhere.
 pub(crate) fn read_only(sql: &str) -> Result<(), NotReadOnly> {
+    let mut judge = Judge {
+        sql,
+        place: Place::Start,
+        depth: 0,
+        separator: None,
+        body_next: false,
+        in_body: false,
+        body_start: false,
+        after_body: false,
+    };
     let mut tokens = tokens(sql).peekable();
-    let mut started = false;
-    let mut separator = None;
     while let Some(token) = tokens.next() {
-        let range = match token {
-            SqlToken::Semicolon(range) if started => {
-                separator.get_or_insert(range);
-                continue;
-            }
-            SqlToken::Word(range) => range,
-            _ => continue,
-        };
-        if separator.is_some() {
-            return Err(NotReadOnly {
-                reason: "it holds more than one statement".to_owned(),
-                at: separator,
-            });
-        }
-        let word = sql.get(range.clone()).unwrap_or("");
-        if !started {
-            started = true;
-            if !word.eq_ignore_ascii_case("SELECT") && !word.eq_ignore_ascii_case("WITH") {
-                return Err(NotReadOnly {
-                    reason: format!(
-                        "it starts with `{}`, not `SELECT`",
-                        word.to_ascii_uppercase()
-                    ),
-                    at: Some(range),
-                });
-            }
-        }
-        // `replace(x, 'a', 'b')` is a string function; `REPLACE INTO` is a write.
         let called = matches!(tokens.peek(), Some(SqlToken::OpenParen));
-        if is_write_word(word) && !(called && word.eq_ignore_ascii_case("REPLACE")) {
-            return Err(NotReadOnly {
-                reason: format!("`{}` makes it a write", word.to_ascii_uppercase()),
-                at: Some(range),
-            });
-        }
+        judge.token(token, called)?;
     }
-    if started {
-        Ok(())
-    } else {
+    if judge.place == Place::Start {
         Err(NotReadOnly {
             reason: "it holds no statement".to_owned(),
             at: None,
         })
+    } else {
+        Ok(())
+    }
+}
+
+impl Judge<'_> {
+    /// Takes one token; `called` says whether a `(` follows it.
+    fn token(&mut self, token: SqlToken, called: bool) -> Result<(), NotReadOnly> {
+        match token {
+            SqlToken::Semicolon(range) if self.place != Place::Start => {
+                self.separator.get_or_insert(range);
+            }
+            SqlToken::OpenParen => {
+                self.depth += 1;
+                if self.depth == 1 && self.place == Place::CteList {
+                    self.in_body = self.body_next;
+                    self.body_start = self.body_next;
+                }
+                self.body_next = false;
+                self.after_body = false;
+            }
+            SqlToken::CloseParen => {
+                self.depth = self.depth.saturating_sub(1);
+                if self.depth == 0 && self.place == Place::CteList {
+                    self.after_body = self.in_body;
+                    self.in_body = false;
+                    self.body_start = false;
+                }
+            }
+            SqlToken::Word(range) => self.word(range, called)?,
+            _ if self.depth == 0 => {
+                // A `,` after a body starts the next CTE.
+                self.after_body = false;
+                self.body_next = false;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn word(&mut self, range: Range<usize>, called: bool) -> Result<(), NotReadOnly> {
+        if self.separator.is_some() {
+            return Err(NotReadOnly {
+                reason: "it holds more than one statement".to_owned(),
+                at: self.separator.clone(),
+            });
+        }
+        let word = self.sql.get(range.clone()).unwrap_or("");
+        let is = |keyword: &str| word.eq_ignore_ascii_case(keyword);
+        let is_write = || is_one_of(word, STATEMENT_WRITES) || is_one_of(word, CLAUSE_WRITES);
+        let upper = || word.to_ascii_uppercase();
+        let refuse = |reason: String| {
+            Err(NotReadOnly {
+                reason,
+                at: Some(range.clone()),
+            })
+        };
+        if called && is("load_extension") {
+            return refuse("`load_extension` changes the connection".to_owned());
+        }
+        let body_start = std::mem::take(&mut self.body_start);
+        match self.place {
+            Place::Start if is("SELECT") => self.place = Place::Select,
+            Place::Start if is("WITH") => self.place = Place::CteList,
+            Place::Start => return refuse(format!("it starts with `{}`, not `SELECT`", upper())),
+            // The main statement's keyword, after the last CTE's body.
+            Place::CteList if self.depth == 0 && self.after_body => {
+                if is("SELECT") {
+                    self.place = Place::Select;
+                } else if is_write() {
+                    return refuse(format!("`{}` makes it a write", upper()));
+                } else {
+                    return refuse(format!(
+                        "after its `WITH` list it runs `{}`, not `SELECT`",
+                        upper()
+                    ));
+                }
+            }
+            Place::CteList if self.depth == 0 => {
+                self.body_next = is("AS") || is("MATERIALIZED");
+            }
+            Place::CteList if body_start && is_write() => {
+                return refuse(format!("`{}` makes it a write", upper()));
+            }
+            Place::CteList => {}
+            Place::Select if self.depth == 0 && is_one_of(word, CLAUSE_WRITES) => {
+                return refuse(format!("`{}` makes it a write", upper()));
+            }
+            Place::Select => {}
+        }
+        Ok(())
     }
 }
 
 /// The column names a `SELECT` returns, when its column list is plain enough to know them
-/// (`a`, `t.a`, `expr AS a`); `None` when it is not (`*`, an expression without an alias).
+/// (`a`, `t.a`, `expr AS a`); `None` when it is not (`*`, an expression without an alias, a
+/// statement that starts with `WITH`).
 pub(crate) fn select_columns(sql: &str) -> Option<Vec<String>> {
     let tokens = lex(sql);
     let word = |t: &SqlToken| match t {
         SqlToken::Word(range) => sql.get(range.clone()),
         _ => None,
     };
-    let start = tokens
-        .iter()
-        .position(|t| word(t).is_some_and(|w| w.eq_ignore_ascii_case("SELECT")))?;
+    let first = tokens.iter().find_map(word)?;
+    if first.eq_ignore_ascii_case("WITH") {
+        return None;
+    }
+    // The first `SELECT` outside parentheses: one inside them belongs to a subquery.
+    let mut depth = 0usize;
+    let start = tokens.iter().position(|t| {
+        match t {
+            SqlToken::OpenParen => depth += 1,
+            SqlToken::CloseParen => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        depth == 0 && word(t).is_some_and(|w| w.eq_ignore_ascii_case("SELECT"))
+    })?;
     let mut depth = 0usize;
     let mut items: Vec<Vec<&SqlToken>> = vec![Vec::new()];
     for token in tokens.iter().skip(start + 1) {
@@ -200,6 +313,54 @@ mod tests {
     }
 
     #[test]
+    fn keywords_naming_columns_are_not_writes() {
+        for sql in [
+            "SELECT p, release FROM t WHERE id = :id",
+            "SELECT begin, commit, analyze, replace, pragma FROM t",
+            "SELECT load_extension FROM t",
+            "SELECT a FROM t WHERE b IN (SELECT release FROM u)",
+            "WITH x AS (SELECT id FROM t) SELECT p FROM t, x WHERE t.id = x.id",
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT i FROM n",
+            "WITH a AS NOT MATERIALIZED (SELECT 1), b AS (SELECT 2) SELECT * FROM a, b",
+        ] {
+            assert_eq!(read_only(sql), Ok(()), "{sql}");
+        }
+    }
+
+    #[test]
+    fn writes_are_found_on_structure() {
+        let reason = |sql: &str| read_only(sql).err().map(|e| e.reason);
+        assert_eq!(
+            reason("WITH x AS (DELETE FROM t RETURNING id) SELECT * FROM x").as_deref(),
+            Some("`DELETE` makes it a write")
+        );
+        assert_eq!(
+            reason("WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x").as_deref(),
+            Some("`INSERT` makes it a write")
+        );
+        assert_eq!(
+            reason("WITH x AS (SELECT 1) VALUES (1)").as_deref(),
+            Some("after its `WITH` list it runs `VALUES`, not `SELECT`")
+        );
+        assert_eq!(
+            reason("SELECT load_extension('evil.so')").as_deref(),
+            Some("`load_extension` changes the connection")
+        );
+        assert_eq!(
+            reason("SELECT a FROM t RETURNING a").as_deref(),
+            Some("`RETURNING` makes it a write")
+        );
+        assert_eq!(
+            reason("release sp").as_deref(),
+            Some("it starts with `RELEASE`, not `SELECT`")
+        );
+        // The span is the offending word.
+        let sql = "WITH x AS (SELECT 1) UPDATE t SET a = 1";
+        let at = read_only(sql).err().and_then(|e| e.at);
+        assert_eq!(at.and_then(|r| sql.get(r)), Some("UPDATE"));
+    }
+
+    #[test]
     fn capture_columns() {
         assert_eq!(
             select_columns("SELECT priority, t.owner, count(*) AS n FROM t"),
@@ -207,6 +368,14 @@ mod tests {
         );
         assert_eq!(select_columns("SELECT * FROM t"), None);
         assert_eq!(select_columns("SELECT a + 1 FROM t"), None);
+        assert_eq!(
+            select_columns("WITH x AS (SELECT id FROM t) SELECT p FROM t, x"),
+            None
+        );
+        assert_eq!(
+            select_columns("SELECT (SELECT max(b) FROM u) AS top, a FROM t"),
+            Some(vec!["top".into(), "a".into()])
+        );
     }
 
     #[test]

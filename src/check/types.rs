@@ -17,10 +17,7 @@ pub(crate) fn check(model: &Model<'_>, out: &mut Vec<Diagnostic>) {
         }
     }
     for info in &model.steps {
-        let Some((fields, _)) = info.clauses.yields else {
-            continue;
-        };
-        for field in fields {
+        for field in info.clauses.yields.iter() {
             for literal in field.allowed.iter().flatten() {
                 literal_fits(
                     literal,
@@ -63,7 +60,8 @@ fn literal_fits(
         )
         .label(ty.span, format!("declared `{}` here", ty.value))
         .help(format!(
-            "write a `{}` value here, or change the declared type",
+            "write {} `{}` value here, or change the declared type",
+            article(&ty.value.to_string()),
             ty.value
         )),
     );

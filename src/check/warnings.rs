@@ -11,7 +11,7 @@ pub(crate) fn check(model: &Model<'_>, resolution: &Resolution<'_>, out: &mut Ve
         let name = &info.step.name;
         match info.kind() {
             StepKind::Confirm => {
-                if c.shows.is_none() {
+                if !c.shows.is_given() {
                     out.push(
                         Diagnostic::new(Code::W0301, format!("confirm step `{}` shows nothing", name.name), name.span, "the confirmer decides blind")
                             .help("add `shows step.field, ...` with what the confirmer must see to decide"),
@@ -73,55 +73,61 @@ fn low_risk_inside(
 
 /// W0304: one warning per declared role, system, input or output that nothing refers to.
 fn unused(model: &Model<'_>, resolution: &Resolution<'_>, out: &mut Vec<Diagnostic>) {
-    let mut warn = |what: &str, name: &Ident, help: String| {
-        out.push(
-            Diagnostic::new(
-                Code::W0304,
-                format!("{what} `{}` is never used", name.name),
-                name.span,
-                "declared here, used nowhere",
-            )
-            .help(help),
-        );
-    };
+    unused_declarations(model, resolution, out);
+    unused_outputs(model, resolution, out);
+}
+
+fn never_used(what: &str, name: &Ident, help: String) -> Diagnostic {
+    Diagnostic::new(
+        Code::W0304,
+        format!("{what} `{}` is never used", name.name),
+        name.span,
+        "declared here, used nowhere",
+    )
+    .help(help)
+}
+
+/// Roles, systems and inputs.
+fn unused_declarations(model: &Model<'_>, resolution: &Resolution<'_>, out: &mut Vec<Diagnostic>) {
     for role in &model.role_list {
         if !resolution.roles_used.contains(role.as_str()) {
-            warn(
+            out.push(never_used(
                 "role",
                 role,
                 "remove it, or use it in `owner`, `by`, `approver`, `repair by` or `escalate`"
                     .to_owned(),
-            );
+            ));
         }
     }
     for system in &model.system_list {
         if !resolution.systems_used.contains(system.name.as_str()) {
-            warn(
+            out.push(never_used(
                 "system",
                 &system.name,
                 "remove it, or name it in a step's `reads` or `writes`".to_owned(),
-            );
+            ));
         }
     }
     for input in &model.input_list {
         if !resolution.inputs_used.contains(input.name.as_str()) {
-            warn(
+            out.push(never_used(
                 "input",
                 &input.name,
                 format!(
                     "remove it, or refer to it as `{}` (`:{}` in SQL)",
                     input.name.name, input.name.name
                 ),
-            );
+            ));
         }
     }
+}
+
+/// The `yields` fields of every step (every `yields` clause, a repeated one included).
+fn unused_outputs(model: &Model<'_>, resolution: &Resolution<'_>, out: &mut Vec<Diagnostic>) {
     for (id, info) in model.steps.iter().enumerate() {
-        let Some((fields, _)) = info.clauses.yields else {
-            continue;
-        };
-        for field in fields {
+        for field in info.clauses.yields.iter() {
             if !resolution.fields_used.contains(&(id, field.name.as_str())) {
-                warn(
+                out.push(never_used(
                     "output",
                     &field.name,
                     format!(
@@ -129,7 +135,7 @@ fn unused(model: &Model<'_>, resolution: &Resolution<'_>, out: &mut Vec<Diagnost
                         info.name(),
                         field.name.name
                     ),
-                );
+                ));
             }
         }
     }

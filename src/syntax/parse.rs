@@ -21,14 +21,7 @@ pub(crate) struct WritParser;
 /// Parses a whole file into pest's tree, rooted at `Rule::file`.
 pub(crate) fn parse_tree(source: &str) -> Result<Pair<'_, Rule>, Box<Diagnostic>> {
     match WritParser::parse(Rule::file, source) {
-        Ok(mut pairs) => pairs.next().ok_or_else(|| {
-            Box::new(Diagnostic::new(
-                Code::E0001,
-                "the file holds no workflow",
-                Span::new(0, 0),
-                "expected `workflow NAME { ... }`",
-            ))
-        }),
+        Ok(mut pairs) => pairs.next().ok_or_else(|| Box::new(no_workflow())),
         Err(plain) => Err(Box::new(syntax_error(
             source,
             &detailed_error(source).unwrap_or(plain),
@@ -167,18 +160,21 @@ fn unterminated_string(source: &str, start: usize) -> Diagnostic {
     )
 }
 
+/// An empty file, or one of only comments.
+fn no_workflow() -> Diagnostic {
+    Diagnostic::new(
+        Code::E0001,
+        "the file holds no workflow",
+        Span::new(0, 0),
+        "expected `workflow NAME { ... }`",
+    )
+    .help("a `.writ` file holds exactly one `workflow NAME { ... }`")
+}
+
 /// Messages for mistakes that deserve their own words rather than an expected-token list.
 fn special_case(source: &str, span: Span, expected: &[String]) -> Option<Diagnostic> {
     if span.start >= source.trim_end().len() && expected.iter().any(|e| e == "`workflow`") {
-        return Some(
-            Diagnostic::new(
-                Code::E0001,
-                "the file holds no workflow",
-                Span::new(0, 0),
-                "expected `workflow NAME { ... }`",
-            )
-            .help("a `.writ` file holds exactly one `workflow NAME { ... }`"),
-        );
+        return Some(no_workflow());
     }
     let word = source.get(span.start..span.end).unwrap_or("");
     let next = source
@@ -235,52 +231,54 @@ fn describe_found(source: &str, span: Span) -> String {
     }
 }
 
+/// The lists of keywords an error names as one, when every member is expected.
+const GROUPS: &[(&str, &[&str])] = &[
+    (
+        "a step kind (`recommend`, `confirm`, `execute`, `rollback`)",
+        &["`recommend`", "`confirm`", "`execute`", "`rollback`"],
+    ),
+    (
+        "an item (`title`, `description`, `owner`, `role`, `system`, `input`)",
+        &[
+            "`title`",
+            "`description`",
+            "`owner`",
+            "`role`",
+            "`system`",
+            "`input`",
+        ],
+    ),
+    (
+        "a clause (`after`, `reads`, `writes`, `run`, `yields`, `by`, `shows`, `expires`, `risk`, `approver`, `auto`, `capture`, `verify`, `repair by`)",
+        &[
+            "`after`",
+            "`reads`",
+            "`writes`",
+            "`run`",
+            "`yields`",
+            "`by`",
+            "`shows`",
+            "`expires`",
+            "`risk`",
+            "`approver`",
+            "`auto`",
+            "`capture`",
+            "`verify`",
+            "`repair`",
+        ],
+    ),
+    (
+        "an action (`sql`, `exec`, `http`)",
+        &["`sql`", "`exec`", "`http`"],
+    ),
+    (
+        "a value (a string, number, `true`, `false` or a reference)",
+        &["a literal", "a reference"],
+    ),
+];
+
 /// Folds individual keywords into the name of the list they belong to, when all are expected.
 fn group(mut words: BTreeSet<String>) -> Vec<String> {
-    const GROUPS: &[(&str, &[&str])] = &[
-        (
-            "a step kind (`recommend`, `confirm`, `execute`, `rollback`)",
-            &["`recommend`", "`confirm`", "`execute`", "`rollback`"],
-        ),
-        (
-            "an item (`title`, `description`, `owner`, `role`, `system`, `input`)",
-            &[
-                "`title`",
-                "`description`",
-                "`owner`",
-                "`role`",
-                "`system`",
-                "`input`",
-            ],
-        ),
-        (
-            "a clause (`after`, `reads`, `writes`, `run`, `yields`, `by`, `shows`, `expires`, `risk`, `approver`, `auto`, `capture`, `verify`, `repair by`)",
-            &[
-                "`after`",
-                "`reads`",
-                "`writes`",
-                "`run`",
-                "`yields`",
-                "`by`",
-                "`shows`",
-                "`expires`",
-                "`risk`",
-                "`approver`",
-                "`auto`",
-                "`capture`",
-                "`verify`",
-                "`repair`",
-            ],
-        ),
-        (
-            "an action (`sql`, `exec`, `http`)",
-            &["`sql`", "`exec`", "`http`"],
-        ),
-        (
-            "a value (a string, number, `true`, `false` or a reference)",
-            &["a literal", "a reference"],
-        ),
-    ];
     let mut out = Vec::new();
     for (name, members) in GROUPS {
         if members.iter().all(|m| words.contains(*m)) {
