@@ -6,7 +6,7 @@
 //! needed for `exec`). When that system does not resolve (E0101 said so), E0208 stays quiet: the
 //! action may fit the system that was meant. Other unknown names in the step do not matter here.
 
-use super::hash::HashSet;
+use crate::hash::HashSet;
 
 use super::model::{Model, StepId, StepInfo};
 use super::names::Resolution;

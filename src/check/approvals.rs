@@ -9,7 +9,7 @@
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use super::hash::{HashMap, HashSet};
+use crate::hash::{HashMap, HashSet};
 
 use petgraph::Direction;
 use petgraph::graph::NodeIndex;

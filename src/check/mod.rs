@@ -11,7 +11,6 @@ mod actions;
 mod approvals;
 mod clauses;
 mod graph;
-mod hash;
 mod model;
 mod names;
 mod rollbacks;

@@ -2,7 +2,7 @@
 //! indexed once. Building them reports the duplicate-name rule (E0102) and clause repetition
 //! (E0104), since those are found exactly while indexing.
 
-use super::hash::{HashMap, HashSet};
+use crate::hash::{HashMap, HashSet};
 
 use crate::diagnostics::{Code, Diagnostic};
 use crate::syntax::ast::*;

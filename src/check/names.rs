@@ -5,7 +5,7 @@
 //! the references again. An unknown name is reported once: the rules that depend on it (E0208
 //! on an unresolved system, E0203/E0209 after an unresolved step) look at what resolved.
 
-use super::hash::HashSet;
+use crate::hash::HashSet;
 
 use super::model::{Model, StepId, StepInfo};
 use super::sql_rules;

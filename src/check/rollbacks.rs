@@ -5,7 +5,7 @@
 //! execute is said to lack a rollback (it may be the one meant), and a step name defined twice
 //! (E0102) is not judged here, since which definition an `undoes` means is not known.
 
-use super::hash::HashMap;
+use crate::hash::HashMap;
 
 use super::model::{Model, StepId, StepInfo};
 use crate::diagnostics::{Code, Diagnostic, article};

@@ -6,14 +6,14 @@
 //! in the plan (and so nothing in its fingerprint).
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::collections::{BTreeMap, BinaryHeap};
 
 use petgraph::Direction;
 use petgraph::graph::NodeIndex;
 
 use super::model::*;
 use crate::check::{CheckedWorkflow, StepGraph};
-use crate::hash::{HashMap, HashSet};
+use crate::hash::HashMap;
 use crate::syntax::ast::{
     self, ClauseKind, Connector, Envelope, Item, LiteralValue, Method, Risk, Step, StepKind, Type,
 };
@@ -237,26 +237,15 @@ impl<'a> Context<'a> {
         })
     }
 
-    /// The confirms by `role` among the ancestors of `node` that are not behind another one:
-    /// a backward search that stops at each such confirm.
+    /// The confirms by `role` among the ancestors of `node` that are not behind another one.
     fn nearest_confirms(&self, node: NodeIndex, role: &str) -> Vec<Name> {
-        let g = &self.graph.graph;
-        let mut found = Vec::new();
-        let mut visited: HashSet<NodeIndex> = [node].into_iter().collect();
-        let mut queue = VecDeque::from([node]);
-        while let Some(current) = queue.pop_front() {
-            for previous in g.neighbors_directed(current, Direction::Incoming) {
-                if !visited.insert(previous) {
-                    continue;
-                }
-                match self.step(previous) {
-                    Some(step) if confirms_as(step, role) => {
-                        found.push(step.name.name.clone());
-                    }
-                    _ => queue.push_back(previous),
-                }
-            }
-        }
+        let is_confirm = |n: NodeIndex| self.step(n).is_some_and(|step| confirms_as(step, role));
+        let mut found: Vec<Name> = self
+            .graph
+            .nearest(node, is_confirm)
+            .into_iter()
+            .map(|n| self.name_of(n))
+            .collect();
         found.sort_unstable();
         found.dedup();
         found
