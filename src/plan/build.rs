@@ -14,9 +14,7 @@ use petgraph::graph::NodeIndex;
 use super::model::*;
 use crate::check::{CheckedWorkflow, StepGraph};
 use crate::hash::HashMap;
-use crate::syntax::ast::{
-    self, ClauseKind, Connector, Envelope, Item, LiteralValue, Method, Risk, Step, StepKind, Type,
-};
+use crate::syntax::ast::{self, ClauseKind, Item, LiteralValue, Step, StepKind};
 
 /// The default `min N` of an `auto` gate (DESIGN.md, "Earned autonomy").
 const DEFAULT_MIN_DECISIONS: u64 = 20;
@@ -136,7 +134,7 @@ impl<'a> Context<'a> {
         after.dedup();
         let mut plan = PlanStep {
             name: step.name.name.clone(),
-            kind: step_kind(step.kind.value),
+            kind: step.kind.value.as_str(),
             after,
             reads: Vec::new(),
             writes: None,
@@ -295,7 +293,7 @@ fn fill(plan: &mut PlanStep, clause: &ClauseKind) {
         ClauseKind::By(role) => plan.by = Some(role.name.clone()),
         ClauseKind::Shows(refs) => plan.shows = refs.iter().map(ToString::to_string).collect(),
         ClauseKind::Expires(expiry) => plan.expires = Some(expiry_of(expiry)),
-        ClauseKind::Risk(risk) => plan.risk = Some(risk_word(risk.value)),
+        ClauseKind::Risk(risk) => plan.risk = Some(risk.value.as_str()),
         ClauseKind::Approver(role) => plan.approver = Some(role.name.clone()),
         ClauseKind::Auto(gate) => plan.auto = Some(auto_of(gate)),
         ClauseKind::Capture(sql) => plan.capture = Some(sql_of(sql)),
@@ -306,7 +304,7 @@ fn fill(plan: &mut PlanStep, clause: &ClauseKind) {
 fn field_of(field: &ast::Field) -> PlanField {
     PlanField {
         name: field.name.name.clone(),
-        ty: type_word(field.ty.value),
+        ty: field.ty.value.as_str(),
         allowed: field
             .allowed
             .as_ref()
@@ -356,7 +354,7 @@ fn action_of(action: &ast::Action) -> PlanAction {
             args: exec.args.iter().map(value_of).collect(),
         },
         ast::Action::Http(http) => PlanAction::Http {
-            method: method_word(http.method.value),
+            method: http.method.value.as_str(),
             url: http.url.value.clone(),
             body: http.body.as_ref().map(|entries| {
                 entries
@@ -435,8 +433,8 @@ fn systems(workflow: &ast::Workflow) -> Vec<SystemInfo> {
         .filter_map(|item| match item {
             Item::System(system) => Some(SystemInfo {
                 name: system.name.name.clone(),
-                connector: connector_word(system.connector.value),
-                envelope: envelope_word(system.envelope.value),
+                connector: system.connector.value.as_str(),
+                envelope: system.envelope.value.as_str(),
             }),
             _ => None,
         })
@@ -452,7 +450,7 @@ fn inputs(workflow: &ast::Workflow) -> Vec<InputInfo> {
         .filter_map(|item| match item {
             Item::Input(input) => Some(InputInfo {
                 name: input.name.name.clone(),
-                ty: type_word(input.ty.value),
+                ty: input.ty.value.as_str(),
                 default: input.default.as_ref().map(|d| literal(&d.value)),
             }),
             _ => None,
@@ -460,57 +458,4 @@ fn inputs(workflow: &ast::Workflow) -> Vec<InputInfo> {
         .collect();
     inputs.sort_unstable_by(|a, b| a.name.cmp(&b.name));
     inputs
-}
-
-// The fixed words of the language, as the plan spells them.
-
-fn step_kind(kind: StepKind) -> &'static str {
-    match kind {
-        StepKind::Recommend => "recommend",
-        StepKind::Confirm => "confirm",
-        StepKind::Execute => "execute",
-        StepKind::Rollback => "rollback",
-    }
-}
-
-fn connector_word(connector: Connector) -> &'static str {
-    match connector {
-        Connector::Sqlite => "sqlite",
-        Connector::Exec => "exec",
-        Connector::Http => "http",
-    }
-}
-
-fn envelope_word(envelope: Envelope) -> &'static str {
-    match envelope {
-        Envelope::Inside => "inside",
-        Envelope::Outside => "outside",
-    }
-}
-
-fn type_word(ty: Type) -> &'static str {
-    match ty {
-        Type::Text => "text",
-        Type::Int => "int",
-        Type::Number => "number",
-        Type::Bool => "bool",
-    }
-}
-
-fn risk_word(risk: Risk) -> &'static str {
-    match risk {
-        Risk::Low => "low",
-        Risk::Medium => "medium",
-        Risk::High => "high",
-    }
-}
-
-fn method_word(method: Method) -> &'static str {
-    match method {
-        Method::Get => "GET",
-        Method::Post => "POST",
-        Method::Put => "PUT",
-        Method::Patch => "PATCH",
-        Method::Delete => "DELETE",
-    }
 }

@@ -418,76 +418,125 @@ impl fmt::Display for Reference {
     }
 }
 
-impl fmt::Display for Connector {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl Connector {
+    /// The word as written in a workflow file.
+    pub fn as_str(self) -> &'static str {
+        match self {
             Connector::Sqlite => "sqlite",
             Connector::Exec => "exec",
             Connector::Http => "http",
-        })
+        }
+    }
+}
+
+impl fmt::Display for Connector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Envelope {
+    /// The word as written in a workflow file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Envelope::Inside => "inside",
+            Envelope::Outside => "outside",
+        }
     }
 }
 
 impl fmt::Display for Envelope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Envelope::Inside => "inside",
-            Envelope::Outside => "outside",
-        })
+        f.write_str(self.as_str())
+    }
+}
+
+impl Type {
+    /// The word as written in a workflow file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Type::Text => "text",
+            Type::Int => "int",
+            Type::Number => "number",
+            Type::Bool => "bool",
+        }
     }
 }
 
 impl fmt::Display for Type {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Type::Text => "text",
-            Type::Int => "int",
-            Type::Number => "number",
-            Type::Bool => "bool",
-        })
+        f.write_str(self.as_str())
+    }
+}
+
+impl Risk {
+    /// The word as written in a workflow file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Risk::Low => "low",
+            Risk::Medium => "medium",
+            Risk::High => "high",
+        }
     }
 }
 
 impl fmt::Display for Risk {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Risk::Low => "low",
-            Risk::Medium => "medium",
-            Risk::High => "high",
-        })
+        f.write_str(self.as_str())
     }
 }
 
-impl fmt::Display for Method {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl Method {
+    /// The word as written in a workflow file.
+    pub fn as_str(self) -> &'static str {
+        match self {
             Method::Get => "GET",
             Method::Post => "POST",
             Method::Put => "PUT",
             Method::Patch => "PATCH",
             Method::Delete => "DELETE",
-        })
+        }
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl StepKind {
+    /// The word as written in a workflow file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepKind::Recommend => "recommend",
+            StepKind::Confirm => "confirm",
+            StepKind::Execute => "execute",
+            StepKind::Rollback => "rollback",
+        }
     }
 }
 
 impl fmt::Display for StepKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            StepKind::Recommend => "recommend",
-            StepKind::Confirm => "confirm",
-            StepKind::Execute => "execute",
-            StepKind::Rollback => "rollback",
-        })
+        f.write_str(self.as_str())
+    }
+}
+
+impl DurationUnit {
+    /// The word as written in a workflow file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DurationUnit::Seconds => "s",
+            DurationUnit::Minutes => "m",
+            DurationUnit::Hours => "h",
+            DurationUnit::Days => "d",
+        }
     }
 }
 
 impl fmt::Display for DurationUnit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            DurationUnit::Seconds => "s",
-            DurationUnit::Minutes => "m",
-            DurationUnit::Hours => "h",
-            DurationUnit::Days => "d",
-        })
+        f.write_str(self.as_str())
     }
 }
