@@ -15,6 +15,7 @@ pub mod diagnostics;
 pub mod explain;
 mod hash;
 pub mod plan;
+pub mod runtime;
 mod suggest;
 pub mod syntax;
 

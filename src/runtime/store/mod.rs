@@ -1,0 +1,49 @@
+//! The store: the durable, append-only record of runs and events.
+//!
+//! INVARIANT: `append` returns only once the event is durable (synced to disk): the runtime
+//! never starts the next side effect before the event that guards it is safe.
+//! INVARIANT: events are never updated or deleted; each carries the hash of the one before it.
+//!
+//! The embedded default is one SQLite file in WAL mode ([`sqlite::SqliteStore`]); the trait
+//! lets a PostgreSQL store serve several runner machines later.
+
+pub mod sqlite;
+
+use super::event::{Event, NewEvent};
+
+/// What can go wrong with the store itself (not with a run).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the store at `{path}`: {reason}")]
+    Open { path: String, reason: String },
+    #[error("the store failed: {0}")]
+    Backend(String),
+    #[error("the store holds data writ cannot read: {0}")]
+    Corrupt(String),
+}
+
+/// The outcome of walking the hash chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChainReport {
+    /// Every event's hash matches its content and the previous hash.
+    Intact { events: u64 },
+    /// The first event where the chain breaks, and why.
+    Broken { seq: u64, reason: String },
+}
+
+pub trait Store {
+    /// Appends one event at the end of the chain; returns it as stored, once durable.
+    fn append(&mut self, event: NewEvent) -> Result<Event, StoreError>;
+
+    /// Every event of one run, in order.
+    fn run_events(&self, run: &str) -> Result<Vec<Event>, StoreError>;
+
+    /// Every event of one workflow (its runs and its kill-switch history), in order.
+    fn workflow_events(&self, workflow: &str) -> Result<Vec<Event>, StoreError>;
+
+    /// The ids of all runs, oldest first.
+    fn runs(&self) -> Result<Vec<String>, StoreError>;
+
+    /// Walks the whole chain from the first event.
+    fn verify(&self) -> Result<ChainReport, StoreError>;
+}
