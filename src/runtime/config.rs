@@ -1,2 +1,209 @@
-//! The runtime config, `writ.yaml`: the state location, people and their roles, and how to
-//! reach each system. (Being built: see issue 4.)
+//! The runtime config, `writ.yaml`: the state location, people and their roles, how to reach
+//! each system, and the runtime's limits (DESIGN.md, "Runtime config").
+//!
+//! ```yaml
+//! state: .writ/state.db            # the store; required
+//! people:                          # required: person -> roles (a non-empty list)
+//!   ana: [analyst]
+//!   sam: [support_lead]
+//! systems:                         # optional: system -> exactly one connector
+//!   helpdesk: { sqlite: data/helpdesk.db }
+//!   crm: { http: "http://127.0.0.1:8080/api", token_env: CRM_TOKEN, timeout: 10s }
+//!   notifier: { exec: scripts }    # the programs' working folder; `exec: ~` for none
+//! limits: { step_timeout: 30s, concurrency: 16 }   # optional; these are the defaults
+//! ```
+//!
+//! - Person, role and system names are `[A-Za-z_][A-Za-z0-9_]*`, at most 64 characters.
+//! - Relative paths (`state`, `sqlite`, `exec`) are relative to the config file's folder.
+//! - `http` takes an `http://` or `https://` base URL, with `token_env` (the *name* of the
+//!   environment variable holding the token) and `timeout` optional; only `http` takes them.
+//! - Durations are a whole number and a unit: `30s`, `15m`, `4h`, `28d` (1s to 365d).
+//!   `concurrency` is 1 to 1024.
+//!
+//! Every unknown key, repeated key or name, wrong type and bad value is an error with its line
+//! and column ([`ConfigError::Invalid`]). Secrets are never in the file: a `token` (or
+//! `password`, `secret`, `api_key`) key, or credentials in a URL, are refused with a pointer
+//! to `token_env`. Reading stops at the first problem: serde stops there.
+//!
+//! Hostile files: at most 1 MiB, UTF-8; sizes are capped (10,000 people, 1,000 systems, 64
+//! roles a person) so YAML aliases cannot expand a small file into a large config, and
+//! serde_yaml refuses alias replays beyond a hundred times the file's own events.
+
+mod de;
+mod error;
+mod values;
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use de::{MAX_PEOPLE, MAX_ROLES, MAX_SYSTEMS};
+pub use error::{ConfigError, Invalid, Position};
+pub use values::MAX_NAME_LEN;
+
+/// The largest config read: 1 MiB.
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// A loaded, checked config.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// The store's file, resolved against the config's folder.
+    pub state: PathBuf,
+    /// Person -> roles; each list non-empty, without repeats.
+    pub people: BTreeMap<String, Vec<String>>,
+    pub systems: BTreeMap<String, SystemConfig>,
+    pub limits: Limits,
+    /// The config file itself.
+    pub path: PathBuf,
+}
+
+/// How the runtime reaches one system.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SystemConfig {
+    /// A SQLite file, resolved against the config's folder.
+    Sqlite { path: PathBuf },
+    /// An HTTP API; the token is read from the environment variable `token_env` names.
+    Http {
+        base_url: String,
+        token_env: Option<String>,
+        timeout: Option<Duration>,
+    },
+    /// Programs run in `workdir` (resolved against the config's folder), if given.
+    Exec { workdir: Option<PathBuf> },
+}
+
+/// Bounds on a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// How long one step may take: default 30s.
+    pub step_timeout: Duration,
+    /// How many steps may run at once: default 16, 1 to 1024.
+    pub concurrency: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            step_timeout: Duration::from_secs(30),
+            concurrency: 16,
+        }
+    }
+}
+
+/// Reads, parses and checks the config at `path`.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let text = read(path)?;
+    parse(&text, path)
+}
+
+/// Parses and checks `text`, the config at `path` (whose folder relative paths start from).
+pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+    if text.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(ConfigError::TooLarge {
+            path: path.to_path_buf(),
+            size: text.len() as u64,
+        });
+    }
+    // libyaml, told the input is UTF-8, would read a byte order mark as content.
+    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let parsed =
+        de::parse(body).map_err(|(error, problem)| error::invalid(&error, problem, text, path))?;
+    let folder = path.parent().unwrap_or(Path::new(""));
+    let systems = parsed
+        .systems
+        .into_iter()
+        .map(|(name, system)| (name, resolve_system(folder, system)))
+        .collect();
+    Ok(Config {
+        state: folder.join(parsed.state),
+        people: parsed.people,
+        systems,
+        limits: parsed.limits,
+        path: path.to_path_buf(),
+    })
+}
+
+/// Relative paths start from the config's folder (`join` keeps an absolute path as it is).
+fn resolve_system(folder: &Path, system: SystemConfig) -> SystemConfig {
+    match system {
+        SystemConfig::Sqlite { path } => SystemConfig::Sqlite {
+            path: folder.join(path),
+        },
+        SystemConfig::Exec { workdir } => SystemConfig::Exec {
+            workdir: workdir.map(|w| folder.join(w)),
+        },
+        http @ SystemConfig::Http { .. } => http,
+    }
+}
+
+/// The file's text: at most [`MAX_CONFIG_BYTES`] (read no further, even if it grows), UTF-8.
+fn read(path: &Path) -> Result<String, ConfigError> {
+    let io_error = |source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = File::open(path).map_err(io_error)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io_error)?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        let size = std::fs::metadata(path).map_or(bytes.len() as u64, |m| m.len());
+        return Err(ConfigError::TooLarge {
+            path: path.to_path_buf(),
+            size,
+        });
+    }
+    String::from_utf8(bytes).map_err(|error| {
+        let offset = error.utf8_error().valid_up_to();
+        let before = error.as_bytes().get(..offset).unwrap_or_default();
+        ConfigError::NotUtf8 {
+            path: path.to_path_buf(),
+            offset,
+            line: 1 + before.iter().filter(|b| **b == b'\n').count(),
+        }
+    })
+}
+
+impl Config {
+    /// The roles of `person`, or `None` for someone not in the config.
+    pub fn roles_of(&self, person: &str) -> Option<&[String]> {
+        self.people.get(person).map(Vec::as_slice)
+    }
+
+    /// Whether `person` is in the config with `role`.
+    pub fn has_role(&self, person: &str, role: &str) -> bool {
+        self.roles_of(person)
+            .is_some_and(|roles| roles.iter().any(|r| r == role))
+    }
+
+    /// The token of `system`, read from the environment variable its `token_env` names:
+    /// `None` when the system takes no token; an error when the variable is unset or empty.
+    pub fn token(&self, system: &str) -> Result<Option<String>, ConfigError> {
+        let Some(config) = self.systems.get(system) else {
+            return Err(ConfigError::UnknownSystem {
+                system: system.to_owned(),
+            });
+        };
+        let SystemConfig::Http {
+            token_env: Some(var),
+            ..
+        } = config
+        else {
+            return Ok(None);
+        };
+        match std::env::var(var) {
+            Ok(token) if !token.is_empty() => Ok(Some(token)),
+            Ok(_) | Err(std::env::VarError::NotPresent) => Err(ConfigError::TokenMissing {
+                system: system.to_owned(),
+                var: var.clone(),
+            }),
+            Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError::TokenNotUnicode {
+                system: system.to_owned(),
+                var: var.clone(),
+            }),
+        }
+    }
+}

@@ -5,8 +5,10 @@
 //! INVARIANT: events are never updated or deleted; each carries the hash of the one before it.
 //!
 //! The embedded default is one SQLite file in WAL mode ([`sqlite::SqliteStore`]); the trait
-//! lets a PostgreSQL store serve several runner machines later.
+//! lets a PostgreSQL store serve several runner machines later; [`chain`] holds what every
+//! store must compute identically (the time stamp and the hash of an event).
 
+pub mod chain;
 pub mod sqlite;
 
 use super::event::{Event, NewEvent};
