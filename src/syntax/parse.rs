@@ -141,7 +141,7 @@ const STRUCTURAL: &[&str] = &["{", "}", "[", "]", ",", ":", "=", "->", ">=", "==
 
 /// Rules that match one token: a failure inside one is reported at the token's start.
 fn is_token_rule(rule: Rule) -> bool {
-    rule != Rule::EOI && rule_word(rule).is_some()
+    !matches!(rule, Rule::EOI | Rule::step) && rule_word(rule).is_some()
 }
 
 fn unterminated_string(source: &str, start: usize) -> Diagnostic {
@@ -281,7 +281,9 @@ const GROUPS: &[(&str, &[&str])] = &[
 fn group(mut words: BTreeSet<String>) -> Vec<String> {
     let mut out = Vec::new();
     for (name, members) in GROUPS {
-        if members.iter().all(|m| words.contains(*m)) {
+        // A group arrives either as all its members or, from a rule's name, as itself.
+        let named = words.remove(*name);
+        if named || members.iter().all(|m| words.contains(*m)) {
             for m in *members {
                 words.remove(*m);
             }
@@ -316,6 +318,7 @@ fn rule_word(rule: Rule) -> Option<&'static str> {
         Rule::risk_level => "a risk (`low`, `medium` or `high`)",
         Rule::method => "an HTTP method (`GET`, `POST`, `PUT`, `PATCH` or `DELETE`)",
         Rule::EOI => "the end of the file",
+        Rule::step => "a step kind (`recommend`, `confirm`, `execute`, `rollback`)",
         _ => return keyword_word(rule),
     })
 }
