@@ -226,9 +226,16 @@ fn seen_values(
         let sources = resolution.action_sources.get(id).into_iter().flatten();
         sources.filter(move |&&(source, _)| source != id)
     };
+    // A write that uses several fields of one step asks about that step once.
+    let distinct = |id: StepId| {
+        let mut steps: Vec<StepId> = used(id).map(|&(source, _)| source).collect();
+        steps.sort_unstable();
+        steps.dedup();
+        steps
+    };
     let mut sources = Sources::new(graph, &position);
     for write in &writes {
-        for &(source, _) in used(write.id) {
+        for source in distinct(write.id) {
             sources.expect(source, place(write.node));
         }
     }
@@ -241,8 +248,18 @@ fn seen_values(
             continue;
         };
         let nearest = facts.nearest(graph, write.node, &mut marks);
+        let answers: Vec<(StepId, bool)> = distinct(write.id)
+            .into_iter()
+            .map(|source| {
+                (
+                    source,
+                    sources.ancestor_of_any(source, &nearest, &mut marks),
+                )
+            })
+            .collect();
         for &(source, reference) in used(write.id) {
-            if !sources.ancestor_of_any(source, &nearest, &mut marks) {
+            let seen = answers.iter().any(|&(s, seen)| s == source && seen);
+            if !seen {
                 let cx = Unseen {
                     model,
                     graph,
