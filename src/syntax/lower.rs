@@ -85,6 +85,24 @@ impl Lowering {
         Some(Workflow { name, items, span })
     }
 
+    /// The items of a `chunk` (parallel parsing: a run of complete items of the workflow).
+    pub fn chunk_items(&mut self, chunk: Pair<'_, Rule>) -> Option<Vec<Item>> {
+        let mut items = Vec::new();
+        for pair in chunk.into_inner().filter(|p| p.as_rule() != Rule::EOI) {
+            items.push(self.item(pair)?);
+        }
+        Some(items)
+    }
+
+    /// The name of a `head` (`workflow NAME {`) and where it ends.
+    pub fn head(&mut self, head: Pair<'_, Rule>) -> Option<(Ident, Span)> {
+        let span = span_of(&head);
+        let mut inner = head.into_inner();
+        let keyword = take(&mut inner, Rule::kw_workflow)?;
+        let name = ident(take(&mut inner, Rule::ident)?);
+        Some((name, Span::new(span_of(&keyword).start, span.end)))
+    }
+
     fn item(&mut self, pair: Pair<'_, Rule>) -> Option<Item> {
         let rule = pair.as_rule();
         let span = span_of(&pair);

@@ -3,6 +3,7 @@
 
 pub mod ast;
 mod lower;
+mod parallel;
 mod parse;
 pub mod sql;
 mod strings;
@@ -29,6 +30,16 @@ pub fn parse(source: &str) -> Result<Workflow, Vec<Diagnostic>> {
             .help("split the workflow: a single workflow file is at most 64 MiB"),
         ]);
     }
+    if let Some(workflow) = parallel::parse(source) {
+        return Ok(workflow);
+    }
+    parse_sequential(source)
+}
+
+/// Parses on one thread: the path every error is explained by. `parse` takes it for small
+/// files, and for any file the parallel path does not accept.
+#[doc(hidden)]
+pub fn parse_sequential(source: &str) -> Result<Workflow, Vec<Diagnostic>> {
     let tree = parse::parse_tree(source).map_err(|diagnostic| vec![*diagnostic])?;
     let mut lowering = lower::Lowering::new();
     let workflow = lowering.workflow(tree);
@@ -45,4 +56,10 @@ pub fn parse(source: &str) -> Result<Workflow, Vec<Diagnostic>> {
             .help("this is a bug in writ; please report it with the file"),
         ]),
     }
+}
+
+/// The parallel path alone (`None` when it declines), for tests that compare the two.
+#[doc(hidden)]
+pub fn parse_parallel(source: &str) -> Option<Workflow> {
+    parallel::parse(source)
 }
