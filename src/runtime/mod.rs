@@ -3,4 +3,6 @@
 
 pub mod config;
 pub mod event;
+pub mod render;
 pub mod store;
+pub mod value;

@@ -1,0 +1,238 @@
+//! Rendering an action: the plan's action with every reference replaced by its value, exactly
+//! as a connector will run it, and the hash that binds an approval to it.
+//!
+//! DESIGN.md, "Approvals are bound to content": a decision records, for each execute it gates,
+//! the rendered action and its hash; at write time the runtime renders again and refuses on any
+//! difference. So rendering is deterministic, and the hash covers everything that reaches the
+//! system: SQL text and bound values, program and arguments, method, URL and body.
+//!
+//! SQL references are never spliced into the text: each `:reference` outside string literals
+//! and comments becomes a positional parameter `?N` and its value is bound by the connector.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::value::Value;
+use crate::plan::{PlanAction, PlanValue};
+use crate::syntax::sql::{SqlToken, tokens};
+
+/// An action ready to run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "connector", rename_all = "lowercase")]
+pub enum Rendered {
+    Sqlite {
+        /// The SQL with each reference replaced by `?1`, `?2`, ... in order of appearance.
+        sql: String,
+        /// The values bound to `?1`, `?2`, ...
+        params: Vec<Value>,
+    },
+    Exec {
+        program: String,
+        /// Arguments as the program receives them: text as is, other values as JSON.
+        args: Vec<String>,
+    },
+    Http {
+        method: &'static str,
+        url: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        body: Option<serde_json::Value>,
+    },
+}
+
+impl Rendered {
+    /// SHA-256 (64 lowercase hex digits) over `writ-action-v1\n` and the compact JSON of the
+    /// rendered action (fields in declaration order; body keys sorted, as serde_json's map is).
+    pub fn hash(&self) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(b"writ-action-v1\n");
+        // INVARIANT: plain data always serialises; were it ever to fail, the error text still
+        // hashes to a value no real action has.
+        match serde_json::to_vec(self) {
+            Ok(bytes) => hasher.update(&bytes),
+            Err(error) => hasher.update(error.to_string().as_bytes()),
+        }
+        hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+/// A reference that has no value when the action is rendered.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`{reference}` has no value yet")]
+pub struct Unbound {
+    pub reference: String,
+}
+
+/// The values a rendering may use, by reference: `name` (inputs), `step.field` (outputs),
+/// `before.column` (a rollback's before-image).
+pub type Scope = BTreeMap<String, Value>;
+
+pub fn render(action: &PlanAction, scope: &Scope) -> Result<Rendered, Unbound> {
+    match action {
+        PlanAction::Sqlite { sql, .. } => render_sql(sql, scope),
+        PlanAction::Exec { program, args } => Ok(Rendered::Exec {
+            program: program.clone(),
+            args: args
+                .iter()
+                .map(|a| value(a, scope).map(|v| argument(&v)))
+                .collect::<Result<_, _>>()?,
+        }),
+        PlanAction::Http { method, url, body } => Ok(Rendered::Http {
+            method,
+            url: url.clone(),
+            body: match body {
+                Some(entries) => {
+                    let mut object = serde_json::Map::new();
+                    for (key, v) in entries {
+                        object.insert(key.clone(), value(v, scope)?);
+                    }
+                    Some(serde_json::Value::Object(object))
+                }
+                None => None,
+            },
+        }),
+    }
+}
+
+fn render_sql(sql: &str, scope: &Scope) -> Result<Rendered, Unbound> {
+    let mut text = String::with_capacity(sql.len());
+    let mut params = Vec::new();
+    let mut copied = 0;
+    for token in tokens(sql) {
+        let SqlToken::Reference { range, .. } = token else {
+            continue;
+        };
+        let reference = sql.get(range.start + 1..range.end).unwrap_or("");
+        let bound = scope.get(reference).ok_or_else(|| Unbound {
+            reference: reference.to_owned(),
+        })?;
+        text.push_str(sql.get(copied..range.start).unwrap_or(""));
+        params.push(bound.clone());
+        text.push_str(&format!("?{}", params.len()));
+        copied = range.end;
+    }
+    text.push_str(sql.get(copied..).unwrap_or(""));
+    Ok(Rendered::Sqlite { sql: text, params })
+}
+
+/// A literal as it is, a reference as its value's JSON.
+fn value(v: &PlanValue, scope: &Scope) -> Result<serde_json::Value, Unbound> {
+    match v {
+        PlanValue::Literal(json) => Ok(json.clone()),
+        PlanValue::Reference { reference } => {
+            scope
+                .get(reference)
+                .map(Value::to_json)
+                .ok_or_else(|| Unbound {
+                    reference: reference.clone(),
+                })
+        }
+    }
+}
+
+/// A program argument: a string as its text, anything else as JSON (`42`, `1.5`, `true`).
+fn argument(json: &serde_json::Value) -> String {
+    match json {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope() -> Scope {
+        Scope::from([
+            ("ticket_id".to_owned(), Value::Int(7)),
+            (
+                "suggest.priority".to_owned(),
+                Value::Text("urgent'; DROP TABLE t; --".to_owned()),
+            ),
+        ])
+    }
+
+    #[test]
+    fn sql_references_become_bound_parameters_never_text() {
+        let action = PlanAction::Sqlite {
+            sql: "UPDATE t SET p = :suggest.priority, note = ':not_a_ref' WHERE id = :ticket_id"
+                .to_owned(),
+            references: vec![],
+        };
+        let rendered = render(&action, &scope()).expect("bound");
+        let Rendered::Sqlite { sql, params } = &rendered else {
+            panic!("sqlite")
+        };
+        assert_eq!(
+            sql,
+            "UPDATE t SET p = ?1, note = ':not_a_ref' WHERE id = ?2"
+        );
+        assert_eq!(
+            params,
+            &[
+                Value::Text("urgent'; DROP TABLE t; --".to_owned()),
+                Value::Int(7)
+            ]
+        );
+    }
+
+    #[test]
+    fn the_hash_changes_with_any_bound_value() {
+        let action = PlanAction::Exec {
+            program: "p".to_owned(),
+            args: vec![PlanValue::Reference {
+                reference: "ticket_id".to_owned(),
+            }],
+        };
+        let a = render(&action, &scope()).expect("bound");
+        let mut other = scope();
+        other.insert("ticket_id".to_owned(), Value::Int(8));
+        let b = render(&action, &other).expect("bound");
+        assert_eq!(a.hash(), render(&action, &scope()).expect("bound").hash());
+        assert_ne!(a.hash(), b.hash());
+        assert_eq!(a.hash().len(), 64);
+    }
+
+    #[test]
+    fn http_bodies_bind_references_and_unbound_ones_are_refused() {
+        let mut body = BTreeMap::new();
+        body.insert(
+            "id".to_owned(),
+            PlanValue::Reference {
+                reference: "ticket_id".to_owned(),
+            },
+        );
+        body.insert("level".to_owned(), PlanValue::Literal(serde_json::json!(2)));
+        let action = PlanAction::Http {
+            method: "PATCH",
+            url: "/t".to_owned(),
+            body: Some(body),
+        };
+        let rendered = render(&action, &scope()).expect("bound");
+        assert_eq!(
+            rendered,
+            Rendered::Http {
+                method: "PATCH",
+                url: "/t".to_owned(),
+                body: Some(serde_json::json!({"id": 7, "level": 2}))
+            }
+        );
+        let missing = PlanAction::Exec {
+            program: "p".to_owned(),
+            args: vec![PlanValue::Reference {
+                reference: "nope".to_owned(),
+            }],
+        };
+        assert_eq!(
+            render(&missing, &scope()),
+            Err(Unbound {
+                reference: "nope".to_owned()
+            })
+        );
+    }
+}
