@@ -12,6 +12,7 @@ extern crate alloc;
 pub mod check;
 pub mod cli;
 pub mod diagnostics;
+mod digest;
 pub mod explain;
 mod hash;
 pub mod plan;

@@ -13,42 +13,10 @@
 //! The canonical serialisation is compact JSON of the body (serde_json, fields in declaration
 //! order, no whitespace), prefixed by `writ-plan-v{SCHEMA_VERSION}\n`.
 
-use std::io;
-
-use sha2::{Digest, Sha256};
-
 use super::model::{PlanBody, SCHEMA_VERSION};
+use crate::digest::json_sha256;
 
 pub(super) fn fingerprint(body: &PlanBody) -> String {
-    let mut hasher = HashWriter(Sha256::new());
-    hasher
-        .0
-        .update(format!("writ-plan-v{SCHEMA_VERSION}\n").as_bytes());
     // Streamed into the hash: a 100,000-step plan is tens of MB of JSON, never held in memory.
-    // INVARIANT: serialising plain data (strings, numbers, vectors, maps with string keys)
-    // into a writer that cannot fail cannot fail; if it ever did, hashing the error text still
-    // yields a stable, distinct value.
-    if let Err(error) = serde_json::to_writer(&mut hasher, body) {
-        hasher.0.update(error.to_string().as_bytes());
-    }
-    hasher
-        .0
-        .finalize()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
-}
-
-/// Feeds what serde_json writes into the hash.
-struct HashWriter(Sha256);
-
-impl io::Write for HashWriter {
-    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        self.0.update(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
+    json_sha256(&format!("writ-plan-v{SCHEMA_VERSION}\n"), body)
 }

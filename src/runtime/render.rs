@@ -12,9 +12,9 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use super::value::Value;
+use crate::digest::json_sha256;
 use crate::plan::{PlanAction, PlanValue};
 use crate::syntax::sql::{SqlToken, tokens};
 
@@ -45,19 +45,7 @@ impl Rendered {
     /// SHA-256 (64 lowercase hex digits) over `writ-action-v1\n` and the compact JSON of the
     /// rendered action (fields in declaration order; body keys sorted, as serde_json's map is).
     pub fn hash(&self) -> String {
-        let mut hasher = Sha256::new();
-        hasher.update(b"writ-action-v1\n");
-        // INVARIANT: plain data always serialises; were it ever to fail, the error text still
-        // hashes to a value no real action has.
-        match serde_json::to_vec(self) {
-            Ok(bytes) => hasher.update(&bytes),
-            Err(error) => hasher.update(error.to_string().as_bytes()),
-        }
-        hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        json_sha256("writ-action-v1\n", self)
     }
 }
 

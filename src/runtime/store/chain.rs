@@ -22,11 +22,11 @@
 //! covers the stored bytes, so it never depends on how a JSON library orders or formats keys.
 //! The first event's `prev_hash` is [`GENESIS_HASH`].
 
-use std::io;
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
+
+use crate::digest::json_sha256;
 
 /// The `prev_hash` of the first event: 64 zeros.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -53,33 +53,7 @@ pub struct Chained<'a> {
 impl Chained<'_> {
     /// The event's hash: see the module docs for the exact bytes hashed.
     pub fn hash(&self) -> String {
-        let mut hasher = HashWriter(Sha256::new());
-        hasher.0.update(b"writ-event-v1\n");
-        // INVARIANT: a struct of strings and a number always serialises; if it ever failed,
-        // hashing the error text still gives a stable value that no honest event matches.
-        if let Err(error) = serde_json::to_writer(&mut hasher, self) {
-            hasher.0.update(error.to_string().as_bytes());
-        }
-        hasher
-            .0
-            .finalize()
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect()
-    }
-}
-
-/// Feeds what serde_json writes into the hash.
-struct HashWriter(Sha256);
-
-impl io::Write for HashWriter {
-    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        self.0.update(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+        json_sha256("writ-event-v1\n", self)
     }
 }
 
@@ -131,6 +105,7 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sha2::{Digest, Sha256};
 
     fn at(secs: u64, millis: u64) -> String {
         rfc3339_millis(Duration::from_millis(secs * 1_000 + millis))
