@@ -2,6 +2,7 @@
 //! auditable (DESIGN.md, "The runtime model"). Built up over issue 4; so far the pieces below.
 
 pub mod config;
+pub mod connector;
 pub mod event;
 pub mod render;
 pub mod store;

@@ -1,0 +1,209 @@
+//! The `exec` connector: runs a program without a shell (arguments reach it verbatim), stdin
+//! closed, with a timeout; its standard output, when not empty, must be one JSON object.
+//!
+//! Both pipes are drained on their own threads so a child that writes a lot cannot block on a
+//! full pipe while we wait for it. A grandchild that keeps a pipe open after the child exits is
+//! not waited for beyond the timeout.
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::ConnectorError;
+
+/// The most each of stdout and stderr may hold.
+pub const OUTPUT_LIMIT: usize = 8 * 1024 * 1024;
+/// How many trailing lines of stderr an error shows.
+const STDERR_LINES: usize = 10;
+const POLL: Duration = Duration::from_millis(10);
+
+/// What a program printed. `json` is `None` when stdout was empty (only whitespace).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExecOutput {
+    pub json: Option<serde_json::Value>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// A drained pipe: its bytes up to the limit, whether it went beyond, or the read error.
+type Drained = std::io::Result<(Vec<u8>, bool)>;
+
+pub fn run(
+    program: &Path,
+    args: &[String],
+    workdir: Option<&Path>,
+    timeout: Duration,
+) -> Result<ExecOutput, ConnectorError> {
+    let name = program.display().to_string();
+    let io = |source| ConnectorError::Io {
+        program: name.clone(),
+        source,
+    };
+    let deadline = Instant::now() + timeout;
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(dir) = workdir {
+        command.current_dir(dir);
+    }
+    let mut child = command.spawn().map_err(io)?;
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    let status = match wait(&mut child, deadline).map_err(io)? {
+        Some(status) => status,
+        None => return Err(timed_out(&mut child, &name, timeout)),
+    };
+    let stdout = collect(&stdout, deadline, &name, timeout, "stdout")?;
+    let stderr = collect(&stderr, deadline, &name, timeout, "stderr")?;
+    let stdout = String::from_utf8(stdout).map_err(|_| ConnectorError::NotJson {
+        program: name.clone(),
+        reason: "it is not UTF-8".to_owned(),
+    });
+    let stderr = String::from_utf8_lossy(&stderr).into_owned();
+    if !status.success() {
+        return Err(ConnectorError::Failed {
+            program: name,
+            code: status.code(),
+            stderr_tail: tail(&stderr),
+        });
+    }
+    let stdout = stdout?;
+    let json = parse(&stdout, &name)?;
+    Ok(ExecOutput {
+        json,
+        stdout,
+        stderr,
+    })
+}
+
+/// Reads a pipe to its end on its own thread.
+fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> Receiver<Drained> {
+    let (sender, receiver) = mpsc::channel();
+    thread::spawn(move || {
+        let result = match pipe {
+            Some(pipe) => read_capped(pipe),
+            None => Ok((Vec::new(), false)),
+        };
+        // The receiver is gone only after a timeout was reported; nothing waits for this.
+        let _ = sender.send(result);
+    });
+    receiver
+}
+
+/// Keeps at most `OUTPUT_LIMIT` bytes but reads on to the end, so the child never blocks.
+fn read_capped(mut pipe: impl Read) -> Drained {
+    let mut kept = Vec::new();
+    let mut over = false;
+    let mut buffer = [0u8; 64 * 1024];
+    loop {
+        let n = match pipe.read(&mut buffer) {
+            Ok(0) => return Ok((kept, over)),
+            Ok(n) => n,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        };
+        let room = OUTPUT_LIMIT.saturating_sub(kept.len());
+        let chunk = buffer.get(..n).unwrap_or_default();
+        if chunk.len() > room {
+            over = true;
+        }
+        kept.extend_from_slice(chunk.get(..room.min(n)).unwrap_or_default());
+    }
+}
+
+/// Waits for the child until the deadline; `None` when it is still running then.
+fn wait(child: &mut Child, deadline: Instant) -> std::io::Result<Option<ExitStatus>> {
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Ok(None);
+        }
+        thread::sleep(POLL.min(deadline - now));
+    }
+}
+
+fn timed_out(child: &mut Child, program: &str, after: Duration) -> ConnectorError {
+    // Best effort: the child may have exited between the last poll and now; either way it is
+    // reaped by the wait, so no zombie is left behind.
+    let _ = child.kill();
+    let _ = child.wait();
+    ConnectorError::Timeout {
+        program: program.to_owned(),
+        after,
+    }
+}
+
+fn collect(
+    pipe: &Receiver<Drained>,
+    deadline: Instant,
+    program: &str,
+    timeout: Duration,
+    stream: &'static str,
+) -> Result<Vec<u8>, ConnectorError> {
+    let timed_out = || ConnectorError::Timeout {
+        program: program.to_owned(),
+        after: timeout,
+    };
+    let result = match pipe.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        Ok(result) => result,
+        Err(RecvTimeoutError::Timeout) => return Err(timed_out()),
+        Err(RecvTimeoutError::Disconnected) => Ok((Vec::new(), false)),
+    };
+    match result {
+        Ok((_, true)) => Err(ConnectorError::TooMuchOutput {
+            program: program.to_owned(),
+            stream,
+            limit: OUTPUT_LIMIT,
+        }),
+        Ok((bytes, false)) => Ok(bytes),
+        Err(source) => Err(ConnectorError::Io {
+            program: program.to_owned(),
+            source,
+        }),
+    }
+}
+
+fn tail(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr.trim_end().lines().collect();
+    let start = lines.len().saturating_sub(STDERR_LINES);
+    lines.get(start..).unwrap_or_default().join("\n")
+}
+
+fn parse(stdout: &str, program: &str) -> Result<Option<serde_json::Value>, ConnectorError> {
+    let text = stdout.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let not_json = |reason: String| ConnectorError::NotJson {
+        program: program.to_owned(),
+        reason,
+    };
+    // `from_str` refuses anything after the first value, so two objects are refused too.
+    let json: serde_json::Value =
+        serde_json::from_str(text).map_err(|error| not_json(error.to_string()))?;
+    if json.is_object() {
+        Ok(Some(json))
+    } else {
+        Err(not_json(format!("it is {}", kind(&json))))
+    }
+}
+
+fn kind(json: &serde_json::Value) -> &'static str {
+    match json {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}

@@ -1,0 +1,81 @@
+//! Connectors: how a rendered action (`render::Rendered`) reaches a real system. Each is a
+//! few free functions that run one action and report exactly what happened; deciding whether
+//! an action may run at all (approvals, the kill switch) happens above, never here.
+//!
+//! - `sqlite`: reads on a read-only connection; a write runs in one transaction with its
+//!   before-image; `verify` is a read that must come back true.
+//! - `exec`: a program run without a shell, with a timeout, whose output is one JSON object.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::value::Value;
+
+pub mod exec;
+pub mod sqlite;
+
+/// One result row: column name to value.
+pub type Row = BTreeMap<String, Value>;
+
+/// Why a connector could not run an action, or refused its result.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum ConnectorError {
+    #[error("could not run `{program}`: {source}")]
+    Io {
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{program}` did not finish within {} s and was killed", .after.as_secs_f64())]
+    Timeout { program: String, after: Duration },
+    #[error("`{program}` failed ({}){}", exit_text(*.code), stderr_text(.stderr_tail))]
+    Failed {
+        program: String,
+        /// `None` when the program was ended by a signal.
+        code: Option<i32>,
+        /// The last lines of its standard error.
+        stderr_tail: String,
+    },
+    #[error("`{program}` wrote more than {limit} bytes to {stream}")]
+    TooMuchOutput {
+        program: String,
+        stream: &'static str,
+        limit: usize,
+    },
+    #[error("the output of `{program}` is not one JSON object: {reason}")]
+    NotJson { program: String, reason: String },
+    #[error("sqlite: {message}")]
+    Sqlite { message: String },
+    #[error("column `{column}` {reason}")]
+    Column {
+        column: String,
+        reason: &'static str,
+    },
+    #[error("the capture query returned {found} rows, not exactly one; nothing was written")]
+    CaptureRows { found: usize },
+    #[error("the verify query {reason}")]
+    VerifyFailed { reason: String },
+}
+
+impl From<rusqlite::Error> for ConnectorError {
+    fn from(error: rusqlite::Error) -> Self {
+        ConnectorError::Sqlite {
+            message: error.to_string(),
+        }
+    }
+}
+
+fn exit_text(code: Option<i32>) -> String {
+    code.map_or_else(
+        || "killed by a signal".to_owned(),
+        |code| format!("exit code {code}"),
+    )
+}
+
+fn stderr_text(tail: &str) -> String {
+    if tail.is_empty() {
+        String::new()
+    } else {
+        format!(": {tail}")
+    }
+}

@@ -1,0 +1,150 @@
+//! The `sqlite` connector: one `rusqlite::Connection` per call (pooling can come later).
+//!
+//! Values are bound positionally (`?1`, `?2`, ...), never spliced into the SQL. Column types map
+//! to values as INTEGER -> `Int`, REAL -> `Number`, TEXT -> `Text`, NULL -> `Null`; a BLOB (or
+//! TEXT that is not UTF-8) is an error rather than a lossy conversion, because a before-image
+//! converted on the way out would be written back changed by its rollback. A `Bool` parameter
+//! binds as 1 or 0, as SQLite stores booleans.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::types::{Value as SqlValue, ValueRef};
+use rusqlite::{Connection, OpenFlags, Statement, TransactionBehavior, params_from_iter};
+
+use super::{ConnectorError, Row};
+use crate::runtime::value::Value;
+
+/// How long a call waits for another writer before failing as busy.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What a write did: the before-image its capture read (inside the same transaction) and the
+/// number of rows it changed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Written {
+    pub before: Option<Row>,
+    pub changes: usize,
+}
+
+/// Runs a read on a read-only connection and returns every row.
+pub fn read(db: &Path, sql: &str, params: &[Value]) -> Result<Vec<Row>, ConnectorError> {
+    let connection = open_read_only(db)?;
+    let mut statement = connection.prepare(sql)?;
+    query(&mut statement, params)
+}
+
+/// Runs `capture` (when given) and `write` in one `BEGIN IMMEDIATE` transaction: the capture
+/// must return exactly one row, else the transaction rolls back before anything is written.
+pub fn write(
+    db: &Path,
+    capture: Option<(&str, &[Value])>,
+    write: (&str, &[Value]),
+) -> Result<Written, ConnectorError> {
+    // No CREATE flag: a mistyped path must fail, not write into a new empty database.
+    let mut connection = Connection::open_with_flags(
+        db,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    connection.busy_timeout(BUSY_TIMEOUT)?;
+    // INVARIANT: every early return below drops `transaction`, which rolls it back.
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let before = match capture {
+        Some((sql, params)) => {
+            let mut statement = transaction.prepare(sql)?;
+            if !statement.readonly() {
+                return Err(ConnectorError::Sqlite {
+                    message: "the capture query is not a read".to_owned(),
+                });
+            }
+            let mut rows = query(&mut statement, params)?;
+            if rows.len() != 1 {
+                return Err(ConnectorError::CaptureRows { found: rows.len() });
+            }
+            rows.pop()
+        }
+        None => None,
+    };
+    let (sql, params) = write;
+    let changes = transaction.execute(sql, params_from_iter(params.iter().map(to_sql)))?;
+    transaction.commit()?;
+    Ok(Written { before, changes })
+}
+
+/// Runs a read that must come back true: at least one row, and every value of the first row
+/// true, non-zero, non-null and non-empty.
+pub fn verify(db: &Path, sql: &str, params: &[Value]) -> Result<(), ConnectorError> {
+    let rows = read(db, sql, params)?;
+    let first = rows.first().ok_or_else(|| ConnectorError::VerifyFailed {
+        reason: "returned no row".to_owned(),
+    })?;
+    match first.iter().find(|(_, value)| !truthy(value)) {
+        Some((column, value)) => Err(ConnectorError::VerifyFailed {
+            reason: format!("returned {value} in column `{column}`"),
+        }),
+        None => Ok(()),
+    }
+}
+
+fn truthy(value: &Value) -> bool {
+    match value {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Int(i) => *i != 0,
+        Value::Number(n) => *n != 0.0,
+        Value::Text(t) => !t.is_empty(),
+    }
+}
+
+/// Read-only twice over: the file is opened read-only, and `query_only` refuses writes even
+/// through anything that could reopen it (an `ATTACH`).
+fn open_read_only(db: &Path) -> Result<Connection, ConnectorError> {
+    let connection = Connection::open_with_flags(
+        db,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    connection.busy_timeout(BUSY_TIMEOUT)?;
+    connection.pragma_update(None, "query_only", true)?;
+    Ok(connection)
+}
+
+fn query(statement: &mut Statement<'_>, params: &[Value]) -> Result<Vec<Row>, ConnectorError> {
+    let names: Vec<String> = statement.column_names().map(str::to_owned).collect();
+    let mut rows = statement.query(params_from_iter(params.iter().map(to_sql)))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let mut values = Row::new();
+        for (index, name) in names.iter().enumerate() {
+            values.insert(name.clone(), from_sql(name, row.get_ref(index)?)?);
+        }
+        out.push(values);
+    }
+    Ok(out)
+}
+
+fn to_sql(value: &Value) -> SqlValue {
+    match value {
+        Value::Null => SqlValue::Null,
+        Value::Bool(b) => SqlValue::Integer(i64::from(*b)),
+        Value::Int(i) => SqlValue::Integer(*i),
+        Value::Number(n) => SqlValue::Real(*n),
+        Value::Text(t) => SqlValue::Text(t.clone()),
+    }
+}
+
+fn from_sql(column: &str, value: ValueRef<'_>) -> Result<Value, ConnectorError> {
+    let unrepresentable = |reason| ConnectorError::Column {
+        column: column.to_owned(),
+        reason,
+    };
+    match value {
+        ValueRef::Null => Ok(Value::Null),
+        ValueRef::Integer(i) => Ok(Value::Int(i)),
+        ValueRef::Real(n) => Ok(Value::Number(n)),
+        ValueRef::Text(bytes) => String::from_utf8(bytes.to_vec())
+            .map(Value::Text)
+            .map_err(|_| unrepresentable("holds text that is not UTF-8")),
+        ValueRef::Blob(_) => Err(unrepresentable(
+            "holds a BLOB, which writ cannot carry as a value",
+        )),
+    }
+}

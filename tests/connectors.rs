@@ -1,0 +1,300 @@
+//! The connectors against real SQLite files and real child processes.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use writ::runtime::connector::{ConnectorError, exec, sqlite};
+use writ::runtime::value::Value;
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("connectors")
+        .join(name);
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn tickets(name: &str) -> PathBuf {
+    let db = temp_dir(name).join("helpdesk.db");
+    let connection = rusqlite::Connection::open(&db).unwrap();
+    connection
+        .execute_batch(
+            "CREATE TABLE tickets (id INTEGER PRIMARY KEY, priority TEXT, score REAL, note TEXT);
+             INSERT INTO tickets VALUES (1, 'low', 1.5, NULL), (2, 'low', 0.0, 'x'), (3, 'high', 2.0, '');",
+        )
+        .unwrap();
+    db
+}
+
+fn priorities(db: &Path) -> Vec<String> {
+    sqlite::read(db, "SELECT priority FROM tickets ORDER BY id", &[])
+        .unwrap()
+        .into_iter()
+        .map(|row| match row.get("priority") {
+            Some(Value::Text(t)) => t.clone(),
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect()
+}
+
+fn text(s: &str) -> Value {
+    Value::Text(s.to_owned())
+}
+
+#[test]
+fn read_binds_parameters_and_maps_types() {
+    let db = tickets("read");
+    let rows = sqlite::read(
+        &db,
+        "SELECT id, priority, score, note FROM tickets WHERE id = ?1",
+        &[Value::Int(1)],
+    )
+    .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["id"], Value::Int(1));
+    assert_eq!(rows[0]["priority"], text("low"));
+    assert_eq!(rows[0]["score"], Value::Number(1.5));
+    assert_eq!(rows[0]["note"], Value::Null);
+
+    let hostile = text("low'; DROP TABLE tickets; --");
+    let rows = sqlite::read(
+        &db,
+        "SELECT id FROM tickets WHERE priority = ?1",
+        &[hostile],
+    )
+    .unwrap();
+    assert!(rows.is_empty());
+    assert_eq!(priorities(&db).len(), 3, "the table is still there");
+
+    let blob = sqlite::read(&db, "SELECT x'00ff' AS b", &[]);
+    assert!(matches!(blob, Err(ConnectorError::Column { column, .. }) if column == "b"));
+}
+
+#[test]
+fn read_only_connection_refuses_writes() {
+    let db = tickets("read_only");
+    let result = sqlite::read(&db, "UPDATE tickets SET priority = 'urgent'", &[]);
+    assert!(
+        matches!(result, Err(ConnectorError::Sqlite { .. })),
+        "{result:?}"
+    );
+    assert_eq!(priorities(&db), ["low", "low", "high"]);
+}
+
+#[test]
+fn write_captures_the_before_image_in_the_same_transaction() {
+    let db = tickets("write");
+    let written = sqlite::write(
+        &db,
+        Some((
+            "SELECT priority FROM tickets WHERE id = ?1",
+            &[Value::Int(1)],
+        )),
+        (
+            "UPDATE tickets SET priority = ?1 WHERE id = ?2",
+            &[text("urgent"), Value::Int(1)],
+        ),
+    )
+    .unwrap();
+    assert_eq!(written.changes, 1);
+    let before = written.before.unwrap();
+    assert_eq!(before.get("priority"), Some(&text("low")));
+    assert_eq!(priorities(&db), ["urgent", "low", "high"]);
+
+    let no_capture = sqlite::write(
+        &db,
+        None,
+        (
+            "UPDATE tickets SET priority = 'low' WHERE id = ?1",
+            &[Value::Int(1)],
+        ),
+    )
+    .unwrap();
+    assert_eq!(no_capture.before, None);
+    assert_eq!(priorities(&db), ["low", "low", "high"]);
+}
+
+#[test]
+fn write_without_exactly_one_captured_row_writes_nothing() {
+    let db = tickets("capture_rows");
+    let update = ("UPDATE tickets SET priority = 'urgent'", &[][..]);
+    let none = sqlite::write(
+        &db,
+        Some((
+            "SELECT priority FROM tickets WHERE id = ?1",
+            &[Value::Int(99)],
+        )),
+        update,
+    );
+    assert!(
+        matches!(none, Err(ConnectorError::CaptureRows { found: 0 })),
+        "{none:?}"
+    );
+    let two = sqlite::write(
+        &db,
+        Some(("SELECT priority FROM tickets WHERE priority = 'low'", &[])),
+        update,
+    );
+    assert!(
+        matches!(two, Err(ConnectorError::CaptureRows { found: 2 })),
+        "{two:?}"
+    );
+    assert_eq!(priorities(&db), ["low", "low", "high"]);
+    // The transaction was released: a later write goes through at once.
+    sqlite::write(&db, None, update).unwrap();
+    assert_eq!(priorities(&db), ["urgent", "urgent", "urgent"]);
+}
+
+#[test]
+fn verify_needs_a_true_first_row() {
+    let db = tickets("verify");
+    let q = "SELECT priority = ?1, id FROM tickets WHERE id = ?2";
+    sqlite::verify(&db, q, &[text("low"), Value::Int(1)]).unwrap();
+    let false_row = sqlite::verify(&db, q, &[text("high"), Value::Int(1)]);
+    assert!(matches!(
+        false_row,
+        Err(ConnectorError::VerifyFailed { .. })
+    ));
+    let no_row = sqlite::verify(&db, q, &[text("low"), Value::Int(99)]);
+    assert!(matches!(no_row, Err(ConnectorError::VerifyFailed { .. })));
+    sqlite::verify(&db, "SELECT note, priority FROM tickets WHERE id = 2", &[]).unwrap();
+    for zero in [
+        "score FROM tickets WHERE id = 2",
+        "note FROM tickets WHERE id = 3",
+    ] {
+        let result = sqlite::verify(&db, &format!("SELECT {zero}"), &[]);
+        assert!(
+            matches!(result, Err(ConnectorError::VerifyFailed { .. })),
+            "{zero}"
+        );
+    }
+    assert!(sqlite::verify(&db, "SELECT 0.0", &[]).is_err());
+    assert!(sqlite::verify(&db, "SELECT NULL", &[]).is_err());
+    assert!(sqlite::verify(&db, "SELECT ''", &[]).is_err());
+    assert!(sqlite::verify(&db, "SELECT 1, 'x', 2.5", &[]).is_ok());
+}
+
+fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let path = dir.join(name);
+    fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+const SECOND: Duration = Duration::from_secs(10);
+
+#[test]
+fn exec_reads_one_json_object() {
+    let dir = temp_dir("exec_json");
+    let program = script(
+        &dir,
+        "suggest",
+        r#"echo '  {"priority": "urgent"}  '; echo note >&2"#,
+    );
+    let out = exec::run(&program, &[], None, SECOND).unwrap();
+    assert_eq!(out.json, Some(serde_json::json!({"priority": "urgent"})));
+    assert_eq!(out.stderr, "note\n");
+
+    let quiet = script(&dir, "quiet", "exit 0");
+    assert_eq!(exec::run(&quiet, &[], None, SECOND).unwrap().json, None);
+
+    for (name, body) in [
+        ("text", "echo hello"),
+        ("array", "echo '[1]'"),
+        ("two", "echo '{}'; echo '{}'"),
+    ] {
+        let program = script(&dir, name, body);
+        let result = exec::run(&program, &[], None, SECOND);
+        assert!(
+            matches!(result, Err(ConnectorError::NotJson { .. })),
+            "{name}: {result:?}"
+        );
+    }
+}
+
+#[test]
+fn exec_reports_a_failure_with_the_end_of_stderr() {
+    let dir = temp_dir("exec_fail");
+    let program = script(
+        &dir,
+        "fail",
+        "for i in $(seq 1 30); do echo line$i >&2; done; exit 3",
+    );
+    match exec::run(&program, &[], None, SECOND) {
+        Err(ConnectorError::Failed {
+            code, stderr_tail, ..
+        }) => {
+            assert_eq!(code, Some(3));
+            assert!(stderr_tail.ends_with("line29\nline30"), "{stderr_tail}");
+            assert!(!stderr_tail.contains("line1\n"), "{stderr_tail}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let missing = exec::run(&dir.join("nope"), &[], None, SECOND);
+    assert!(
+        matches!(missing, Err(ConnectorError::Io { .. })),
+        "{missing:?}"
+    );
+}
+
+#[test]
+fn exec_kills_a_program_that_runs_too_long() {
+    let dir = temp_dir("exec_timeout");
+    let pid_file = dir.join("pid");
+    let program = script(
+        &dir,
+        "slow",
+        &format!("echo $$ > '{}'\nsleep 5", pid_file.display()),
+    );
+    let started = Instant::now();
+    let result = exec::run(&program, &[], None, Duration::from_millis(300));
+    assert!(
+        matches!(result, Err(ConnectorError::Timeout { .. })),
+        "{result:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    let pid = fs::read_to_string(&pid_file).unwrap();
+    assert!(
+        !Path::new("/proc").join(pid.trim()).exists(),
+        "the child {pid} is still there"
+    );
+}
+
+#[test]
+fn exec_passes_arguments_verbatim_without_a_shell() {
+    let dir = temp_dir("exec_args");
+    let program = script(
+        &dir,
+        "args",
+        r#"for a in "$@"; do printf '%s\n' "$a" >&2; done; pwd"#,
+    );
+    let args = vec![
+        "two words".to_owned(),
+        r#"it's "quoted""#.to_owned(),
+        "$HOME; rm -rf /".to_owned(),
+        "*".to_owned(),
+    ];
+    let out = exec::run(&program, &args, Some(&dir), SECOND);
+    // `pwd` prints a path, not JSON: the error still proves the workdir, stderr the arguments.
+    assert!(matches!(out, Err(ConnectorError::NotJson { .. })));
+    let program = script(
+        &dir,
+        "args_json",
+        r#"printf '{"n": %d, "dir": "%s"}' "$#" "$(pwd)"; for a in "$@"; do printf '%s\n' "$a" >&2; done"#,
+    );
+    let out = exec::run(&program, &args, Some(&dir), SECOND).unwrap();
+    assert_eq!(out.stderr, format!("{}\n", args.join("\n")));
+    let json = out.json.unwrap();
+    assert_eq!(json["n"], 4);
+    assert_eq!(
+        fs::canonicalize(json["dir"].as_str().unwrap()).unwrap(),
+        fs::canonicalize(&dir).unwrap()
+    );
+}
