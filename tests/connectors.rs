@@ -5,6 +5,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use writ::runtime::connector::Row;
 use writ::runtime::connector::{ConnectorError, exec, sqlite};
 use writ::runtime::value::Value;
 
@@ -97,6 +98,14 @@ fn write_captures_the_before_image_in_the_same_transaction() {
             "UPDATE tickets SET priority = ?1 WHERE id = ?2",
             &[text("urgent"), Value::Int(1)],
         ),
+        |before: Option<&Row>| {
+            // The hook sees the before-image while the write has not happened yet.
+            assert_eq!(
+                before.and_then(|row| row.get("priority")),
+                Some(&text("low"))
+            );
+            Ok::<(), ConnectorError>(())
+        },
     )
     .unwrap();
     assert_eq!(written.changes, 1);
@@ -111,10 +120,46 @@ fn write_captures_the_before_image_in_the_same_transaction() {
             "UPDATE tickets SET priority = 'low' WHERE id = ?1",
             &[Value::Int(1)],
         ),
+        nothing,
     )
     .unwrap();
     assert_eq!(no_capture.before, None);
     assert_eq!(priorities(&db), ["low", "low", "high"]);
+}
+
+/// A `before_write` hook that records nothing.
+fn nothing(_: Option<&Row>) -> Result<(), ConnectorError> {
+    Ok(())
+}
+
+#[test]
+fn a_failing_before_write_hook_writes_nothing() {
+    let db = tickets("hook_fails");
+    let result = sqlite::write(
+        &db,
+        Some((
+            "SELECT priority FROM tickets WHERE id = ?1",
+            &[Value::Int(1)],
+        )),
+        (
+            "UPDATE tickets SET priority = 'urgent' WHERE id = ?1",
+            &[Value::Int(1)],
+        ),
+        |_: Option<&Row>| {
+            Err(ConnectorError::Sqlite {
+                message: "the store is full".to_owned(),
+            })
+        },
+    );
+    assert!(
+        matches!(result, Err(ConnectorError::Sqlite { .. })),
+        "{result:?}"
+    );
+    assert_eq!(
+        priorities(&db),
+        ["low", "low", "high"],
+        "rolled back: nothing written"
+    );
 }
 
 #[test]
@@ -128,6 +173,7 @@ fn write_without_exactly_one_captured_row_writes_nothing() {
             &[Value::Int(99)],
         )),
         update,
+        nothing,
     );
     assert!(
         matches!(none, Err(ConnectorError::CaptureRows { found: 0 })),
@@ -137,6 +183,7 @@ fn write_without_exactly_one_captured_row_writes_nothing() {
         &db,
         Some(("SELECT priority FROM tickets WHERE priority = 'low'", &[])),
         update,
+        nothing,
     );
     assert!(
         matches!(two, Err(ConnectorError::CaptureRows { found: 2 })),
@@ -144,7 +191,7 @@ fn write_without_exactly_one_captured_row_writes_nothing() {
     );
     assert_eq!(priorities(&db), ["low", "low", "high"]);
     // The transaction was released: a later write goes through at once.
-    sqlite::write(&db, None, update).unwrap();
+    sqlite::write(&db, None, update, nothing).unwrap();
     assert_eq!(priorities(&db), ["urgent", "urgent", "urgent"]);
 }
 

@@ -5,6 +5,8 @@
 //! - `sqlite`: reads on a read-only connection; a write runs in one transaction with its
 //!   before-image; `verify` is a read that must come back true.
 //! - `exec`: a program run without a shell, with a timeout, whose output is one JSON object.
+//! - `http`: one request to a URL under the system's base URL, with a timeout; a 2xx response
+//!   body, when not empty, must be one JSON object.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -12,6 +14,7 @@ use std::time::Duration;
 use super::value::Value;
 
 pub mod exec;
+pub mod http;
 pub mod sqlite;
 
 /// One result row: column name to value.
@@ -55,6 +58,42 @@ pub enum ConnectorError {
     CaptureRows { found: usize },
     #[error("the verify query {reason}")]
     VerifyFailed { reason: String },
+    /// The base URL from the config or the step's relative URL cannot be used. Never holds
+    /// the token (it is only ever a header).
+    #[error("http: cannot use URL `{url}`: {reason}")]
+    HttpUrl { url: String, reason: &'static str },
+    #[error("http {method} `{url}`: {message}")]
+    Http {
+        method: String,
+        url: String,
+        message: String,
+    },
+    #[error("http {method} `{url}` did not finish within {} s", .after.as_secs_f64())]
+    HttpTimeout {
+        method: String,
+        url: String,
+        after: Duration,
+    },
+    #[error("http {method} `{url}` answered {status}{}", stderr_text(.body_head))]
+    HttpStatus {
+        method: String,
+        url: String,
+        status: u16,
+        /// The first bytes of the response body (lossy UTF-8).
+        body_head: String,
+    },
+    #[error("http {method} `{url}`: the response body is larger than {limit} bytes")]
+    HttpTooLarge {
+        method: String,
+        url: String,
+        limit: usize,
+    },
+    #[error("http {method} `{url}`: the response body is not one JSON object: {reason}")]
+    HttpNotJson {
+        method: String,
+        url: String,
+        reason: String,
+    },
 }
 
 impl From<rusqlite::Error> for ConnectorError {

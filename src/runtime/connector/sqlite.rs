@@ -35,39 +35,61 @@ pub fn read(db: &Path, sql: &str, params: &[Value]) -> Result<Vec<Row>, Connecto
 
 /// Runs `capture` (when given) and `write` in one `BEGIN IMMEDIATE` transaction: the capture
 /// must return exactly one row, else the transaction rolls back before anything is written.
-pub fn write(
+///
+/// `before_write` runs between the two, while the transaction holds the write lock, with the
+/// before-image: the runtime makes it durable there (docs/runtime.md, "The order of side
+/// effects"), so a crash can never leave a committed write without its before-image. If it
+/// fails, the transaction rolls back and nothing is written.
+pub fn write<E: From<ConnectorError>>(
     db: &Path,
     capture: Option<(&str, &[Value])>,
     write: (&str, &[Value]),
-) -> Result<Written, ConnectorError> {
+    before_write: impl FnOnce(Option<&Row>) -> Result<(), E>,
+) -> Result<Written, E> {
+    let sqlite = |error: rusqlite::Error| E::from(ConnectorError::from(error));
     // No CREATE flag: a mistyped path must fail, not write into a new empty database.
     let mut connection = Connection::open_with_flags(
         db,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    connection.busy_timeout(BUSY_TIMEOUT)?;
+    )
+    .map_err(sqlite)?;
+    connection.busy_timeout(BUSY_TIMEOUT).map_err(sqlite)?;
     // INVARIANT: every early return below drops `transaction`, which rolls it back.
-    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let transaction = connection
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sqlite)?;
     let before = match capture {
-        Some((sql, params)) => {
-            let mut statement = transaction.prepare(sql)?;
-            if !statement.readonly() {
-                return Err(ConnectorError::Sqlite {
-                    message: "the capture query is not a read".to_owned(),
-                });
-            }
-            let mut rows = query(&mut statement, params)?;
-            if rows.len() != 1 {
-                return Err(ConnectorError::CaptureRows { found: rows.len() });
-            }
-            rows.pop()
-        }
+        Some((sql, params)) => Some(capture_row(&transaction, sql, params)?),
         None => None,
     };
+    before_write(before.as_ref())?;
     let (sql, params) = write;
-    let changes = transaction.execute(sql, params_from_iter(params.iter().map(to_sql)))?;
-    transaction.commit()?;
+    let changes = transaction
+        .execute(sql, params_from_iter(params.iter().map(to_sql)))
+        .map_err(sqlite)?;
+    transaction.commit().map_err(sqlite)?;
     Ok(Written { before, changes })
+}
+
+/// The capture query's one row, read inside the write transaction.
+fn capture_row(
+    transaction: &rusqlite::Transaction<'_>,
+    sql: &str,
+    params: &[Value],
+) -> Result<Row, ConnectorError> {
+    let mut statement = transaction.prepare(sql)?;
+    if !statement.readonly() {
+        return Err(ConnectorError::Sqlite {
+            message: "the capture query is not a read".to_owned(),
+        });
+    }
+    let mut rows = query(&mut statement, params)?;
+    match (rows.pop(), rows.is_empty()) {
+        (Some(row), true) => Ok(row),
+        (row, _) => Err(ConnectorError::CaptureRows {
+            found: rows.len() + usize::from(row.is_some()),
+        }),
+    }
 }
 
 /// Runs a read that must come back true: at least one row, and every value of the first row
