@@ -345,3 +345,25 @@ fn exec_passes_arguments_verbatim_without_a_shell() {
         fs::canonicalize(&dir).unwrap()
     );
 }
+
+/// An exec program sees only a small allowlist of writ's environment: never the variables that
+/// hold http tokens (`token_env`), nor anything else of writ's.
+#[test]
+fn exec_programs_do_not_inherit_writs_environment() {
+    let dir = temp_dir("exec_env");
+    // `cargo test` sets CARGO_MANIFEST_DIR for the test process; PATH is allowed through.
+    let probe = script(
+        &dir,
+        "probe",
+        r#"printf '{"leaked": "%s", "path": "%s"}' "$CARGO_MANIFEST_DIR" "$PATH""#,
+    );
+    let out = exec::run(&probe, &[], None, SECOND).unwrap();
+    let json = out.json.expect("one JSON object");
+    if std::env::var_os("CARGO_MANIFEST_DIR").is_some() {
+        assert_eq!(
+            json["leaked"], "",
+            "a variable outside the allowlist reached the program"
+        );
+    }
+    assert_ne!(json["path"], "", "PATH is passed through");
+}

@@ -31,6 +31,9 @@ pub struct ExecOutput {
 /// A drained pipe: its bytes up to the limit, whether it went beyond, or the read error.
 type Drained = std::io::Result<(Vec<u8>, bool)>;
 
+/// The variables an exec program inherits from writ; nothing else (no secrets) passes.
+const INHERITED_ENV: &[&str] = &["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR"];
+
 pub fn run(
     program: &Path,
     args: &[String],
@@ -42,8 +45,19 @@ pub fn run(
         program: name.clone(),
         source,
     };
-    let deadline = Instant::now() + timeout;
+    // A timeout too large to add is no deadline a run can reach: treat it as a day.
+    let deadline = Instant::now()
+        .checked_add(timeout)
+        .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400));
     let mut command = Command::new(program);
+    // The program gets a clean environment: writ's own holds the tokens of http systems
+    // (`token_env`), which an exec program must never see, print, or echo into an error.
+    command.env_clear();
+    for name in INHERITED_ENV {
+        if let Some(value) = std::env::var_os(name) {
+            command.env(name, value);
+        }
+    }
     command
         .args(args)
         .stdin(Stdio::null())

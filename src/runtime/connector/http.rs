@@ -68,6 +68,8 @@ pub fn call(
         .timeout_global(Some(timeout))
         .http_status_as_error(false)
         .max_redirects(0)
+        // Never through a proxy from the environment: the bearer token would go to it in clear.
+        .proxy(None)
         .build()
         .into();
     let sent = match body {
@@ -100,7 +102,8 @@ pub fn call(
             method: method.to_owned(),
             url: full,
             status,
-            body_head: String::from_utf8_lossy(&head).trim().to_owned(),
+            // A server that echoes the request must not make the token part of an error.
+            body_head: redact(String::from_utf8_lossy(&head).trim(), token),
         });
     }
     let bytes = response
@@ -285,5 +288,13 @@ mod tests {
         }
         let withheld = join("http://u:secret@h", "/t").expect_err("refused");
         assert!(!withheld.to_string().contains("secret"));
+    }
+}
+
+/// `text` with every occurrence of the secret `token` replaced.
+fn redact(text: &str, token: Option<&str>) -> String {
+    match token {
+        Some(token) if !token.is_empty() => text.replace(token, "[token]"),
+        _ => text.to_owned(),
     }
 }

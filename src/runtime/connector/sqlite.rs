@@ -78,7 +78,8 @@ fn capture_row(
     params: &[Value],
 ) -> Result<Row, ConnectorError> {
     let mut statement = transaction.prepare(sql)?;
-    if !statement.readonly() {
+    // `readonly()` is also true of BEGIN, COMMIT or SAVEPOINT: a capture must also return columns.
+    if !statement.readonly() || statement.column_count() == 0 {
         return Err(ConnectorError::Sqlite {
             message: "the capture query is not a read".to_owned(),
         });
