@@ -246,6 +246,14 @@ pub fn join(base_url: &str, relative: &str) -> Result<String, ConnectorError> {
     Ok(format!("http://{authority}{base_path}{relative}"))
 }
 
+/// `text` with every occurrence of the secret `token` replaced.
+fn redact(text: &str, token: Option<&str>) -> String {
+    match token {
+        Some(token) if !token.is_empty() => text.replace(token, "[token]"),
+        _ => text.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,13 +296,5 @@ mod tests {
         }
         let withheld = join("http://u:secret@h", "/t").expect_err("refused");
         assert!(!withheld.to_string().contains("secret"));
-    }
-}
-
-/// `text` with every occurrence of the secret `token` replaced.
-fn redact(text: &str, token: Option<&str>) -> String {
-    match token {
-        Some(token) if !token.is_empty() => text.replace(token, "[token]"),
-        _ => text.to_owned(),
     }
 }
