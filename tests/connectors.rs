@@ -31,7 +31,7 @@ fn tickets(name: &str) -> PathBuf {
 }
 
 fn priorities(db: &Path) -> Vec<String> {
-    sqlite::read(db, "SELECT priority FROM tickets ORDER BY id", &[])
+    sqlite::read(db, "SELECT priority FROM tickets ORDER BY id", &[], SECOND)
         .unwrap()
         .into_iter()
         .map(|row| match row.get("priority") {
@@ -52,6 +52,7 @@ fn read_binds_parameters_and_maps_types() {
         &db,
         "SELECT id, priority, score, note FROM tickets WHERE id = ?1",
         &[Value::Int(1)],
+        SECOND,
     )
     .unwrap();
     assert_eq!(rows.len(), 1);
@@ -65,19 +66,20 @@ fn read_binds_parameters_and_maps_types() {
         &db,
         "SELECT id FROM tickets WHERE priority = ?1",
         &[hostile],
+        SECOND,
     )
     .unwrap();
     assert!(rows.is_empty());
     assert_eq!(priorities(&db).len(), 3, "the table is still there");
 
-    let blob = sqlite::read(&db, "SELECT x'00ff' AS b", &[]);
+    let blob = sqlite::read(&db, "SELECT x'00ff' AS b", &[], SECOND);
     assert!(matches!(blob, Err(ConnectorError::Column { column, .. }) if column == "b"));
 }
 
 #[test]
 fn read_only_connection_refuses_writes() {
     let db = tickets("read_only");
-    let result = sqlite::read(&db, "UPDATE tickets SET priority = 'urgent'", &[]);
+    let result = sqlite::read(&db, "UPDATE tickets SET priority = 'urgent'", &[], SECOND);
     assert!(
         matches!(result, Err(ConnectorError::Sqlite { .. })),
         "{result:?}"
@@ -98,6 +100,7 @@ fn write_captures_the_before_image_in_the_same_transaction() {
             "UPDATE tickets SET priority = ?1 WHERE id = ?2",
             &[text("urgent"), Value::Int(1)],
         ),
+        SECOND,
         |before: Option<&Row>| {
             // The hook sees the before-image while the write has not happened yet.
             assert_eq!(
@@ -120,6 +123,7 @@ fn write_captures_the_before_image_in_the_same_transaction() {
             "UPDATE tickets SET priority = 'low' WHERE id = ?1",
             &[Value::Int(1)],
         ),
+        SECOND,
         nothing,
     )
     .unwrap();
@@ -145,6 +149,7 @@ fn a_failing_before_write_hook_writes_nothing() {
             "UPDATE tickets SET priority = 'urgent' WHERE id = ?1",
             &[Value::Int(1)],
         ),
+        SECOND,
         |_: Option<&Row>| {
             Err(ConnectorError::Sqlite {
                 message: "the store is full".to_owned(),
@@ -173,6 +178,7 @@ fn write_without_exactly_one_captured_row_writes_nothing() {
             &[Value::Int(99)],
         )),
         update,
+        SECOND,
         nothing,
     );
     assert!(
@@ -183,6 +189,7 @@ fn write_without_exactly_one_captured_row_writes_nothing() {
         &db,
         Some(("SELECT priority FROM tickets WHERE priority = 'low'", &[])),
         update,
+        SECOND,
         nothing,
     );
     assert!(
@@ -191,7 +198,7 @@ fn write_without_exactly_one_captured_row_writes_nothing() {
     );
     assert_eq!(priorities(&db), ["low", "low", "high"]);
     // The transaction was released: a later write goes through at once.
-    sqlite::write(&db, None, update, nothing).unwrap();
+    sqlite::write(&db, None, update, SECOND, nothing).unwrap();
     assert_eq!(priorities(&db), ["urgent", "urgent", "urgent"]);
 }
 
@@ -199,29 +206,35 @@ fn write_without_exactly_one_captured_row_writes_nothing() {
 fn verify_needs_a_true_first_row() {
     let db = tickets("verify");
     let q = "SELECT priority = ?1, id FROM tickets WHERE id = ?2";
-    sqlite::verify(&db, q, &[text("low"), Value::Int(1)]).unwrap();
-    let false_row = sqlite::verify(&db, q, &[text("high"), Value::Int(1)]);
+    sqlite::verify(&db, q, &[text("low"), Value::Int(1)], SECOND).unwrap();
+    let false_row = sqlite::verify(&db, q, &[text("high"), Value::Int(1)], SECOND);
     assert!(matches!(
         false_row,
         Err(ConnectorError::VerifyFailed { .. })
     ));
-    let no_row = sqlite::verify(&db, q, &[text("low"), Value::Int(99)]);
+    let no_row = sqlite::verify(&db, q, &[text("low"), Value::Int(99)], SECOND);
     assert!(matches!(no_row, Err(ConnectorError::VerifyFailed { .. })));
-    sqlite::verify(&db, "SELECT note, priority FROM tickets WHERE id = 2", &[]).unwrap();
+    sqlite::verify(
+        &db,
+        "SELECT note, priority FROM tickets WHERE id = 2",
+        &[],
+        SECOND,
+    )
+    .unwrap();
     for zero in [
         "score FROM tickets WHERE id = 2",
         "note FROM tickets WHERE id = 3",
     ] {
-        let result = sqlite::verify(&db, &format!("SELECT {zero}"), &[]);
+        let result = sqlite::verify(&db, &format!("SELECT {zero}"), &[], SECOND);
         assert!(
             matches!(result, Err(ConnectorError::VerifyFailed { .. })),
             "{zero}"
         );
     }
-    assert!(sqlite::verify(&db, "SELECT 0.0", &[]).is_err());
-    assert!(sqlite::verify(&db, "SELECT NULL", &[]).is_err());
-    assert!(sqlite::verify(&db, "SELECT ''", &[]).is_err());
-    assert!(sqlite::verify(&db, "SELECT 1, 'x', 2.5", &[]).is_ok());
+    assert!(sqlite::verify(&db, "SELECT 0.0", &[], SECOND).is_err());
+    assert!(sqlite::verify(&db, "SELECT NULL", &[], SECOND).is_err());
+    assert!(sqlite::verify(&db, "SELECT ''", &[], SECOND).is_err());
+    assert!(sqlite::verify(&db, "SELECT 1, 'x', 2.5", &[], SECOND).is_ok());
 }
 
 fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
@@ -366,4 +379,35 @@ fn exec_programs_do_not_inherit_writs_environment() {
         );
     }
     assert_ne!(json["path"], "", "PATH is passed through");
+}
+
+/// A query that would run for minutes is interrupted at its time limit, and a write whose
+/// transaction runs past its limit writes nothing.
+#[test]
+fn sqlite_calls_stop_at_their_time_limit() {
+    let db = tickets("time_limit");
+    let endless =
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n";
+    let started = Instant::now();
+    let result = sqlite::read(&db, endless, &[], Duration::from_millis(300));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "returned in time"
+    );
+    match result {
+        Err(ConnectorError::Sqlite { message }) => {
+            assert!(message.contains("did not finish"), "{message}")
+        }
+        other => panic!("expected the time limit, got {other:?}"),
+    }
+    let slow_capture = format!("SELECT priority FROM tickets WHERE id = 1 AND ({endless}) > 0");
+    let write = sqlite::write(
+        &db,
+        Some((slow_capture.as_str(), &[][..])),
+        ("UPDATE tickets SET priority = 'urgent'", &[][..]),
+        Duration::from_millis(300),
+        nothing,
+    );
+    assert!(write.is_err());
+    assert_eq!(priorities(&db), ["low", "low", "high"], "nothing written");
 }

@@ -7,6 +7,8 @@
 //! binds as 1 or 0, as SQLite stores booleans.
 
 use std::path::Path;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use rusqlite::types::{Value as SqlValue, ValueRef};
@@ -18,6 +20,9 @@ use crate::runtime::value::Value;
 /// How long a call waits for another writer before failing as busy.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The most rows one read returns; more is an error, not an unbounded allocation.
+pub const MAX_ROWS: usize = 100_000;
+
 /// What a write did: the before-image its capture read (inside the same transaction) and the
 /// number of rows it changed.
 #[derive(Clone, Debug, PartialEq)]
@@ -26,11 +31,19 @@ pub struct Written {
     pub changes: usize,
 }
 
-/// Runs a read on a read-only connection and returns every row.
-pub fn read(db: &Path, sql: &str, params: &[Value]) -> Result<Vec<Row>, ConnectorError> {
+/// Runs a read on a read-only connection and returns every row (at most [`MAX_ROWS`]); a
+/// read still running after `timeout` is interrupted.
+pub fn read(
+    db: &Path,
+    sql: &str,
+    params: &[Value],
+    timeout: Duration,
+) -> Result<Vec<Row>, ConnectorError> {
     let connection = open_read_only(db)?;
+    let watchdog = Watchdog::start(&connection, timeout);
     let mut statement = connection.prepare(sql)?;
-    query(&mut statement, params)
+    let rows = query(&mut statement, params);
+    watchdog.judge(rows)
 }
 
 /// Runs `capture` (when given) and `write` in one `BEGIN IMMEDIATE` transaction: the capture
@@ -40,10 +53,13 @@ pub fn read(db: &Path, sql: &str, params: &[Value]) -> Result<Vec<Row>, Connecto
 /// before-image: the runtime makes it durable there (docs/runtime.md, "The order of side
 /// effects"), so a crash can never leave a committed write without its before-image. If it
 /// fails, the transaction rolls back and nothing is written.
+///
+/// The whole transaction is interrupted, and rolled back, if it runs past `timeout`.
 pub fn write<E: From<ConnectorError>>(
     db: &Path,
     capture: Option<(&str, &[Value])>,
     write: (&str, &[Value]),
+    timeout: Duration,
     before_write: impl FnOnce(Option<&Row>) -> Result<(), E>,
 ) -> Result<Written, E> {
     let sqlite = |error: rusqlite::Error| E::from(ConnectorError::from(error));
@@ -54,15 +70,42 @@ pub fn write<E: From<ConnectorError>>(
     )
     .map_err(sqlite)?;
     connection.busy_timeout(BUSY_TIMEOUT).map_err(sqlite)?;
+    let watchdog = Watchdog::start(&connection, timeout);
+    let result = write_in_transaction(&mut connection, capture, write, before_write);
+    let result = match result {
+        Err(Failure::Connector(error)) => Err(Failure::Connector(watchdog.explain(error))),
+        other => other,
+    };
+    result.map_err(|failure| match failure {
+        Failure::Connector(error) => E::from(error),
+        Failure::Hook(error) => error,
+    })
+}
+
+/// What stopped a write: the connector, or the caller's `before_write` hook.
+enum Failure<E> {
+    Connector(ConnectorError),
+    Hook(E),
+}
+
+fn write_in_transaction<E>(
+    connection: &mut Connection,
+    capture: Option<(&str, &[Value])>,
+    write: (&str, &[Value]),
+    before_write: impl FnOnce(Option<&Row>) -> Result<(), E>,
+) -> Result<Written, Failure<E>> {
+    let sqlite = |error: rusqlite::Error| Failure::Connector(ConnectorError::from(error));
     // INVARIANT: every early return below drops `transaction`, which rolls it back.
     let transaction = connection
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(sqlite)?;
     let before = match capture {
-        Some((sql, params)) => Some(capture_row(&transaction, sql, params)?),
+        Some((sql, params)) => {
+            Some(capture_row(&transaction, sql, params).map_err(Failure::Connector)?)
+        }
         None => None,
     };
-    before_write(before.as_ref())?;
+    before_write(before.as_ref()).map_err(Failure::Hook)?;
     let (sql, params) = write;
     let changes = transaction
         .execute(sql, params_from_iter(params.iter().map(to_sql)))
@@ -95,8 +138,13 @@ fn capture_row(
 
 /// Runs a read that must come back true: at least one row, and every value of the first row
 /// true, non-zero, non-null and non-empty.
-pub fn verify(db: &Path, sql: &str, params: &[Value]) -> Result<(), ConnectorError> {
-    let rows = read(db, sql, params)?;
+pub fn verify(
+    db: &Path,
+    sql: &str,
+    params: &[Value],
+    timeout: Duration,
+) -> Result<(), ConnectorError> {
+    let rows = read(db, sql, params, timeout)?;
     let first = rows.first().ok_or_else(|| ConnectorError::VerifyFailed {
         reason: "returned no row".to_owned(),
     })?;
@@ -135,6 +183,11 @@ fn query(statement: &mut Statement<'_>, params: &[Value]) -> Result<Vec<Row>, Co
     let mut rows = statement.query(params_from_iter(params.iter().map(to_sql)))?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
+        if out.len() == MAX_ROWS {
+            return Err(ConnectorError::Sqlite {
+                message: format!("the query returned more than {MAX_ROWS} rows"),
+            });
+        }
         let mut values = Row::new();
         for (index, name) in names.iter().enumerate() {
             values.insert(name.clone(), from_sql(name, row.get_ref(index)?)?);
@@ -169,5 +222,65 @@ fn from_sql(column: &str, value: ValueRef<'_>) -> Result<Value, ConnectorError> 
         ValueRef::Blob(_) => Err(unrepresentable(
             "holds a BLOB, which writ cannot carry as a value",
         )),
+    }
+}
+
+/// Interrupts a connection's running statement once `timeout` has passed: a thread that waits
+/// on a channel and calls SQLite's interrupt when the wait times out. Dropping the watchdog
+/// stops the thread without interrupting.
+struct Watchdog {
+    cancel: Option<mpsc::Sender<()>>,
+    thread: Option<JoinHandle<bool>>,
+    timeout: Duration,
+}
+
+impl Watchdog {
+    fn start(connection: &Connection, timeout: Duration) -> Watchdog {
+        let handle = connection.get_interrupt_handle();
+        let (cancel, cancelled) = mpsc::channel::<()>();
+        let thread = thread::spawn(move || match cancelled.recv_timeout(timeout) {
+            Err(RecvTimeoutError::Timeout) => {
+                handle.interrupt();
+                true
+            }
+            _ => false,
+        });
+        Watchdog {
+            cancel: Some(cancel),
+            thread: Some(thread),
+            timeout,
+        }
+    }
+
+    /// Stops the watchdog; an error after it fired is reported as the time limit.
+    fn explain(mut self, error: ConnectorError) -> ConnectorError {
+        if self.stop() {
+            ConnectorError::Sqlite {
+                message: format!(
+                    "the query did not finish within {} s",
+                    self.timeout.as_secs_f64()
+                ),
+            }
+        } else {
+            error
+        }
+    }
+
+    fn judge<T>(self, result: Result<T, ConnectorError>) -> Result<T, ConnectorError> {
+        result.map_err(|error| self.explain(error))
+    }
+
+    /// Whether it fired.
+    fn stop(&mut self) -> bool {
+        drop(self.cancel.take());
+        self.thread
+            .take()
+            .is_some_and(|thread| thread.join().unwrap_or(false))
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
