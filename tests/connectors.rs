@@ -411,3 +411,38 @@ fn sqlite_calls_stop_at_their_time_limit() {
     assert!(write.is_err());
     assert_eq!(priorities(&db), ["low", "low", "high"], "nothing written");
 }
+
+/// What a program starts in the background ends with it: after a timeout, and after it exits,
+/// no process it left behind can act (here: create a marker file a moment later).
+#[test]
+fn nothing_a_program_started_outlives_its_step() {
+    let dir = temp_dir("exec_group");
+    let marker = dir.join("late-write");
+    let body = format!("(sleep 0.5; touch '{}') & sleep 5", marker.display());
+    let slow = script(&dir, "slow", &body);
+    let started = Instant::now();
+    let result = exec::run(&slow, &[], None, Duration::from_millis(200));
+    assert!(
+        matches!(result, Err(ConnectorError::Timeout { .. })),
+        "{result:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "returned in time"
+    );
+
+    let quick = script(
+        &dir,
+        "quick",
+        &format!("(sleep 0.5; touch '{}') &\necho '{{}}'", marker.display()),
+    );
+    let out = exec::run(&quick, &[], None, SECOND).unwrap();
+    assert_eq!(
+        out.json,
+        Some(serde_json::json!({})),
+        "a program that exits is not a timeout"
+    );
+
+    std::thread::sleep(Duration::from_millis(1_200));
+    assert!(!marker.exists(), "a background job outlived its step");
+}

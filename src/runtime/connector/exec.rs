@@ -6,6 +6,7 @@
 //! not waited for beyond the timeout.
 
 use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
@@ -58,6 +59,8 @@ pub fn run(
             command.env(name, value);
         }
     }
+    // Its own process group, so the program and everything it starts can be ended together.
+    command.process_group(0);
     command
         .args(args)
         .stdin(Stdio::null())
@@ -73,6 +76,9 @@ pub fn run(
         Some(status) => status,
         None => return Err(timed_out(&mut child, &name, timeout)),
     };
+    // The program is done: whatever it left running in its group ends with it, so nothing it
+    // started acts after its step is recorded, and no leftover holds its output pipes open.
+    kill_group(&child);
     let stdout = collect(&stdout, deadline, &name, timeout, "stdout")?;
     let stderr = collect(&stderr, deadline, &name, timeout, "stderr")?;
     let stdout = String::from_utf8(stdout).map_err(|_| ConnectorError::NotJson {
@@ -145,9 +151,21 @@ fn wait(child: &mut Child, deadline: Instant) -> std::io::Result<Option<ExitStat
     }
 }
 
+/// Sends SIGKILL to the child's process group (its id: see `process_group(0)`). A group that no
+/// longer exists is fine.
+fn kill_group(child: &Child) {
+    if let Ok(id) = i32::try_from(child.id()) {
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(id),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+}
+
 fn timed_out(child: &mut Child, program: &str, after: Duration) -> ConnectorError {
     // Best effort: the child may have exited between the last poll and now; either way it is
     // reaped by the wait, so no zombie is left behind.
+    kill_group(child);
     let _ = child.kill();
     let _ = child.wait();
     ConnectorError::Timeout {
