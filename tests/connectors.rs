@@ -446,3 +446,13 @@ fn nothing_a_program_started_outlives_its_step() {
     std::thread::sleep(Duration::from_millis(1_200));
     assert!(!marker.exists(), "a background job outlived its step");
 }
+
+#[test]
+fn an_infinite_real_is_refused_not_read_as_null() {
+    let db = tickets("infinite");
+    let result = sqlite::read(&db, "SELECT 9e999 AS big", &[], SECOND);
+    assert!(
+        matches!(result, Err(ConnectorError::Column { .. })),
+        "{result:?}"
+    );
+}

@@ -49,18 +49,29 @@ impl Rendered {
     }
 }
 
-/// A reference that has no value when the action is rendered.
+/// Why an action cannot be rendered.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("`{reference}` has no value yet")]
-pub struct Unbound {
-    pub reference: String,
+pub enum RenderError {
+    /// A reference that has no value when the action is rendered.
+    #[error("`{reference}` has no value yet")]
+    Unbound { reference: String },
+    /// SQLite's own parameter syntax (`?`, `@x`, `$x`): the checker refuses it (E0001); refused
+    /// here again, because it would collide with the `?N` parameters rendering writes.
+    #[error("the SQL holds the SQLite parameter `{parameter}`; writ binds only `:references`")]
+    ForeignParameter { parameter: String },
+}
+
+fn unbound(reference: &str) -> RenderError {
+    RenderError::Unbound {
+        reference: reference.to_owned(),
+    }
 }
 
 /// The values a rendering may use, by reference: `name` (inputs), `step.field` (outputs),
 /// `before.column` (a rollback's before-image).
 pub type Scope = BTreeMap<String, Value>;
 
-pub fn render(action: &PlanAction, scope: &Scope) -> Result<Rendered, Unbound> {
+pub fn render(action: &PlanAction, scope: &Scope) -> Result<Rendered, RenderError> {
     match action {
         PlanAction::Sqlite { sql, .. } => render_sql(sql, scope),
         PlanAction::Exec { program, args } => Ok(Rendered::Exec {
@@ -87,18 +98,22 @@ pub fn render(action: &PlanAction, scope: &Scope) -> Result<Rendered, Unbound> {
     }
 }
 
-fn render_sql(sql: &str, scope: &Scope) -> Result<Rendered, Unbound> {
+fn render_sql(sql: &str, scope: &Scope) -> Result<Rendered, RenderError> {
     let mut text = String::with_capacity(sql.len());
     let mut params = Vec::new();
     let mut copied = 0;
     for token in tokens(sql) {
-        let SqlToken::Reference { range, .. } = token else {
-            continue;
+        let range = match token {
+            SqlToken::Reference { range, .. } => range,
+            SqlToken::ForeignParameter(range) => {
+                return Err(RenderError::ForeignParameter {
+                    parameter: sql.get(range).unwrap_or("?").to_owned(),
+                });
+            }
+            _ => continue,
         };
         let reference = sql.get(range.start + 1..range.end).unwrap_or("");
-        let bound = scope.get(reference).ok_or_else(|| Unbound {
-            reference: reference.to_owned(),
-        })?;
+        let bound = scope.get(reference).ok_or_else(|| unbound(reference))?;
         text.push_str(sql.get(copied..range.start).unwrap_or(""));
         params.push(bound.clone());
         text.push_str(&format!("?{}", params.len()));
@@ -109,17 +124,13 @@ fn render_sql(sql: &str, scope: &Scope) -> Result<Rendered, Unbound> {
 }
 
 /// A literal as it is, a reference as its value's JSON.
-fn value(v: &PlanValue, scope: &Scope) -> Result<serde_json::Value, Unbound> {
+fn value(v: &PlanValue, scope: &Scope) -> Result<serde_json::Value, RenderError> {
     match v {
         PlanValue::Literal(json) => Ok(json.clone()),
-        PlanValue::Reference { reference } => {
-            scope
-                .get(reference)
-                .map(Value::to_json)
-                .ok_or_else(|| Unbound {
-                    reference: reference.clone(),
-                })
-        }
+        PlanValue::Reference { reference } => scope
+            .get(reference)
+            .map(Value::to_json)
+            .ok_or_else(|| unbound(reference)),
     }
 }
 
@@ -187,6 +198,20 @@ mod tests {
     }
 
     #[test]
+    fn sqlite_parameters_are_refused_even_here() {
+        let action = PlanAction::Sqlite {
+            sql: "UPDATE t SET p = ? WHERE id = :ticket_id".to_owned(),
+            references: vec![],
+        };
+        assert_eq!(
+            render(&action, &scope()),
+            Err(RenderError::ForeignParameter {
+                parameter: "?".to_owned()
+            })
+        );
+    }
+
+    #[test]
     fn http_bodies_bind_references_and_unbound_ones_are_refused() {
         let mut body = BTreeMap::new();
         body.insert(
@@ -216,11 +241,6 @@ mod tests {
                 reference: "nope".to_owned(),
             }],
         };
-        assert_eq!(
-            render(&missing, &scope()),
-            Err(Unbound {
-                reference: "nope".to_owned()
-            })
-        );
+        assert_eq!(render(&missing, &scope()), Err(unbound("nope")));
     }
 }

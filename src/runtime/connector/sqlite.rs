@@ -215,7 +215,9 @@ fn from_sql(column: &str, value: ValueRef<'_>) -> Result<Value, ConnectorError> 
     match value {
         ValueRef::Null => Ok(Value::Null),
         ValueRef::Integer(i) => Ok(Value::Int(i)),
-        ValueRef::Real(n) => Ok(Value::Number(n)),
+        // An infinite REAL would serialise (and hash) like NULL: refused, as BLOBs are.
+        ValueRef::Real(n) if n.is_finite() => Ok(Value::Number(n)),
+        ValueRef::Real(_) => Err(unrepresentable("holds a number that is not finite")),
         ValueRef::Text(bytes) => String::from_utf8(bytes.to_vec())
             .map(Value::Text)
             .map_err(|_| unrepresentable("holds text that is not UTF-8")),
