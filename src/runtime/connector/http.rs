@@ -38,59 +38,105 @@ pub fn call(
     body: Option<&serde_json::Value>,
     timeout: Duration,
 ) -> Result<HttpOutput, ConnectorError> {
-    let full = join(base_url, url)?;
-    let failed = |message: String| ConnectorError::Http {
-        method: method.to_owned(),
-        url: full.clone(),
-        message,
+    let call = Call {
+        method,
+        full: join(base_url, url)?,
+        token,
+        timeout,
     };
     if !METHODS.contains(&method) {
-        return Err(failed(format!(
+        return Err(call.failed(format!(
             "unsupported method; expected one of {}",
             METHODS.join(", ")
         )));
     }
     if method == "GET" && body.is_some() {
-        return Err(failed("a GET request carries no body".to_owned()));
+        return Err(call.failed("a GET request carries no body".to_owned()));
     }
-    let mut request = Request::builder()
-        .method(method)
-        .uri(full.as_str())
-        .header(header::ACCEPT, "application/json");
-    if let Some(token) = token {
-        // The error of `from_str` does not repeat the value, and neither does ours.
-        let mut value = HeaderValue::from_str(&format!("Bearer {token}"))
-            .map_err(|_| failed("the token is not a valid header value".to_owned()))?;
-        value.set_sensitive(true);
-        request = request.header(header::AUTHORIZATION, value);
-    }
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
-        .http_status_as_error(false)
-        .max_redirects(0)
-        // Never through a proxy from the environment: the bearer token would go to it in clear.
-        .proxy(None)
-        .build()
-        .into();
-    let sent = match body {
-        Some(body) => {
-            let bytes = serde_json::to_vec(body).map_err(|e| failed(e.to_string()))?;
-            let request = request
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(bytes)
-                .map_err(|e| failed(e.to_string()))?;
-            send(&agent, request)
-        }
-        None => send(&agent, request.body(()).map_err(|e| failed(e.to_string()))?),
-    };
-    let timed_out = || ConnectorError::HttpTimeout {
-        method: method.to_owned(),
-        url: full.clone(),
-        after: timeout,
-    };
-    let mut response = sent.map_err(|e| transport(e, &timed_out, &failed))?;
+    let mut response = call.send(body)?;
     let status = response.status().as_u16();
     if !response.status().is_success() {
+        return Err(call.status_error(&mut response, status));
+    }
+    call.read(&mut response, status)
+}
+
+/// One request: what every step of sending it and reading its answer needs.
+struct Call<'a> {
+    method: &'a str,
+    /// The base URL joined with the relative one.
+    full: String,
+    token: Option<&'a str>,
+    timeout: Duration,
+}
+
+impl Call<'_> {
+    fn failed(&self, message: String) -> ConnectorError {
+        ConnectorError::Http {
+            method: self.method.to_owned(),
+            url: self.full.clone(),
+            message,
+        }
+    }
+
+    fn timed_out(&self) -> ConnectorError {
+        ConnectorError::HttpTimeout {
+            method: self.method.to_owned(),
+            url: self.full.clone(),
+            after: self.timeout,
+        }
+    }
+
+    fn not_json(&self, reason: String) -> ConnectorError {
+        ConnectorError::HttpNotJson {
+            method: self.method.to_owned(),
+            url: self.full.clone(),
+            reason,
+        }
+    }
+
+    /// Builds and sends the request: JSON in and out, the bearer token marked sensitive, no
+    /// redirects, no proxy, one overall timeout.
+    fn send(&self, body: Option<&serde_json::Value>) -> Result<Response<Body>, ConnectorError> {
+        let mut request = Request::builder()
+            .method(self.method)
+            .uri(self.full.as_str())
+            .header(header::ACCEPT, "application/json");
+        if let Some(token) = self.token {
+            // The error of `from_str` does not repeat the value, and neither does ours.
+            let mut value = HeaderValue::from_str(&format!("Bearer {token}"))
+                .map_err(|_| self.failed("the token is not a valid header value".to_owned()))?;
+            value.set_sensitive(true);
+            request = request.header(header::AUTHORIZATION, value);
+        }
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(self.timeout))
+            .http_status_as_error(false)
+            .max_redirects(0)
+            // Never through a proxy from the environment: the bearer token would go to it in clear.
+            .proxy(None)
+            .build()
+            .into();
+        let sent = match body {
+            Some(body) => {
+                let bytes = serde_json::to_vec(body).map_err(|e| self.failed(e.to_string()))?;
+                let request = request
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(bytes)
+                    .map_err(|e| self.failed(e.to_string()))?;
+                send(&agent, request)
+            }
+            None => send(
+                &agent,
+                request.body(()).map_err(|e| self.failed(e.to_string()))?,
+            ),
+        };
+        sent.map_err(|e| transport(e, &|| self.timed_out(), &|m| self.failed(m)))
+    }
+
+    /// A non-2xx answer: its status and the head of its body, the token redacted (a server that
+    /// echoes the request must not make the token part of an error).
+    fn status_error(&self, response: &mut Response<Body>, status: u16) -> ConnectorError {
         let mut head = Vec::new();
         // Best effort: the status is the error; a body we cannot read just is not shown.
         let _ = response
@@ -98,45 +144,48 @@ pub fn call(
             .as_reader()
             .take(ERROR_BODY_BYTES as u64)
             .read_to_end(&mut head);
-        return Err(ConnectorError::HttpStatus {
-            method: method.to_owned(),
-            url: full,
+        ConnectorError::HttpStatus {
+            method: self.method.to_owned(),
+            url: self.full.clone(),
             status,
-            // A server that echoes the request must not make the token part of an error.
-            body_head: redact(String::from_utf8_lossy(&head).trim(), token),
-        });
+            body_head: redact(String::from_utf8_lossy(&head).trim(), self.token),
+        }
     }
-    let bytes = response
-        .body_mut()
-        .with_config()
-        .limit(RESPONSE_LIMIT as u64)
-        .read_to_vec()
-        .map_err(|e| match e {
-            ureq::Error::BodyExceedsLimit(_) => ConnectorError::HttpTooLarge {
-                method: method.to_owned(),
-                url: full.clone(),
-                limit: RESPONSE_LIMIT,
-            },
-            other => transport(other, &timed_out, &failed),
-        })?;
-    let not_json = |reason: String| ConnectorError::HttpNotJson {
-        method: method.to_owned(),
-        url: full.clone(),
-        reason,
-    };
-    let text = std::str::from_utf8(&bytes).map_err(|_| not_json("it is not UTF-8".to_owned()))?;
-    if text.trim().is_empty() {
-        return Ok(HttpOutput { status, json: None });
+
+    /// A 2xx answer: nothing, or one JSON object, within the size limit.
+    fn read(
+        &self,
+        response: &mut Response<Body>,
+        status: u16,
+    ) -> Result<HttpOutput, ConnectorError> {
+        let bytes = response
+            .body_mut()
+            .with_config()
+            .limit(RESPONSE_LIMIT as u64)
+            .read_to_vec()
+            .map_err(|e| match e {
+                ureq::Error::BodyExceedsLimit(_) => ConnectorError::HttpTooLarge {
+                    method: self.method.to_owned(),
+                    url: self.full.clone(),
+                    limit: RESPONSE_LIMIT,
+                },
+                other => transport(other, &|| self.timed_out(), &|m| self.failed(m)),
+            })?;
+        let text =
+            std::str::from_utf8(&bytes).map_err(|_| self.not_json("it is not UTF-8".to_owned()))?;
+        if text.trim().is_empty() {
+            return Ok(HttpOutput { status, json: None });
+        }
+        let json: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| self.not_json(e.to_string()))?;
+        if !json.is_object() {
+            return Err(self.not_json("it is JSON but not an object".to_owned()));
+        }
+        Ok(HttpOutput {
+            status,
+            json: Some(json),
+        })
     }
-    let json: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| not_json(e.to_string()))?;
-    if !json.is_object() {
-        return Err(not_json("it is JSON but not an object".to_owned()));
-    }
-    Ok(HttpOutput {
-        status,
-        json: Some(json),
-    })
 }
 
 fn send(
@@ -164,12 +213,20 @@ fn transport(
 /// percent-encoded), no empty segment but a trailing one, no backslash, space or control
 /// character, no fragment.
 pub fn join(base_url: &str, relative: &str) -> Result<String, ConnectorError> {
-    let refuse = |url: &str, reason| {
-        Err(ConnectorError::HttpUrl {
-            url: url.to_owned(),
-            reason,
-        })
-    };
+    let (authority, base_path) = base(base_url)?;
+    check_relative(relative)?;
+    Ok(format!("http://{authority}{base_path}{relative}"))
+}
+
+fn refuse<T>(url: &str, reason: &'static str) -> Result<T, ConnectorError> {
+    Err(ConnectorError::HttpUrl {
+        url: url.to_owned(),
+        reason,
+    })
+}
+
+/// The authority and path (without a trailing `/`) of a base URL, or why it cannot be one.
+fn base(base_url: &str) -> Result<(&str, &str), ConnectorError> {
     let lower = base_url.to_ascii_lowercase();
     let Some(rest) = lower
         .strip_prefix("http://")
@@ -204,6 +261,11 @@ pub fn join(base_url: &str, relative: &str) -> Result<String, ConnectorError> {
     if base_path.contains("//") {
         return refuse(base_url, "the base URL's path has an empty segment (`//`)");
     }
+    Ok((authority, base_path))
+}
+
+/// Refuses a relative URL that could leave the base URL's path or smuggle anything in.
+fn check_relative(relative: &str) -> Result<(), ConnectorError> {
     if !relative.starts_with('/') {
         return refuse(
             relative,
@@ -243,7 +305,7 @@ pub fn join(base_url: &str, relative: &str) -> Result<String, ConnectorError> {
             return refuse(relative, "the URL must not hold an encoded `/` or `\\`");
         }
     }
-    Ok(format!("http://{authority}{base_path}{relative}"))
+    Ok(())
 }
 
 /// `text` with every occurrence of the secret `token` replaced.
