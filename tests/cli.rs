@@ -250,3 +250,94 @@ fn plan_usage_errors_exit_two() {
         Some(2)
     );
 }
+
+/// A config and a store with one run of three events, written through the library.
+fn store_with_a_run(dir: &Path) {
+    use writ::runtime::event::{EventKind, NewEvent};
+    use writ::runtime::store::{Store, sqlite::SqliteStore};
+    fs::write(
+        dir.join("writ.yaml"),
+        "state: state/writ.db\npeople:\n  ana: [analyst]\n  sam: [support_lead]\n",
+    )
+    .unwrap();
+    let mut store = SqliteStore::open(&dir.join("state/writ.db")).unwrap();
+    for (kind, person, role) in [
+        (EventKind::RunStarted, Some("ana"), Some("analyst")),
+        (EventKind::Recommended, None, None),
+        (EventKind::Confirmed, Some("sam"), Some("support_lead")),
+    ] {
+        store
+            .append(NewEvent {
+                run: Some("r1".to_owned()),
+                workflow: "ticket_triage".to_owned(),
+                kind,
+                person: person.map(str::to_owned),
+                role: role.map(str::to_owned),
+                fingerprint: "f".repeat(64),
+                step: Some("lead_review".to_owned()),
+                data: serde_json::json!({"note": "fine"}),
+            })
+            .unwrap();
+    }
+}
+
+#[test]
+fn log_prints_a_runs_events_as_text_or_jsonl() {
+    let dir = temp_dir("log");
+    store_with_a_run(&dir);
+    let out = writ(&["log", "r1", "--format", "jsonl"], &dir);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let kinds: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).expect("one JSON object per line")["kind"].to_string())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["\"run_started\"", "\"recommended\"", "\"confirmed\""]
+    );
+    let text = writ(&["log", "r1"], &dir);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("sam (support_lead)"));
+    let unknown = writ(&["log", "nope"], &dir);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(stderr(&unknown).contains("no run `nope`"));
+}
+
+#[test]
+fn audit_verify_finds_a_tampered_store() {
+    let dir = temp_dir("audit");
+    store_with_a_run(&dir);
+    let intact = writ(&["audit", "verify"], &dir);
+    assert_eq!(intact.status.code(), Some(0), "{}", stderr(&intact));
+    assert!(String::from_utf8_lossy(&intact.stdout).contains("intact: 3 events"));
+
+    // Someone edits the store behind writ's back (its triggers refuse updates: drop them first).
+    let db = rusqlite::Connection::open(dir.join("state/writ.db")).unwrap();
+    db.execute_batch(
+        "DROP TRIGGER events_no_update; DROP TRIGGER events_no_delete;
+         UPDATE events SET person = 'mallory' WHERE seq = 3;",
+    )
+    .unwrap();
+    drop(db);
+    let tampered = writ(&["audit", "verify"], &dir);
+    assert_eq!(tampered.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&tampered.stdout).contains("breaks at event 3"));
+}
+
+#[test]
+fn a_bad_config_is_a_usage_error_with_its_line() {
+    let dir = temp_dir("bad-config");
+    fs::write(
+        dir.join("writ.yaml"),
+        "state: s.db\npeople:\n  ana: [analyst]\ncolour: blue\n",
+    )
+    .unwrap();
+    let out = writ(&["audit", "verify"], &dir);
+    assert_eq!(out.status.code(), Some(2));
+    let text = stderr(&out);
+    assert!(
+        text.contains("colour") && text.contains("writ.yaml:4"),
+        "{text}"
+    );
+    let missing = writ(&["audit", "verify", "--config", "nowhere.yaml"], &dir);
+    assert_eq!(missing.status.code(), Some(2));
+}

@@ -1,10 +1,13 @@
 //! The command line: arguments (clap) -> a validated command -> one subcommand module each.
 //! Nothing below this module prints.
 
+mod audit;
 mod check;
 mod explain;
 mod files;
+mod log;
 mod plan;
+mod runtime_args;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -39,6 +42,10 @@ enum Command {
     Plan(plan::Args),
     /// Print the rationale and a fixed example of one diagnostic code.
     Explain(explain::Args),
+    /// Print the audit trail of one run.
+    Log(log::Args),
+    /// Check the store's hash chain.
+    Audit(audit::Args),
 }
 
 pub fn run() -> ExitCode {
@@ -59,6 +66,8 @@ pub fn run() -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::Plan(args) => plan::run(&args),
         Command::Explain(args) => explain::run(&args),
+        Command::Log(args) => log::run(&args),
+        Command::Audit(args) => audit::run(&args),
     };
     ExitCode::from(code)
 }

@@ -1,0 +1,75 @@
+//! `writ log RUN [--format text|jsonl]`: the audit trail of one run, event by event.
+
+use std::io::Write;
+
+use super::exit;
+use super::runtime_args::ConfigArg;
+use crate::runtime::event::Event;
+use crate::runtime::store::Store;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The run's id.
+    run: String,
+    #[arg(long, value_enum, default_value = "text")]
+    format: LogFormat,
+    #[command(flatten)]
+    config: ConfigArg,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum LogFormat {
+    /// One line per event, for a person.
+    Text,
+    /// One JSON object per line, each with a `kind` field.
+    Jsonl,
+}
+
+pub fn run(args: &Args) -> u8 {
+    let (_, store) = match args.config.open_store() {
+        Ok(opened) => opened,
+        Err(code) => return code,
+    };
+    let events = match store.run_events(&args.run) {
+        Ok(events) => events,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return exit::USAGE;
+        }
+    };
+    if events.is_empty() {
+        eprintln!("error: no run `{}` in the store", args.run);
+        return exit::FINDINGS;
+    }
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for event in &events {
+        let line = match args.format {
+            LogFormat::Jsonl => serde_json::to_string(event).unwrap_or_default(),
+            LogFormat::Text => text_line(event),
+        };
+        // A closed pipe (`writ log ... | head`) ends the listing, quietly.
+        if writeln!(out, "{line}").is_err() {
+            return exit::OK;
+        }
+    }
+    let _ = out.flush();
+    exit::OK
+}
+
+fn text_line(event: &Event) -> String {
+    let e = &event.event;
+    let who = match (&e.person, &e.role) {
+        (Some(person), Some(role)) => format!("{person} ({role})"),
+        (Some(person), None) => person.clone(),
+        (None, _) => "writ".to_owned(),
+    };
+    let step = e.step.as_deref().unwrap_or("-");
+    format!(
+        "{:>5}  {}  {:<22} {:<20} {who}  {}",
+        event.seq,
+        event.at,
+        e.kind.as_str(),
+        step,
+        e.data
+    )
+}
