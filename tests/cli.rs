@@ -341,3 +341,36 @@ fn a_bad_config_is_a_usage_error_with_its_line() {
     let missing = writ(&["audit", "verify", "--config", "nowhere.yaml"], &dir);
     assert_eq!(missing.status.code(), Some(2));
 }
+
+/// Files are checked on all cores; the report keeps the order of the paths, run after run.
+#[test]
+fn many_files_report_in_path_order_every_time() {
+    let dir = temp_dir("many");
+    fs::create_dir_all(dir.join("flows")).unwrap();
+    for i in 0..60 {
+        let text = if i % 3 == 0 {
+            CLEAN.replace("risk medium", "risk high")
+        } else {
+            CLEAN.to_owned()
+        };
+        fs::write(dir.join(format!("flows/f{i:02}.writ")), text).unwrap();
+    }
+    let first = writ(&["check", "flows"], &dir);
+    let second = writ(&["check", "flows"], &dir);
+    assert_eq!(first.status.code(), Some(1));
+    assert_eq!(
+        stderr(&first),
+        stderr(&second),
+        "the same report every time"
+    );
+    let named: Vec<String> = stderr(&first)
+        .lines()
+        .filter_map(|line| line.split("flows/").nth(1))
+        .filter_map(|rest| rest.get(..3).map(str::to_owned))
+        .collect();
+    let mut sorted = named.clone();
+    sorted.sort();
+    assert_eq!(named.len(), 20, "{named:?}");
+    assert_eq!(named, sorted, "reported in path order");
+    assert!(stderr(&first).contains("checked 60 files: 20 errors"));
+}

@@ -1,8 +1,13 @@
-//! `writ check FILE...`: human diagnostics for every file, a summary line, exit 0/1/2.
+//! `writ check FILE...`: human diagnostics for every file, a summary line, exit 0/1/2. Files
+//! are checked on all cores; the output keeps the order of the paths.
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
 
+use super::files::LoadError;
 use super::{exit, files, stderr_color};
 use crate::check::check_source;
 use crate::diagnostics::{RenderOptions, render};
@@ -22,36 +27,24 @@ pub fn run(args: &Args) -> u8 {
         color: stderr_color(),
         width: terminal_width(),
     };
+    let outcomes = check_all(files::expand(&args.paths), options);
     let mut stderr = std::io::stderr().lock();
     let (mut checked, mut errors, mut warnings, mut unreadable) = (0usize, 0usize, 0usize, 0usize);
-    for entry in files::expand(&args.paths) {
-        let loaded = entry.and_then(|path| files::read(&path).map(|source| (path, source)));
-        let (path, source) = match loaded {
-            Ok(loaded) => loaded,
-            Err(error) => {
+    for outcome in outcomes {
+        match outcome {
+            Outcome::Unreadable(message) => {
                 unreadable += 1;
-                let _ = writeln!(stderr, "error: {error}");
-                continue;
+                let _ = writeln!(stderr, "error: {message}");
             }
-        };
-        checked += 1;
-        let result = check_source(&source);
-        let file_errors = result.diagnostics.iter().filter(|d| d.is_error()).count();
-        errors += file_errors;
-        warnings += result.diagnostics.len() - file_errors;
-        if !result.diagnostics.is_empty() {
-            let name = files::shown(&path);
-            let shown = result
-                .diagnostics
-                .get(..MAX_SHOWN_PER_FILE)
-                .unwrap_or(&result.diagnostics);
-            let _ = write!(stderr, "{}", render(&name, &source, shown, options));
-            let hidden = result.diagnostics.len() - shown.len();
-            if hidden > 0 {
-                let _ = writeln!(
-                    stderr,
-                    "{name}: {hidden} more diagnostics not shown (the first {MAX_SHOWN_PER_FILE} are above)"
-                );
+            Outcome::Checked {
+                errors: e,
+                warnings: w,
+                report,
+            } => {
+                checked += 1;
+                errors += e;
+                warnings += w;
+                let _ = write!(stderr, "{report}");
             }
         }
     }
@@ -62,6 +55,90 @@ pub fn run(args: &Args) -> u8 {
         exit::FINDINGS
     } else {
         exit::OK
+    }
+}
+
+/// What checking one path gave: its counts and its rendered diagnostics, or why it was not read.
+enum Outcome {
+    Unreadable(String),
+    Checked {
+        errors: usize,
+        warnings: usize,
+        report: String,
+    },
+}
+
+/// Checks every path on all cores; the outcomes come back in the order of the paths, so the
+/// output is the same whatever the scheduling.
+fn check_all(entries: Vec<Result<PathBuf, LoadError>>, options: RenderOptions) -> Vec<Outcome> {
+    let workers = thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(entries.len());
+    if workers <= 1 {
+        return entries
+            .into_iter()
+            .map(|entry| check_one(entry, options))
+            .collect();
+    }
+    let next = AtomicUsize::new(0);
+    let slots: Vec<Mutex<Option<Result<PathBuf, LoadError>>>> = entries
+        .into_iter()
+        .map(|entry| Mutex::new(Some(entry)))
+        .collect();
+    let mut done: Vec<(usize, Outcome)> = thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(slot) = slots.get(index) else { break };
+                        let entry = slot.lock().ok().and_then(|mut taken| taken.take());
+                        if let Some(entry) = entry {
+                            mine.push((index, check_one(entry, options)));
+                        }
+                    }
+                    mine
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| handle.join().unwrap_or_default())
+            .collect()
+    });
+    done.sort_by_key(|(index, _)| *index);
+    done.into_iter().map(|(_, outcome)| outcome).collect()
+}
+
+fn check_one(entry: Result<PathBuf, LoadError>, options: RenderOptions) -> Outcome {
+    let loaded = entry.and_then(|path| files::read(&path).map(|source| (path, source)));
+    let (path, source) = match loaded {
+        Ok(loaded) => loaded,
+        Err(error) => return Outcome::Unreadable(error.to_string()),
+    };
+    let result = check_source(&source);
+    let errors = result.diagnostics.iter().filter(|d| d.is_error()).count();
+    let warnings = result.diagnostics.len() - errors;
+    let mut report = String::new();
+    if !result.diagnostics.is_empty() {
+        let name = files::shown(&path);
+        let shown = result
+            .diagnostics
+            .get(..MAX_SHOWN_PER_FILE)
+            .unwrap_or(&result.diagnostics);
+        report = render(&name, &source, shown, options);
+        let hidden = result.diagnostics.len() - shown.len();
+        if hidden > 0 {
+            report.push_str(&format!(
+                "{name}: {hidden} more diagnostics not shown (the first {MAX_SHOWN_PER_FILE} are above)\n"
+            ));
+        }
+    }
+    Outcome::Checked {
+        errors,
+        warnings,
+        report,
     }
 }
 
