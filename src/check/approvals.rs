@@ -233,24 +233,26 @@ fn seen_values(
         steps.dedup();
         steps
     };
+    // Computed once per write: the first pass announces the questions, the second asks them.
+    let asked: Vec<Vec<StepId>> = writes.iter().map(|write| distinct(write.id)).collect();
     let mut sources = Sources::new(graph, &position);
-    for write in &writes {
-        for source in distinct(write.id) {
+    for (write, steps) in writes.iter().zip(&asked) {
+        for &source in steps {
             sources.expect(source, place(write.node));
         }
     }
     let mut marks = Marks::new(graph.graph.node_count());
-    for write in &writes {
-        if used(write.id).next().is_none() {
+    for (write, steps) in writes.iter().zip(&asked) {
+        if steps.is_empty() {
             continue;
         }
         let Some(facts) = roles.get_mut(write.role.as_str()) else {
             continue;
         };
         let nearest = facts.nearest(graph, write.node, &mut marks);
-        let answers: Vec<(StepId, bool)> = distinct(write.id)
-            .into_iter()
-            .map(|source| {
+        let answers: Vec<(StepId, bool)> = steps
+            .iter()
+            .map(|&source| {
                 (
                     source,
                     sources.ancestor_of_any(source, &nearest, &mut marks),

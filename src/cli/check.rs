@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 
 use super::files::LoadError;
-use super::{exit, files, stderr_color};
+use super::{exit, files, render_options};
 use crate::check::check_source;
 use crate::diagnostics::{RenderOptions, render};
 
@@ -23,10 +23,7 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> u8 {
-    let options = RenderOptions {
-        color: stderr_color(),
-        width: terminal_width(),
-    };
+    let options = render_options();
     let outcomes = check_all(files::expand(&args.paths), options);
     let mut stderr = std::io::stderr().lock();
     let (mut checked, mut errors, mut warnings, mut unreadable) = (0usize, 0usize, 0usize, 0usize);
@@ -157,13 +154,4 @@ fn summary(checked: usize, errors: usize, warnings: usize, unreadable: usize) ->
         ));
     }
     line
-}
-
-/// The width to wrap diagnostics at: `COLUMNS` when set, else 100.
-fn terminal_width() -> usize {
-    std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.parse::<usize>().ok())
-        .filter(|&w| (40..=400).contains(&w))
-        .unwrap_or(100)
 }

@@ -76,3 +76,17 @@ pub fn run() -> ExitCode {
 fn stderr_color() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
+
+/// How every command draws diagnostics on stderr: colour on a terminal unless `NO_COLOR`, and
+/// wrapped at `COLUMNS` (40 to 400) or 100.
+fn render_options() -> crate::diagnostics::RenderOptions {
+    let width = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse::<usize>().ok())
+        .filter(|&w| (40..=400).contains(&w))
+        .unwrap_or(100);
+    crate::diagnostics::RenderOptions {
+        color: stderr_color(),
+        width,
+    }
+}

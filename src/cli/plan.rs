@@ -4,9 +4,9 @@
 use std::io::ErrorKind;
 use std::path::PathBuf;
 
-use super::{exit, files, stderr_color};
+use super::{exit, files, render_options};
 use crate::check::check_source;
-use crate::diagnostics::{RenderOptions, render};
+use crate::diagnostics::render;
 use crate::plan::Plan;
 use crate::plan::export::{self, ExportError, Format};
 use crate::plan::plan;
@@ -29,10 +29,7 @@ pub fn run(args: &Args) -> u8 {
         }
     };
     let name = files::shown(&args.file);
-    let options = RenderOptions {
-        color: stderr_color(),
-        width: 100,
-    };
+    let options = render_options();
     let checked = check_source(&source);
     let Some(workflow) = &checked.workflow else {
         eprint!("{}", render(&name, &source, &checked.diagnostics, options));

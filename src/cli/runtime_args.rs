@@ -3,9 +3,8 @@
 
 use std::path::PathBuf;
 
-use miette::{GraphicalReportHandler, GraphicalTheme};
-
-use super::{exit, stderr_color};
+use super::{exit, render_options};
+use crate::diagnostics::draw;
 use crate::runtime::config::{self, Config};
 use crate::runtime::store::sqlite::SqliteStore;
 
@@ -20,7 +19,7 @@ impl ConfigArg {
     /// Loads the config; on failure prints the diagnostic and returns the exit code.
     pub fn load(&self) -> Result<Config, u8> {
         config::load(&self.config).map_err(|error| {
-            eprint!("{}", draw(&error));
+            eprint!("{}", draw(&error, render_options()));
             exit::USAGE
         })
     }
@@ -36,22 +35,4 @@ impl ConfigArg {
             }
         }
     }
-}
-
-/// A miette diagnostic drawn as `writ check` draws its own.
-fn draw(diagnostic: &dyn miette::Diagnostic) -> String {
-    let theme = if stderr_color() {
-        GraphicalTheme::unicode()
-    } else {
-        GraphicalTheme::unicode_nocolor()
-    };
-    let mut out = String::new();
-    if GraphicalReportHandler::new_themed(theme)
-        .with_links(false)
-        .render_report(&mut out, diagnostic)
-        .is_err()
-    {
-        out = format!("error: {diagnostic}\n");
-    }
-    out
 }

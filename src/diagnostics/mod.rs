@@ -197,23 +197,6 @@ pub fn sort(diagnostics: &mut [Diagnostic]) {
     });
 }
 
-/// A 1-based line and column (in characters) of a byte offset, for machine formats.
-pub fn line_column(source: &str, offset: usize) -> (usize, usize) {
-    let offset = floor_char_boundary(source, offset.min(source.len()));
-    let before = source.get(..offset).unwrap_or("");
-    let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let column = before.get(line_start..).map_or(0, |s| s.chars().count()) + 1;
-    (line, column)
-}
-
-fn floor_char_boundary(source: &str, mut offset: usize) -> usize {
-    while offset > 0 && !source.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    offset
-}
-
 /// One diagnostic together with the file it is about, in the form miette renders.
 pub struct FileDiagnostic<'a> {
     pub diagnostic: &'a Diagnostic,
@@ -298,6 +281,25 @@ pub fn render(
     options: RenderOptions,
 ) -> String {
     let named = IndexedSource::new(name, source);
+    let mut out = String::new();
+    for diagnostic in diagnostics {
+        let item = FileDiagnostic {
+            diagnostic,
+            source: &named,
+        };
+        draw_into(&mut out, &item, options);
+    }
+    out
+}
+
+/// Draws any miette diagnostic (a config error, say) as writ draws its own.
+pub fn draw(diagnostic: &dyn miette::Diagnostic, options: RenderOptions) -> String {
+    let mut out = String::new();
+    draw_into(&mut out, diagnostic, options);
+    out
+}
+
+fn draw_into(out: &mut String, diagnostic: &dyn miette::Diagnostic, options: RenderOptions) {
     let theme = if options.color {
         GraphicalTheme::unicode()
     } else {
@@ -306,16 +308,8 @@ pub fn render(
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(options.width)
         .with_links(false);
-    let mut out = String::new();
-    for diagnostic in diagnostics {
-        let item = FileDiagnostic {
-            diagnostic,
-            source: &named,
-        };
-        // INVARIANT: writing into a String cannot fail; a failure would only lose this report.
-        if handler.render_report(&mut out, &item).is_err() {
-            out.push_str(&format!("{}: {}\n", diagnostic.code, diagnostic.message));
-        }
+    // INVARIANT: writing into a String cannot fail; a failure would only lose this report.
+    if handler.render_report(out, diagnostic).is_err() {
+        out.push_str(&format!("error: {diagnostic}\n"));
     }
-    out
 }
