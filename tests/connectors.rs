@@ -5,7 +5,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use writ::runtime::connector::Row;
+use writ::runtime::connector::sqlite::Images;
 use writ::runtime::connector::{ConnectorError, exec, sqlite};
 use writ::runtime::value::Value;
 
@@ -101,12 +101,18 @@ fn write_captures_the_before_image_in_the_same_transaction() {
             &[text("urgent"), Value::Int(1)],
         ),
         SECOND,
-        |before: Option<&Row>| {
-            // The hook sees the before-image while the write has not happened yet.
+        |images: Images<'_>| {
+            // The hook sees both images before the write commits.
             assert_eq!(
-                before.and_then(|row| row.get("priority")),
+                images.before.and_then(|row| row.get("priority")),
                 Some(&text("low"))
             );
+            assert_eq!(
+                images.after.and_then(|row| row.get("priority")),
+                Some(&text("urgent"))
+            );
+            // Another connection cannot see the write yet: it is not committed.
+            assert_eq!(priorities(&db), ["low", "low", "high"]);
             Ok::<(), ConnectorError>(())
         },
     )
@@ -114,6 +120,10 @@ fn write_captures_the_before_image_in_the_same_transaction() {
     assert_eq!(written.changes, 1);
     let before = written.before.unwrap();
     assert_eq!(before.get("priority"), Some(&text("low")));
+    assert_eq!(
+        written.after.and_then(|row| row.get("priority").cloned()),
+        Some(text("urgent"))
+    );
     assert_eq!(priorities(&db), ["urgent", "low", "high"]);
 
     let no_capture = sqlite::write(
@@ -132,7 +142,7 @@ fn write_captures_the_before_image_in_the_same_transaction() {
 }
 
 /// A `before_write` hook that records nothing.
-fn nothing(_: Option<&Row>) -> Result<(), ConnectorError> {
+fn nothing(_: Images<'_>) -> Result<(), ConnectorError> {
     Ok(())
 }
 
@@ -150,7 +160,7 @@ fn a_failing_before_write_hook_writes_nothing() {
             &[Value::Int(1)],
         ),
         SECOND,
-        |_: Option<&Row>| {
+        |_: Images<'_>| {
             Err(ConnectorError::Sqlite {
                 message: "the store is full".to_owned(),
             })

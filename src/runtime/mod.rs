@@ -1,9 +1,17 @@
 //! The runtime: runs approved plans against real systems, durable, bound, reversible and
-//! auditable (DESIGN.md, "The runtime model"). Built up over issue 4; so far the pieces below.
+//! auditable (DESIGN.md, "The runtime model"; docs/runtime.md for how).
 
+pub mod autonomy;
+pub mod clock;
 pub mod config;
 pub mod connector;
+pub mod decide;
+pub mod engine;
 pub mod event;
+pub mod record;
 pub mod render;
+pub mod run;
 pub mod store;
+pub mod switch;
+pub mod systems;
 pub mod value;

@@ -23,12 +23,21 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// The most rows one read returns; more is an error, not an unbounded allocation.
 pub const MAX_ROWS: usize = 100_000;
 
-/// What a write did: the before-image its capture read (inside the same transaction) and the
-/// number of rows it changed.
+/// What a write did: the before-image its capture read (inside the same transaction), the
+/// same capture read again after the write (the after-image), and the rows it changed.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Written {
     pub before: Option<Row>,
+    pub after: Option<Row>,
     pub changes: usize,
+}
+
+/// The images a write's `before_write` hook records: the capture before and after the write,
+/// both read inside the write's transaction (`None` without a capture).
+#[derive(Clone, Copy, Debug)]
+pub struct Images<'a> {
+    pub before: Option<&'a Row>,
+    pub after: Option<&'a Row>,
 }
 
 /// Runs a read on a read-only connection and returns every row (at most [`MAX_ROWS`]); a
@@ -48,11 +57,14 @@ pub fn read(
 
 /// Runs `capture` (when given) and `write` in one `BEGIN IMMEDIATE` transaction: the capture
 /// must return exactly one row, else the transaction rolls back before anything is written.
+/// After the write the capture runs again, in the same transaction: the after-image.
 ///
-/// `before_write` runs between the two, while the transaction holds the write lock, with the
-/// before-image: the runtime makes it durable there (docs/runtime.md, "The order of side
-/// effects"), so a crash can never leave a committed write without its before-image. If it
-/// fails, the transaction rolls back and nothing is written.
+/// `before_write` runs after the write statement and before `COMMIT`, while the transaction
+/// holds the write lock, with both images: the runtime makes them durable there
+/// (docs/runtime.md, "The order of side effects"), so a crash can never leave a committed
+/// write without its before-image, and a crash before `written` can be told apart by comparing
+/// the database with the two images. If it fails, the transaction rolls back and nothing is
+/// written.
 ///
 /// The whole transaction is interrupted, and rolled back, if it runs past `timeout`.
 pub fn write<E: From<ConnectorError>>(
@@ -60,7 +72,7 @@ pub fn write<E: From<ConnectorError>>(
     capture: Option<(&str, &[Value])>,
     write: (&str, &[Value]),
     timeout: Duration,
-    before_write: impl FnOnce(Option<&Row>) -> Result<(), E>,
+    before_write: impl FnOnce(Images<'_>) -> Result<(), E>,
 ) -> Result<Written, E> {
     let sqlite = |error: rusqlite::Error| E::from(ConnectorError::from(error));
     // No CREATE flag: a mistyped path must fail, not write into a new empty database.
@@ -92,7 +104,7 @@ fn write_in_transaction<E>(
     connection: &mut Connection,
     capture: Option<(&str, &[Value])>,
     write: (&str, &[Value]),
-    before_write: impl FnOnce(Option<&Row>) -> Result<(), E>,
+    before_write: impl FnOnce(Images<'_>) -> Result<(), E>,
 ) -> Result<Written, Failure<E>> {
     let sqlite = |error: rusqlite::Error| Failure::Connector(ConnectorError::from(error));
     // INVARIANT: every early return below drops `transaction`, which rolls it back.
@@ -105,13 +117,27 @@ fn write_in_transaction<E>(
         }
         None => None,
     };
-    before_write(before.as_ref()).map_err(Failure::Hook)?;
     let (sql, params) = write;
     let changes = transaction
         .execute(sql, params_from_iter(params.iter().map(to_sql)))
         .map_err(sqlite)?;
+    let after = match capture {
+        Some((sql, params)) => {
+            Some(capture_row(&transaction, sql, params).map_err(Failure::Connector)?)
+        }
+        None => None,
+    };
+    before_write(Images {
+        before: before.as_ref(),
+        after: after.as_ref(),
+    })
+    .map_err(Failure::Hook)?;
     transaction.commit().map_err(sqlite)?;
-    Ok(Written { before, changes })
+    Ok(Written {
+        before,
+        after,
+        changes,
+    })
 }
 
 /// The capture query's one row, read inside the write transaction.

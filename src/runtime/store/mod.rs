@@ -43,6 +43,9 @@ pub trait Store {
     /// Every event of one workflow (its runs and its kill-switch history), in order.
     fn workflow_events(&self, workflow: &str) -> Result<Vec<Event>, StoreError>;
 
+    /// Every kill-switch event (`workflow_killed`, `workflow_revived`), in order.
+    fn switch_events(&self) -> Result<Vec<Event>, StoreError>;
+
     /// The ids of all runs, oldest first.
     fn runs(&self) -> Result<Vec<String>, StoreError>;
 

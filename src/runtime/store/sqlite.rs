@@ -158,6 +158,8 @@ fn prepare(connection: &mut Connection) -> Result<(), PrepareError> {
         Some(SCHEMA_VERSION) => {}
         Some(other) => return Err(PrepareError::Version(other)),
     }
+    // Outside the versioned layout: an index any store of layout 1 may have or gain.
+    transaction.execute_batch("CREATE INDEX IF NOT EXISTS events_kind ON events (kind)")?;
     transaction.commit()?;
     Ok(())
 }
@@ -209,6 +211,13 @@ impl Store for SqliteStore {
 
     fn workflow_events(&self, workflow: &str) -> Result<Vec<Event>, StoreError> {
         self.select("workflow = ?1", workflow)
+    }
+
+    fn switch_events(&self) -> Result<Vec<Event>, StoreError> {
+        self.select(
+            "kind IN ('workflow_killed', 'workflow_revived') AND ?1 = ?1",
+            "",
+        )
     }
 
     fn runs(&self) -> Result<Vec<String>, StoreError> {

@@ -1,0 +1,206 @@
+//! Failure (DESIGN.md, "Failure"): the rollbacks of every completed execute, newest first.
+//! A rollback that fails, or that a crash interrupted (writ cannot tell whether it ran), stops
+//! the reversal: the run ends `needs_repair` and names the repair role. Nothing is retried
+//! silently; only `writ rollback`, a person's explicit request, tries a failed reversal again.
+
+use super::step::{self, scope};
+use super::{Engine, EngineError};
+use crate::plan::{Name, PlanRollback};
+use crate::runtime::connector::{exec, http, sqlite};
+use crate::runtime::event::EventKind;
+use crate::runtime::record::{self, Cause, Ended, Reversal};
+use crate::runtime::render::{Rendered, render};
+use crate::runtime::run::{ReversalPhase, Status};
+use crate::runtime::systems::Target;
+use crate::runtime::value::Value;
+
+impl Engine {
+    /// Reverses the run's writes and ends it: `failed`, `rejected`, `expired` or `rolled_back`
+    /// by `cause`, or `needs_repair`.
+    pub(super) fn compensate(
+        &mut self,
+        cause: Cause,
+        step: Option<Name>,
+        reason: Option<String>,
+    ) -> Result<(), EngineError> {
+        let mut end = Ended {
+            status: match cause {
+                Cause::Failed => Status::Failed,
+                Cause::Rejected => Status::Rejected,
+                Cause::Expired => Status::Expired,
+                Cause::Requested => Status::RolledBack,
+            },
+            step,
+            reason,
+            repair_by: vec![],
+            unreversed: vec![],
+        };
+        if let Some(failed) = self.reverse_all(cause)? {
+            end.repair_by = failed;
+            end.status = Status::NeedsRepair;
+            end.unreversed = self.state.to_reverse();
+        }
+        let kind = match end.status {
+            Status::RolledBack | Status::Done => EventKind::RunFinished,
+            _ => EventKind::RunFailed,
+        };
+        let event = self.actor_event(kind, None, &end);
+        self.record(event)
+    }
+
+    /// Runs the rollbacks newest first; on the first that fails, its repair roles.
+    fn reverse_all(&mut self, cause: Cause) -> Result<Option<Vec<Name>>, EngineError> {
+        let interrupted: Vec<(Name, Reversal)> = self
+            .state
+            .reversals
+            .iter()
+            .filter(|(_, (phase, _))| *phase == ReversalPhase::Started)
+            .map(|(name, (_, r))| (name.clone(), r.clone()))
+            .collect();
+        for (_, mut reversal) in interrupted {
+            reversal.error = Some(
+                "writ stopped while this rollback ran and cannot tell whether it took effect"
+                    .to_owned(),
+            );
+            let repair = reversal.repair_by.clone();
+            self.record_reversal(EventKind::RollbackFailed, &reversal)?;
+            return Ok(Some(vec![repair]));
+        }
+        for execute in self.state.to_reverse() {
+            let failed_before = matches!(
+                self.state.reversals.get(&execute),
+                Some((ReversalPhase::Failed, _))
+            );
+            let rollback = self.rollback_of(&execute);
+            let repair_by = rollback
+                .as_ref()
+                .and_then(|r| r.repair_by.clone())
+                .unwrap_or_else(|| self.state.started.owner.clone());
+            if failed_before && cause != Cause::Requested {
+                return Ok(Some(vec![repair_by]));
+            }
+            let mut reversal = Reversal {
+                undoes: execute.clone(),
+                cause,
+                action: None,
+                error: None,
+                repair_by: repair_by.clone(),
+            };
+            let Some(rollback) = rollback else {
+                reversal.error = Some("the plan has no rollback for it".to_owned());
+                self.record_reversal(EventKind::RollbackFailed, &reversal)?;
+                return Ok(Some(vec![repair_by]));
+            };
+            let rendered = render(&rollback.run, &self.rollback_scope(&rollback, &execute));
+            reversal.action = rendered.as_ref().ok().map(record::data);
+            self.record_reversal(EventKind::RollbackStarted, &reversal)?;
+            let result = match rendered {
+                Ok(rendered) => self.reverse(&rollback, &execute, &rendered),
+                Err(error) => Err(error.to_string()),
+            };
+            match result {
+                Ok(()) => self.record_reversal(EventKind::RolledBack, &reversal)?,
+                Err(error) => {
+                    reversal.error = Some(error);
+                    self.record_reversal(EventKind::RollbackFailed, &reversal)?;
+                    return Ok(Some(vec![repair_by]));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    fn rollback_of(&self, execute: &str) -> Option<PlanRollback> {
+        self.shared
+            .plan
+            .body
+            .rollbacks
+            .iter()
+            .find(|r| r.undoes == execute)
+            .cloned()
+    }
+
+    fn record_reversal(&mut self, kind: EventKind, reversal: &Reversal) -> Result<(), EngineError> {
+        let rollback = self
+            .rollback_of(&reversal.undoes)
+            .map_or_else(|| reversal.undoes.to_string(), |r| r.name.to_string());
+        let event = self.actor_event(kind, Some(&rollback), reversal);
+        self.record(event)
+    }
+
+    /// A rollback's values: the run's, and `before.COLUMN` from its execute's before-image.
+    fn rollback_scope(&self, rollback: &PlanRollback, execute: &str) -> crate::runtime::render::Scope {
+        let before = self
+            .state
+            .steps
+            .get(execute)
+            .and_then(|s| s.before.as_ref())
+            .and_then(|b| b.before.clone())
+            .unwrap_or_default();
+        scope(
+            std::iter::once(&rollback.run).chain(&rollback.verify),
+            |reference| match reference.strip_prefix("before.") {
+                Some(column) => Some(before.get(column).cloned().unwrap_or(Value::Null)),
+                None => self.lookup(reference),
+            },
+        )
+    }
+
+    /// Runs one rollback's action on its execute's system, then its `verify`.
+    fn reverse(
+        &self,
+        rollback: &PlanRollback,
+        execute: &str,
+        rendered: &Rendered,
+    ) -> Result<(), String> {
+        let shared = &self.shared;
+        let target = shared
+            .systems
+            .targets
+            .get(&rollback.writes)
+            .ok_or_else(|| format!("system `{}` is not resolved", rollback.writes))?;
+        let timeout = shared.config.limits.step_timeout;
+        match (rendered, target) {
+            (Rendered::Sqlite { sql, params }, Target::Sqlite { path }) => {
+                sqlite::write(path, None, (sql, params), timeout, |_| {
+                    Ok::<(), crate::runtime::connector::ConnectorError>(())
+                })
+                .map_err(|e| e.to_string())?;
+            }
+            (Rendered::Exec { program, args }, target) => {
+                exec::run(
+                    &shared.systems.program(program),
+                    args,
+                    Some(shared.systems.workdir(Some(target))),
+                    timeout,
+                )
+                .map_err(|e| e.to_string())?;
+            }
+            (
+                Rendered::Http { method, url, body },
+                Target::Http {
+                    base_url,
+                    token,
+                    timeout: own,
+                },
+            ) => {
+                http::call(
+                    base_url,
+                    token.as_deref(),
+                    method,
+                    url,
+                    body.as_ref(),
+                    own.unwrap_or(timeout),
+                )
+                .map_err(|e| e.to_string())?;
+            }
+            _ => return Err("the rollback does not fit its system".to_owned()),
+        }
+        if let Some(verify) = &rollback.verify {
+            let scope = self.rollback_scope(rollback, execute);
+            step::check(shared, Some(target), verify, &scope)
+                .map_err(|reason| format!("verify of `{}`: {reason}", rollback.name))?;
+        }
+        Ok(())
+    }
+}

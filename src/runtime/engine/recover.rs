@@ -1,0 +1,134 @@
+//! Crash recovery (DESIGN.md, "Crash safety"): a write whose before-image is recorded but not
+//! its `written` event is in doubt. writ never writes twice: for a sqlite write with a
+//! capture, the database is compared with the two images recorded inside the write's
+//! transaction; anything it cannot tell apart ends the run `needs_repair` for a person.
+
+use std::collections::BTreeSet;
+
+use super::step::scope;
+use super::{Engine, EngineError};
+use crate::plan::Name;
+use crate::runtime::connector::sqlite;
+use crate::runtime::event::EventKind;
+use crate::runtime::record::{self, Ended, Wrote};
+use crate::runtime::render::{Rendered, render};
+use crate::runtime::run::{Phase, Status};
+use crate::runtime::systems::Target;
+
+/// What the database says about a write in doubt.
+enum Verdict {
+    /// It committed: record it as written.
+    Committed,
+    /// It did not: run it again.
+    NotCommitted,
+    /// writ cannot tell.
+    Unknown(String),
+}
+
+impl Engine {
+    /// Resolves every write in doubt; returns the steps to run again, or `None` when the run
+    /// ended `needs_repair`.
+    pub(super) fn recover(&mut self) -> Result<Option<BTreeSet<Name>>, EngineError> {
+        let in_doubt: Vec<Name> = self
+            .state
+            .steps
+            .iter()
+            .filter(|(_, s)| s.phase == Some(Phase::InDoubt))
+            .map(|(name, _)| name.clone())
+            .collect();
+        let mut redo = BTreeSet::new();
+        for name in in_doubt {
+            match self.judge(&name) {
+                Verdict::Committed => self.record_recovered(&name)?,
+                Verdict::NotCommitted => {
+                    redo.insert(name);
+                }
+                Verdict::Unknown(why) => {
+                    self.give_up(&name, why)?;
+                    return Ok(None);
+                }
+            }
+        }
+        Ok(Some(redo))
+    }
+
+    fn judge(&self, name: &Name) -> Verdict {
+        let unknown = |why: &str| Verdict::Unknown(why.to_owned());
+        let (Some(step), Some(state)) = (self.steps.get(name), self.state.steps.get(name)) else {
+            return unknown("the step is not in the plan");
+        };
+        let Some(image) = &state.before else {
+            return unknown("no before-image is recorded");
+        };
+        let target = step
+            .writes
+            .as_ref()
+            .and_then(|s| self.shared.systems.targets.get(s));
+        let (Some(Target::Sqlite { path }), Some(capture)) = (target, &step.capture) else {
+            return unknown(
+                "writ stopped during this call and cannot tell whether the system acted on it",
+            );
+        };
+        let (Some(before), Some(after)) = (&image.before, &image.after) else {
+            return unknown("the before-image holds no rows to compare");
+        };
+        if before == after {
+            return unknown("the write does not change what its capture reads, so the database cannot tell whether it committed");
+        }
+        let scope = scope([capture], |r| self.lookup(r));
+        let Ok(Rendered::Sqlite { sql, params }) = render(capture, &scope) else {
+            return unknown("its capture cannot be rendered again");
+        };
+        match sqlite::read(path, &sql, &params, self.shared.config.limits.step_timeout) {
+            Ok(rows) if rows.len() == 1 && rows.first() == Some(after) => Verdict::Committed,
+            Ok(rows) if rows.len() == 1 && rows.first() == Some(before) => Verdict::NotCommitted,
+            Ok(_) => unknown("the database matches neither the before- nor the after-image"),
+            Err(error) => Verdict::Unknown(format!("its capture failed: {error}")),
+        }
+    }
+
+    fn record_recovered(&mut self, name: &Name) -> Result<(), EngineError> {
+        let Some(gate) = self.render_gate(name) else {
+            return self.give_up(name, "its action cannot be rendered again".to_owned());
+        };
+        let wrote = Wrote {
+            system: gate.system,
+            target: gate.target,
+            action: gate.action,
+            hash: gate.hash,
+            changes: None,
+            output: None,
+            values: Default::default(),
+            recovered: true,
+            killed_by: None,
+        };
+        let event = self
+            .header
+            .event(EventKind::Written, name, record::data(&wrote));
+        self.record(event)
+    }
+
+    /// Ends the run `needs_repair` on a write in doubt, naming who repairs it.
+    fn give_up(&mut self, name: &Name, why: String) -> Result<(), EngineError> {
+        let repair = self
+            .shared
+            .plan
+            .body
+            .rollbacks
+            .iter()
+            .find(|r| r.undoes == *name)
+            .and_then(|r| r.repair_by.clone())
+            .unwrap_or_else(|| self.state.started.owner.clone());
+        let mut unreversed = self.state.to_reverse();
+        unreversed.push(name.clone());
+        let end = Ended {
+            status: Status::NeedsRepair,
+            step: Some(name.clone()),
+            reason: Some(format!("the write of `{name}` is in doubt: {why}")),
+            repair_by: vec![repair],
+            unreversed,
+        };
+        let event = self.actor_event(EventKind::RunFailed, None, &end);
+        self.record(event)
+    }
+}

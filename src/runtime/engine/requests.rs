@@ -1,0 +1,202 @@
+//! Which step may start, and the decisions that let an execute start: a confirmation request
+//! (rendered actions, what the confirmer sees, the deadline) or the autonomy gate's
+//! `auto_confirmed`.
+
+use std::collections::{BTreeSet, VecDeque};
+
+use super::step::{self, Job};
+use super::{Engine, EngineError};
+use crate::plan::{Name, PlanStep};
+use crate::runtime::autonomy;
+use crate::runtime::clock;
+use crate::runtime::decide::{self, Decider};
+use crate::runtime::event::EventKind;
+use crate::runtime::record::{self, Figures, Gate, Requested};
+use crate::runtime::render::render;
+use crate::runtime::run::Phase;
+use crate::runtime::switch;
+use crate::runtime::systems::{bound_hash, text_hash};
+use crate::runtime::value::Value;
+
+impl Engine {
+    /// Looks at one step: returns the job to run when it may start now; requests a confirm
+    /// that has become ready; confirms an execute through its autonomy gate when it holds.
+    pub(super) fn examine(
+        &mut self,
+        name: &Name,
+        redo: &BTreeSet<Name>,
+        queue: &mut VecDeque<Name>,
+    ) -> Result<Option<Job>, EngineError> {
+        let Some(step) = self.steps.get(name).cloned() else {
+            return Ok(None);
+        };
+        let phase = self.state.phase(name);
+        match step.kind {
+            "recommend" if phase.is_none() && self.satisfied(&step, false) => {
+                Ok(Some(self.job(&step)))
+            }
+            "confirm" if phase.is_none() && self.satisfied(&step, false) => {
+                let followers = self.successors.get(name).cloned().unwrap_or_default();
+                let all_auto = !followers.is_empty()
+                    && followers.iter().all(|f| self.gate(f).is_some());
+                if !all_auto {
+                    self.request(&step)?;
+                }
+                queue.extend(followers);
+                Ok(None)
+            }
+            "execute" => self.examine_execute(&step, phase, redo),
+            _ => Ok(None),
+        }
+    }
+
+    fn examine_execute(
+        &mut self,
+        step: &PlanStep,
+        phase: Option<Phase>,
+        redo: &BTreeSet<Name>,
+    ) -> Result<Option<Job>, EngineError> {
+        let ready = match phase {
+            None if self.satisfied(step, false) => true,
+            None if self.satisfied(step, true) => match self.gate(&step.name) {
+                Some(figures) => self.auto_confirm(step, figures)?,
+                None => false,
+            },
+            Some(Phase::AutoConfirmed) => self.satisfied(step, true),
+            Some(Phase::InDoubt) => redo.contains(&step.name) && self.satisfied(step, true),
+            _ => false,
+        };
+        Ok(ready.then(|| self.job(step)))
+    }
+
+    /// Whether every step before `step` is complete; with `auto`, a confirm that gates this
+    /// execute may instead be merely reached (requested, or ready to be).
+    fn satisfied(&self, step: &PlanStep, auto: bool) -> bool {
+        step.after.iter().all(|pred| {
+            let phase = self.state.phase(pred);
+            if phase.is_some_and(Phase::is_complete) {
+                return true;
+            }
+            let gating = self
+                .facts
+                .get(&step.name)
+                .is_some_and(|f| f.confirmed_by.contains(pred));
+            auto && gating
+                && match phase {
+                    None => self
+                        .steps
+                        .get(pred)
+                        .is_some_and(|p| self.satisfied(p, false)),
+                    Some(Phase::Requested | Phase::Escalated) => true,
+                    _ => false,
+                }
+        })
+    }
+
+    /// Appends `confirmation_requested` for a confirm that is ready.
+    fn request(&mut self, step: &PlanStep) -> Result<(), EngineError> {
+        let gates = self
+            .facts
+            .values()
+            .filter(|f| f.confirmed_by.contains(&step.name))
+            .filter_map(|f| self.render_gate(&f.step))
+            .collect();
+        let shows = step
+            .shows
+            .iter()
+            .map(|r| (r.clone(), self.lookup(r).unwrap_or(Value::Null)))
+            .collect();
+        let expires = step.expires.as_ref();
+        let deadline = expires.map(|e| {
+            let ms = i64::try_from(e.seconds.saturating_mul(1_000)).unwrap_or(i64::MAX);
+            clock::format(clock::now().saturating_add(ms))
+        });
+        let data = Requested {
+            role: step.by.clone().unwrap_or_default(),
+            shows,
+            deadline,
+            expires_seconds: expires.map(|e| e.seconds),
+            on_expiry: expires.map(|e| e.outcome.to_owned()),
+            escalate_to: expires.and_then(|e| e.escalate_to.clone()),
+            gates,
+        };
+        let event =
+            self.header
+                .event(EventKind::ConfirmationRequested, &step.name, record::data(&data));
+        self.record(event)
+    }
+
+    /// The gate of one execute: its action rendered now, where it will write, and the hash a
+    /// decision binds; `None` while a value it needs is not known yet.
+    pub(super) fn render_gate(&self, execute: &Name) -> Option<Gate> {
+        let step = self.steps.get(execute)?;
+        let action = step.run.as_ref()?;
+        let system = step.writes.clone()?;
+        let target = self.shared.systems.targets.get(&system)?.describe();
+        let scope = step::scope([action], |r| self.lookup(r));
+        let rendered = render(action, &scope).ok()?;
+        Some(Gate {
+            hash: bound_hash(&system, &target, &rendered),
+            text_hash: text_hash(action),
+            step: execute.clone(),
+            system,
+            target,
+            action: record::data(&rendered),
+        })
+    }
+
+    /// The autonomy gate's figures for `execute` when it holds now (computed once per drive).
+    fn gate(&mut self, execute: &Name) -> Option<Figures> {
+        if let Some(known) = self.gates.get(execute) {
+            return known.clone();
+        }
+        let figures = self.compute_gate(execute);
+        self.gates.insert(execute.clone(), figures.clone());
+        figures
+    }
+
+    fn compute_gate(&self, execute: &Name) -> Option<Figures> {
+        let step = self.steps.get(execute)?;
+        let auto = step.auto.as_ref()?;
+        let confirms = &self.facts.get(execute)?.confirmed_by;
+        let store = self.shared.store();
+        let killed = switch::holding(&**store, &self.state.workflow, &self.state.started.writes)
+            .ok()?
+            .is_some();
+        if killed {
+            return None;
+        }
+        let events = store.workflow_events(&self.state.workflow).ok()?;
+        let text = text_hash(step.run.as_ref()?);
+        let figures =
+            autonomy::figures(&events, execute, confirms, &text, auto, clock::now())?;
+        let holds = figures.decisions >= auto.min_decisions
+            && figures.acceptance_basis_points >= auto.acceptance_basis_points
+            && (!auto.no_critical || figures.critical == 0);
+        holds.then_some(figures)
+    }
+
+    /// Records `auto_confirmed` for one execute (through `decide`); whether it was allowed.
+    fn auto_confirm(&mut self, step: &PlanStep, figures: Figures) -> Result<bool, EngineError> {
+        let Some(gate) = self.render_gate(&step.name) else {
+            return Ok(false);
+        };
+        let confirms = self
+            .facts
+            .get(&step.name)
+            .map(|f| f.confirmed_by.clone())
+            .unwrap_or_default();
+        let decider = Decider::Gate {
+            figures,
+            confirms,
+            gates: vec![gate],
+        };
+        match decide::decide(&self.context(clock::now())?, &step.name, decider) {
+            Ok(event) => {
+                self.record(event)?;
+                Ok(true)
+            }
+            Err(_) => Ok(false),
+        }
+    }
+}

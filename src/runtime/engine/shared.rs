@@ -1,0 +1,79 @@
+//! What every task of a run shares: the store (behind one lock: each append is one durable
+//! transaction), the plan, the config, the resolved systems, and the fault-injection point the
+//! crash tests use.
+
+use std::sync::{Mutex, MutexGuard};
+
+use crate::plan::Plan;
+use crate::runtime::config::Config;
+use crate::runtime::event::{Event, EventKind, NewEvent};
+use crate::runtime::store::{Store, StoreError};
+use crate::runtime::systems::Systems;
+
+pub struct Shared {
+    store: Mutex<Box<dyn Store + Send>>,
+    pub plan: Plan,
+    pub config: Config,
+    pub systems: Systems,
+    fault: Option<Fault>,
+}
+
+impl Shared {
+    pub fn new(store: Box<dyn Store + Send>, plan: Plan, config: Config, systems: Systems) -> Self {
+        Shared {
+            store: Mutex::new(store),
+            plan,
+            config,
+            systems,
+            fault: Fault::from_env(),
+        }
+    }
+
+    /// The store, for reads. A poisoned lock (a task panicked) still guards a consistent
+    /// store: every append is one transaction.
+    pub fn store(&self) -> MutexGuard<'_, Box<dyn Store + Send>> {
+        self.store
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Appends one event; it is durable when this returns.
+    pub fn append(&self, event: NewEvent) -> Result<Event, StoreError> {
+        let stored = self.store().append(event)?;
+        self.crash_if(stored.event.kind.as_str(), stored.event.step.as_deref());
+        Ok(stored)
+    }
+
+    /// The crash tests' injection point (see [`Fault`]).
+    pub fn crash_if(&self, point: &str, step: Option<&str>) {
+        if let Some(fault) = &self.fault
+            && fault.point == point
+            && Some(fault.step.as_str()) == step
+        {
+            // SIGKILL: no destructor, no flush, no unwinding; exactly a `kill -9`.
+            let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
+        }
+    }
+}
+
+/// `WRIT_FAULT=POINT:STEP` makes writ kill itself with SIGKILL at one point of a run: right
+/// after appending the event of kind POINT for step STEP (`before_image:set_priority`), or at
+/// `commit:STEP`, right after a sqlite write commits and before its `written` event. It exists
+/// for the crash tests (tests/crash.rs), which prove that `resume` and `rollback` recover from
+/// a kill at every such point; it can only stop writ, never make it write.
+struct Fault {
+    point: String,
+    step: String,
+}
+
+impl Fault {
+    fn from_env() -> Option<Fault> {
+        let spec = std::env::var("WRIT_FAULT").ok()?;
+        let (point, step) = spec.split_once(':')?;
+        let known = point == "commit" || EventKind::parse(point).is_some();
+        known.then(|| Fault {
+            point: point.to_owned(),
+            step: step.to_owned(),
+        })
+    }
+}

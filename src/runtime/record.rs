@@ -1,0 +1,229 @@
+//! What each event's `data` holds, as types: the executor writes these and replay (`run.rs`)
+//! reads them back, so the two cannot drift apart. Documented for auditors in
+//! `docs/runtime.md`, "Event data".
+//!
+//! Actions are kept as the JSON they were rendered to (`action`), next to their `hash`: the
+//! record is what the confirmer saw, verbatim; comparisons are by hash only.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::connector::Row;
+use super::value::Value;
+use crate::plan::Name;
+
+/// `run_started`: what was run, with what, by whom and why.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunStarted {
+    /// The workflow file, as an absolute path: `resume` and `approve` read it again.
+    pub file: String,
+    /// The workflow's `owner` role (who may revive and roll back).
+    pub owner: Name,
+    pub inputs: BTreeMap<String, Value>,
+    /// `--context`: what triggered the run (a ticket, an alert).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    /// The systems the workflow writes (for the kill switch by system).
+    #[serde(default)]
+    pub writes: Vec<Name>,
+}
+
+/// `recommended`: the model's output verbatim, and the values checked against `yields`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Recommended {
+    pub output: serde_json::Value,
+    pub values: BTreeMap<Name, Value>,
+    /// The program's standard error, when it wrote any (kept for the log).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stderr: Option<String>,
+}
+
+/// One write a confirmation allows: the execute step, where it writes, the action exactly as
+/// it will run, and the hash that binds the decision to it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Gate {
+    pub step: Name,
+    pub system: Name,
+    /// Where the system is, resolved from the config (file, base URL, program folder).
+    pub target: String,
+    pub action: serde_json::Value,
+    /// SHA-256 over system, target and action (`writ-bound-v1`).
+    pub hash: String,
+    /// SHA-256 of the plan's action text, values unbound: what earned autonomy counts by.
+    pub text_hash: String,
+}
+
+/// `confirmation_requested`: who must decide, what they see, by when, and what they allow.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Requested {
+    /// The `by` role.
+    pub role: Name,
+    /// The `shows` references and their values, in the order written.
+    pub shows: Vec<(String, Value)>,
+    /// The deadline, in the store's time format, when the confirm `expires`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<String>,
+    /// The `expires` duration in seconds (a second deadline after an escalation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_seconds: Option<u64>,
+    /// `reject` or `escalate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_expiry: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalate_to: Option<Name>,
+    /// The writes this confirmation allows, rendered now.
+    pub gates: Vec<Gate>,
+}
+
+/// `confirmed` / `rejected` / `expired`: a decision on a confirm step.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Decided {
+    /// What the confirmer saw (copied from the request).
+    pub shows: Vec<(String, Value)>,
+    /// The writes decided on (copied from the request): allowed when confirmed.
+    pub gates: Vec<Gate>,
+    /// `--note` or `--reason`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Decided by the escalation role in the `by` role's place.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub escalated: bool,
+    /// For an expiry: the deadline that passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<String>,
+}
+
+/// `escalated`: the decision passes to another role, with a new deadline.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Escalated {
+    pub to: Name,
+    /// The deadline that passed.
+    pub missed: String,
+    /// The escalation role's own deadline (the same duration again).
+    pub deadline: String,
+}
+
+/// `auto_confirmed`: the autonomy gate confirmed one execute on the approver's behalf.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AutoConfirmed {
+    /// The confirm steps whose human decision this stands in for, for this execute only.
+    pub confirms: Vec<Name>,
+    pub figures: Figures,
+    pub gates: Vec<Gate>,
+}
+
+/// The gate's figures at the moment it held (DESIGN.md, "Earned autonomy").
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Figures {
+    /// Human decisions in the window, and their outcomes.
+    pub decisions: u64,
+    pub confirmed: u64,
+    pub rejected: u64,
+    pub expired: u64,
+    /// confirmed / decisions, in hundredths of a percent.
+    pub acceptance_basis_points: u64,
+    pub required_basis_points: u64,
+    pub min_decisions: u64,
+    pub window_seconds: u64,
+    /// When the first human decision on this step and action text was made.
+    pub first_decision: String,
+    /// Rollbacks and repairs of this step in the window (`critical`).
+    pub critical: u64,
+}
+
+/// `before_image`: appended right before a write can take effect (for sqlite inside its
+/// transaction, before COMMIT), so a crash leaves the write in doubt, never invisible.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BeforeImage {
+    pub system: Name,
+    pub hash: String,
+    /// The captured row before the write (`None` without `capture`).
+    #[serde(default)]
+    pub before: Option<Row>,
+    /// The same capture after the write, before commit (sqlite with `capture` only).
+    #[serde(default)]
+    pub after: Option<Row>,
+}
+
+/// `written` and `drafted`: the write-back (or, killed, what it would have been).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Wrote {
+    pub system: Name,
+    pub target: String,
+    pub action: serde_json::Value,
+    pub hash: String,
+    /// Rows changed (sqlite).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<u64>,
+    /// The system's answer (exec, http).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<serde_json::Value>,
+    /// The values checked against the step's `yields`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub values: BTreeMap<Name, Value>,
+    /// Found committed by `resume` after a crash, rather than seen to commit.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub recovered: bool,
+    /// For `drafted`: the kill-switch event that stopped the write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub killed_by: Option<u64>,
+}
+
+/// Why compensation runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    /// A step failed.
+    Failed,
+    /// A confirm was rejected.
+    Rejected,
+    /// A confirm expired.
+    Expired,
+    /// `writ rollback`.
+    Requested,
+}
+
+/// `rollback_started`, `rolled_back`, `rollback_failed`; the event's `step` is the rollback.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Reversal {
+    pub undoes: Name,
+    pub cause: Cause,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Who repairs by hand if this reversal fails (the rollback's `repair by`, else the owner).
+    pub repair_by: Name,
+}
+
+/// `run_finished` / `run_failed`: how the run ended, or ended again after `writ rollback`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Ended {
+    pub status: super::run::Status,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<Name>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The roles who must repair by hand (`needs_repair`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repair_by: Vec<Name>,
+    /// Writes left in place (not reversed) for the repair role.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreversed: Vec<Name>,
+}
+
+/// `workflow_killed` / `workflow_revived`: the kill switch, for one workflow or every workflow
+/// that writes one system.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Switch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<Name>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The data of an event as a JSON value (these types always serialise).
+pub fn data(value: &impl Serialize) -> serde_json::Value {
+    serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
+}

@@ -1,0 +1,355 @@
+//! A run's state, computed only by replaying its events: what `writ status` says and what an
+//! auditor reads in `writ log` cannot disagree, because there is nothing else to read.
+//!
+//! INVARIANT: [`RunState::apply`] is the only way a run's state changes; the executor applies
+//! each event it appends, so its view is always the replay of the store.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::clock::{self, Millis};
+use super::event::{Event, EventKind};
+use super::record::{
+    AutoConfirmed, BeforeImage, Cause, Decided, Ended, Escalated, Gate, Recommended, Requested,
+    Reversal, RunStarted, Wrote,
+};
+use super::value::Value;
+use crate::plan::Name;
+
+/// Where a run stands (`status` in every command's JSON).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// A writ process is working on it now (seen from its lock, not from events).
+    Running,
+    /// Not finished and nothing waits for a human: `writ resume` continues it (after
+    /// decisions, or after a crash).
+    Ready,
+    /// A confirm waits for a human decision.
+    Waiting,
+    Done,
+    Failed,
+    Rejected,
+    Expired,
+    RolledBack,
+    NeedsRepair,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Running => "running",
+            Status::Ready => "ready",
+            Status::Waiting => "waiting",
+            Status::Done => "done",
+            Status::Failed => "failed",
+            Status::Rejected => "rejected",
+            Status::Expired => "expired",
+            Status::RolledBack => "rolled_back",
+            Status::NeedsRepair => "needs_repair",
+        }
+    }
+
+    /// Whether the run has ended (a later `writ rollback` may still reverse a `done` one).
+    pub fn is_final(self) -> bool {
+        !matches!(self, Status::Running | Status::Ready | Status::Waiting)
+    }
+}
+
+/// Where one forward step stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// A recommend step's output is recorded.
+    Recommended,
+    /// A confirm waits for its `by` role.
+    Requested,
+    /// A confirm waits for its escalation role.
+    Escalated,
+    Confirmed,
+    Rejected,
+    Expired,
+    /// An execute the autonomy gate confirmed, not yet written.
+    AutoConfirmed,
+    /// An execute whose before-image is recorded but not its write: a crash came between.
+    InDoubt,
+    Written,
+    Drafted,
+}
+
+impl Phase {
+    /// Whether the step's work is done, so the steps after it may start.
+    pub fn is_complete(self) -> bool {
+        matches!(
+            self,
+            Phase::Recommended | Phase::Confirmed | Phase::Written | Phase::Drafted
+        )
+    }
+}
+
+/// One step's record.
+#[derive(Clone, Debug, Default)]
+pub struct StepState {
+    pub phase: Option<Phase>,
+    /// Outputs (recommend, execute) checked against `yields`.
+    pub values: BTreeMap<Name, Value>,
+    /// The open request of a confirm, and when it was made.
+    pub request: Option<(Requested, Millis)>,
+    /// The current deadline of a waiting confirm (moved by an escalation).
+    pub deadline: Option<Millis>,
+    /// The role that decides now: `by`, or the escalation role.
+    pub deciding_role: Option<Name>,
+    pub before: Option<BeforeImage>,
+    /// The `seq` of its `written` event (the order of completion for rollbacks).
+    pub written_seq: Option<u64>,
+}
+
+/// Where the reversal of one execute stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReversalPhase {
+    Started,
+    RolledBack,
+    Failed,
+}
+
+#[derive(Clone, Debug)]
+pub struct RunState {
+    pub id: String,
+    pub workflow: String,
+    pub fingerprint: String,
+    pub starter: String,
+    pub started_at: String,
+    pub started: RunStarted,
+    pub steps: BTreeMap<Name, StepState>,
+    /// Per execute, the hashes of the actions a decision allows.
+    pub allowed: BTreeMap<Name, Vec<String>>,
+    /// Per execute, the reversal's state (keyed by the execute, not the rollback).
+    pub reversals: BTreeMap<Name, (ReversalPhase, Reversal)>,
+    /// Compensation under way (rollbacks started, the run not ended since).
+    pub compensating: Option<Cause>,
+    pub end: Option<Ended>,
+    /// The last event applied.
+    pub last_seq: u64,
+}
+
+/// Why events cannot be replayed into a run.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error("no run `{0}` in the store")]
+    NoRun(String),
+    #[error("run `{run}`: event {seq} ({kind}) cannot be read: {reason}")]
+    Corrupt {
+        run: String,
+        seq: u64,
+        kind: &'static str,
+        reason: String,
+    },
+}
+
+/// Replays one run's events, oldest first.
+pub fn replay(run: &str, events: &[Event]) -> Result<RunState, ReplayError> {
+    let Some((first, rest)) = events.split_first() else {
+        return Err(ReplayError::NoRun(run.to_owned()));
+    };
+    let mut state = RunState::start(first)?;
+    for event in rest {
+        state.apply(event)?;
+    }
+    Ok(state)
+}
+
+fn read<T: serde::de::DeserializeOwned>(event: &Event) -> Result<T, ReplayError> {
+    serde_json::from_value(event.event.data.clone()).map_err(|error| corrupt(event, error))
+}
+
+fn corrupt(event: &Event, reason: impl ToString) -> ReplayError {
+    ReplayError::Corrupt {
+        run: event.event.run.clone().unwrap_or_default(),
+        seq: event.seq,
+        kind: event.event.kind.as_str(),
+        reason: reason.to_string(),
+    }
+}
+
+impl RunState {
+    /// The state after the run's first event, which must be its `run_started`.
+    pub fn start(event: &Event) -> Result<RunState, ReplayError> {
+        if event.event.kind != EventKind::RunStarted {
+            return Err(corrupt(event, "a run's first event must be run_started"));
+        }
+        Ok(RunState {
+            id: event.event.run.clone().unwrap_or_default(),
+            workflow: event.event.workflow.clone(),
+            fingerprint: event.event.fingerprint.clone(),
+            starter: event.event.person.clone().unwrap_or_default(),
+            started_at: event.at.clone(),
+            started: read(event)?,
+            steps: BTreeMap::new(),
+            allowed: BTreeMap::new(),
+            reversals: BTreeMap::new(),
+            compensating: None,
+            end: None,
+            last_seq: event.seq,
+        })
+    }
+
+    /// Applies one event of this run.
+    pub fn apply(&mut self, event: &Event) -> Result<(), ReplayError> {
+        let step = event.event.step.as_deref().map(Name::new);
+        let at = clock::parse(&event.at).ok_or_else(|| corrupt(event, "unreadable time"))?;
+        self.last_seq = event.seq;
+        let named = || step.clone().ok_or_else(|| corrupt(event, "no step named"));
+        match event.event.kind {
+            EventKind::RunStarted => return Err(corrupt(event, "a second run_started")),
+            EventKind::Recommended => {
+                let data: Recommended = read(event)?;
+                let state = self.step_mut(named()?);
+                state.phase = Some(Phase::Recommended);
+                state.values = data.values;
+            }
+            EventKind::ConfirmationRequested => {
+                let data: Requested = read(event)?;
+                let deadline = match &data.deadline {
+                    Some(text) => Some(clock::parse(text).ok_or_else(|| corrupt(event, text))?),
+                    None => None,
+                };
+                let state = self.step_mut(named()?);
+                state.phase = Some(Phase::Requested);
+                state.deciding_role = Some(data.role.clone());
+                state.deadline = deadline;
+                state.request = Some((data, at));
+            }
+            EventKind::Escalated => {
+                let data: Escalated = read(event)?;
+                let deadline = clock::parse(&data.deadline);
+                let state = self.step_mut(named()?);
+                state.phase = Some(Phase::Escalated);
+                state.deciding_role = Some(data.to);
+                state.deadline = deadline;
+            }
+            EventKind::Confirmed | EventKind::Rejected | EventKind::Expired => {
+                let data: Decided = read(event)?;
+                let phase = match event.event.kind {
+                    EventKind::Confirmed => {
+                        self.allow(&data.gates);
+                        Phase::Confirmed
+                    }
+                    EventKind::Rejected => Phase::Rejected,
+                    _ => Phase::Expired,
+                };
+                self.step_mut(named()?).phase = Some(phase);
+            }
+            EventKind::AutoConfirmed => {
+                let data: AutoConfirmed = read(event)?;
+                self.allow(&data.gates);
+                self.step_mut(named()?).phase = Some(Phase::AutoConfirmed);
+            }
+            EventKind::BeforeImage => {
+                let data: BeforeImage = read(event)?;
+                let state = self.step_mut(named()?);
+                state.phase = Some(Phase::InDoubt);
+                state.before = Some(data);
+            }
+            EventKind::Written | EventKind::Drafted => {
+                let data: Wrote = read(event)?;
+                let written = event.event.kind == EventKind::Written;
+                let state = self.step_mut(named()?);
+                state.phase = Some(if written {
+                    Phase::Written
+                } else {
+                    Phase::Drafted
+                });
+                state.values = data.values;
+                state.written_seq = written.then_some(event.seq);
+            }
+            EventKind::RollbackStarted | EventKind::RolledBack | EventKind::RollbackFailed => {
+                let data: Reversal = read(event)?;
+                let phase = match event.event.kind {
+                    EventKind::RollbackStarted => ReversalPhase::Started,
+                    EventKind::RolledBack => ReversalPhase::RolledBack,
+                    _ => ReversalPhase::Failed,
+                };
+                if phase == ReversalPhase::Started && self.compensating.is_none() {
+                    self.compensating = Some(data.cause);
+                }
+                self.reversals.insert(data.undoes.clone(), (phase, data));
+            }
+            EventKind::RunFinished | EventKind::RunFailed => {
+                self.end = Some(read(event)?);
+                self.compensating = None;
+            }
+            EventKind::WorkflowKilled | EventKind::WorkflowRevived => {
+                return Err(corrupt(event, "a kill-switch event inside a run"));
+            }
+        }
+        Ok(())
+    }
+
+    fn step_mut(&mut self, name: Name) -> &mut StepState {
+        self.steps.entry(name).or_default()
+    }
+
+    fn allow(&mut self, gates: &[Gate]) {
+        for gate in gates {
+            self.allowed
+                .entry(gate.step.clone())
+                .or_default()
+                .push(gate.hash.clone());
+        }
+    }
+
+    pub fn phase(&self, step: &str) -> Option<Phase> {
+        self.steps.get(step).and_then(|s| s.phase)
+    }
+
+    /// Where the run stands, from its events alone (never `Running`: that is the lock's).
+    pub fn status(&self) -> Status {
+        if let (Some(end), None) = (&self.end, self.compensating) {
+            return end.status;
+        }
+        if self.compensating.is_none() && !self.waiting().is_empty() {
+            return Status::Waiting;
+        }
+        Status::Ready
+    }
+
+    /// The confirm steps waiting for a human, with the role that decides now.
+    pub fn waiting(&self) -> Vec<(&Name, &StepState)> {
+        self.steps
+            .iter()
+            .filter(|(_, s)| matches!(s.phase, Some(Phase::Requested | Phase::Escalated)))
+            .collect()
+    }
+
+    /// The value of a reference: `input` or `step.field`.
+    pub fn value(&self, reference: &str) -> Option<&Value> {
+        match reference.split_once('.') {
+            Some((step, field)) => self.steps.get(step)?.values.get(field),
+            None => self.started.inputs.get(reference),
+        }
+    }
+
+    /// Executes written and not yet reversed, newest first: the order rollbacks run in.
+    pub fn to_reverse(&self) -> Vec<Name> {
+        let mut written: Vec<(u64, &Name)> = self
+            .steps
+            .iter()
+            .filter_map(|(name, s)| Some((s.written_seq?, name)))
+            .filter(|(_, name)| {
+                !matches!(
+                    self.reversals.get(*name),
+                    Some((ReversalPhase::RolledBack, _))
+                )
+            })
+            .collect();
+        written.sort_by(|a, b| b.0.cmp(&a.0));
+        written.into_iter().map(|(_, name)| name.clone()).collect()
+    }
+
+    /// Whether any write reached a system and stays there.
+    pub fn has_writes(&self) -> bool {
+        !self.to_reverse().is_empty()
+    }
+}

@@ -1,0 +1,47 @@
+//! The kill switch (MISSION.md 5, DESIGN.md "Kill switch"): `writ kill` puts one workflow, or
+//! every workflow that writes one system, in draft-only mode at once; `writ revive` lifts it.
+//!
+//! The switch's state is the latest `workflow_killed` / `workflow_revived` event of each scope,
+//! read from the store right before each write, so a kill from another process stops the next
+//! write of a run already under way. A workflow-scope event carries the workflow's name; a
+//! system-scope event carries an empty workflow and the system in its data.
+
+use super::event::{Event, EventKind};
+use super::record::Switch;
+use super::store::{Store, StoreError};
+use crate::plan::Name;
+
+/// The kill event holding `workflow` (or one of the `systems` it writes) in draft-only mode:
+/// `None` when none does.
+pub fn holding(
+    store: &dyn Store,
+    workflow: &str,
+    systems: &[Name],
+) -> Result<Option<Event>, StoreError> {
+    let events = store.switch_events()?;
+    Ok(holding_in(&events, workflow, systems))
+}
+
+/// [`holding`] over events already read.
+pub fn holding_in(events: &[Event], workflow: &str, systems: &[Name]) -> Option<Event> {
+    let latest = |matches: &dyn Fn(&Event) -> bool| events.iter().rev().find(|e| matches(e));
+    let killed = |event: Option<&Event>| {
+        event
+            .filter(|e| e.event.kind == EventKind::WorkflowKilled)
+            .cloned()
+    };
+    let own = latest(&|e| e.event.workflow == workflow && scope_system(e).is_none());
+    killed(own).or_else(|| {
+        systems.iter().find_map(|system| {
+            killed(latest(&|e| {
+                e.event.workflow.is_empty() && scope_system(e).as_deref() == Some(system.as_str())
+            }))
+        })
+    })
+}
+
+fn scope_system(event: &Event) -> Option<Name> {
+    serde_json::from_value::<Switch>(event.event.data.clone())
+        .ok()
+        .and_then(|s| s.system)
+}

@@ -1,0 +1,201 @@
+//! Where a workflow's systems are: its `system NAME: CONNECTOR` declarations joined with the
+//! runtime config's `systems:`, checked once before a run does anything, so a missing or
+//! mismatched system stops a run before its first step, not half-way.
+//!
+//! The resolved target (the SQLite file, the base URL, the programs' folder) is part of what an
+//! approval binds ([`bound_hash`]): editing `writ.yaml` after an approval cannot redirect an
+//! approved write to another database or server.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::config::{Config, SystemConfig};
+use super::render::Rendered;
+use crate::digest::json_sha256;
+use crate::plan::{Name, Plan, PlanAction};
+
+/// One system, resolved.
+#[derive(Clone, Debug)]
+pub enum Target {
+    Sqlite {
+        path: PathBuf,
+    },
+    Http {
+        base_url: String,
+        token: Option<String>,
+        timeout: Option<Duration>,
+    },
+    Exec {
+        workdir: PathBuf,
+    },
+}
+
+impl Target {
+    /// What an approval binds: the file, the base URL or the folder (never a token).
+    pub fn describe(&self) -> String {
+        match self {
+            Target::Sqlite { path } => format!("sqlite:{}", path.display()),
+            Target::Http { base_url, .. } => format!("http:{base_url}"),
+            Target::Exec { workdir } => format!("exec:{}", workdir.display()),
+        }
+    }
+}
+
+/// Every system of one workflow, and the folder its `exec` paths start from.
+#[derive(Clone, Debug)]
+pub struct Systems {
+    pub targets: BTreeMap<Name, Target>,
+    /// The workflow file's folder.
+    pub folder: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum SystemError {
+    #[error("system `{system}` of workflow `{workflow}` is not in the runtime config")]
+    #[diagnostic(
+        code(writ::unknown_system),
+        help("add it under `systems:` in {config}, e.g. `{system}: {{ {connector}: ... }}`")
+    )]
+    Missing {
+        system: String,
+        workflow: String,
+        connector: &'static str,
+        config: String,
+    },
+    #[error("system `{system}` is `{declared}` in the workflow but `{configured}` in the config")]
+    #[diagnostic(
+        code(writ::system_mismatch),
+        help("the connector in {config} must be the one the workflow declares")
+    )]
+    Mismatch {
+        system: String,
+        declared: &'static str,
+        configured: &'static str,
+        config: String,
+    },
+    #[error("system `{system}`: {reason}")]
+    #[diagnostic(code(writ::system_unusable))]
+    Unusable { system: String, reason: String },
+}
+
+/// Resolves every system `plan` declares against `config`, with tokens read from the
+/// environment now (a missing token fails the run before it starts).
+pub fn resolve(plan: &Plan, config: &Config, workflow_file: &Path) -> Result<Systems, SystemError> {
+    let folder = workflow_file
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let mut targets = BTreeMap::new();
+    for system in &plan.body.systems {
+        let shown = config.path.display().to_string();
+        let Some(configured) = config.systems.get(system.name.as_str()) else {
+            return Err(SystemError::Missing {
+                system: system.name.to_string(),
+                workflow: plan.body.workflow.name.to_string(),
+                connector: system.connector,
+                config: shown,
+            });
+        };
+        let kind = connector_of(configured);
+        if kind != system.connector {
+            return Err(SystemError::Mismatch {
+                system: system.name.to_string(),
+                declared: system.connector,
+                configured: kind,
+                config: shown,
+            });
+        }
+        let target = match configured {
+            SystemConfig::Sqlite { path } => Target::Sqlite { path: path.clone() },
+            SystemConfig::Http {
+                base_url, timeout, ..
+            } => Target::Http {
+                base_url: base_url.clone(),
+                token: config
+                    .token(&system.name)
+                    .map_err(|error| SystemError::Unusable {
+                        system: system.name.to_string(),
+                        reason: error.to_string(),
+                    })?,
+                timeout: *timeout,
+            },
+            SystemConfig::Exec { workdir } => Target::Exec {
+                workdir: workdir.clone().unwrap_or_else(|| folder.clone()),
+            },
+        };
+        targets.insert(system.name.clone(), target);
+    }
+    Ok(Systems { targets, folder })
+}
+
+fn connector_of(system: &SystemConfig) -> &'static str {
+    match system {
+        SystemConfig::Sqlite { .. } => "sqlite",
+        SystemConfig::Http { .. } => "http",
+        SystemConfig::Exec { .. } => "exec",
+    }
+}
+
+impl Systems {
+    /// The system an action of a recommend step runs on: of the systems it `reads`, the one
+    /// whose connector fits the action (the checker guarantees one for `sql` and `http`). An
+    /// `exec` action needs none.
+    pub fn for_reading(&self, reads: &[Name], action: &PlanAction) -> Option<(Name, &Target)> {
+        reads.iter().find_map(|name| {
+            let target = self.targets.get(name)?;
+            let fits = matches!(
+                (action, target),
+                (PlanAction::Sqlite { .. }, Target::Sqlite { .. })
+                    | (PlanAction::Http { .. }, Target::Http { .. })
+                    | (PlanAction::Exec { .. }, Target::Exec { .. })
+            );
+            fits.then(|| (name.clone(), target))
+        })
+    }
+
+    /// A program path as run: one with a slash is relative to the workflow's folder; a bare
+    /// name is looked up on `PATH`.
+    pub fn program(&self, program: &str) -> PathBuf {
+        if program.contains('/') {
+            self.folder.join(program)
+        } else {
+            PathBuf::from(program)
+        }
+    }
+
+    /// Where an `exec` action runs: its system's folder, or the workflow's.
+    pub fn workdir<'a>(&'a self, target: Option<&'a Target>) -> &'a Path {
+        match target {
+            Some(Target::Exec { workdir }) => workdir,
+            _ => &self.folder,
+        }
+    }
+}
+
+/// The hash an approval binds: the system's name, its resolved target and the rendered action
+/// (`writ-bound-v1`).
+pub fn bound_hash(system: &str, target: &str, action: &Rendered) -> String {
+    #[derive(Serialize)]
+    struct Bound<'a> {
+        system: &'a str,
+        target: &'a str,
+        action: &'a Rendered,
+    }
+    json_sha256(
+        "writ-bound-v1\n",
+        &Bound {
+            system,
+            target,
+            action,
+        },
+    )
+}
+
+/// The hash of an action's text with its values unbound: earned autonomy counts decisions
+/// per step and action text (a changed action starts from zero).
+pub fn text_hash(action: &PlanAction) -> String {
+    json_sha256("writ-action-text-v1\n", action)
+}
