@@ -3,11 +3,19 @@
 
 mod audit;
 mod check;
+mod decision;
 mod explain;
 mod files;
 mod log;
 mod plan;
+mod report;
+mod resume;
+mod rollback;
+mod run;
+mod runs;
 mod runtime_args;
+mod status;
+mod switch;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -21,6 +29,8 @@ pub mod exit {
     pub const FINDINGS: u8 = 1;
     /// Usage or I/O problem.
     pub const USAGE: u8 = 2;
+    /// A run waits for a human decision.
+    pub const WAITING: u8 = 3;
 }
 
 #[derive(Parser)]
@@ -42,10 +52,26 @@ enum Command {
     Plan(plan::Args),
     /// Print the rationale and a fixed example of one diagnostic code.
     Explain(explain::Args),
+    /// Start a run of a workflow: runs until done, or until a confirm waits (exit 3).
+    Run(run::Args),
+    /// Confirm a waiting step of a run (four eyes: not the person who started it).
+    Approve(decision::ApproveArgs),
+    /// Reject a waiting step: the run ends with nothing written.
+    Reject(decision::RejectArgs),
+    /// Continue a run after decisions, or after a crash.
+    Resume(resume::Args),
+    /// Reverse a run's writes, newest first.
+    Rollback(rollback::Args),
+    /// Where runs stand.
+    Status(status::Args),
     /// Print the audit trail of one run.
     Log(log::Args),
     /// Check the store's hash chain.
     Audit(audit::Args),
+    /// Kill switch: a workflow (or every workflow writing `--system`) drops to draft-only.
+    Kill(switch::KillArgs),
+    /// Lift the kill switch (needs the workflow's owner role).
+    Revive(switch::ReviveArgs),
 }
 
 pub fn run() -> ExitCode {
@@ -66,7 +92,15 @@ pub fn run() -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::Plan(args) => plan::run(&args),
         Command::Explain(args) => explain::run(&args),
+        Command::Run(args) => run::run(&args),
+        Command::Approve(args) => decision::approve(&args),
+        Command::Reject(args) => decision::reject(&args),
+        Command::Resume(args) => resume::run(&args),
+        Command::Rollback(args) => rollback::run(&args),
+        Command::Status(args) => status::run(&args),
         Command::Log(args) => log::run(&args),
+        Command::Kill(args) => switch::kill(&args),
+        Command::Revive(args) => switch::revive(&args),
         Command::Audit(args) => audit::run(&args),
     };
     ExitCode::from(code)

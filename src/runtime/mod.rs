@@ -8,6 +8,7 @@ pub mod connector;
 pub mod decide;
 pub mod engine;
 pub mod event;
+pub mod lock;
 pub mod record;
 pub mod render;
 pub mod run;

@@ -344,7 +344,7 @@ impl RunState {
                 )
             })
             .collect();
-        written.sort_by(|a, b| b.0.cmp(&a.0));
+        written.sort_by_key(|w| std::cmp::Reverse(w.0));
         written.into_iter().map(|(_, name)| name.clone()).collect()
     }
 

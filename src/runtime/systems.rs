@@ -84,10 +84,7 @@ pub enum SystemError {
 /// Resolves every system `plan` declares against `config`, with tokens read from the
 /// environment now (a missing token fails the run before it starts).
 pub fn resolve(plan: &Plan, config: &Config, workflow_file: &Path) -> Result<Systems, SystemError> {
-    let folder = workflow_file
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
+    let folder = absolute(workflow_file.parent().unwrap_or(Path::new("")));
     let mut targets = BTreeMap::new();
     for system in &plan.body.systems {
         let shown = config.path.display().to_string();
@@ -109,7 +106,9 @@ pub fn resolve(plan: &Plan, config: &Config, workflow_file: &Path) -> Result<Sys
             });
         }
         let target = match configured {
-            SystemConfig::Sqlite { path } => Target::Sqlite { path: path.clone() },
+            SystemConfig::Sqlite { path } => Target::Sqlite {
+                path: absolute(path),
+            },
             SystemConfig::Http {
                 base_url, timeout, ..
             } => Target::Http {
@@ -123,12 +122,18 @@ pub fn resolve(plan: &Plan, config: &Config, workflow_file: &Path) -> Result<Sys
                 timeout: *timeout,
             },
             SystemConfig::Exec { workdir } => Target::Exec {
-                workdir: workdir.clone().unwrap_or_else(|| folder.clone()),
+                workdir: absolute(workdir.as_ref().unwrap_or(&folder)),
             },
         };
         targets.insert(system.name.clone(), target);
     }
     Ok(Systems { targets, folder })
+}
+
+/// An absolute path, so the target an approval binds names one place whatever the folder
+/// writ runs in.
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 fn connector_of(system: &SystemConfig) -> &'static str {

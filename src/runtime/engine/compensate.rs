@@ -50,14 +50,13 @@ impl Engine {
 
     /// Runs the rollbacks newest first; on the first that fails, its repair roles.
     fn reverse_all(&mut self, cause: Cause) -> Result<Option<Vec<Name>>, EngineError> {
-        let interrupted: Vec<(Name, Reversal)> = self
+        let interrupted = self
             .state
             .reversals
-            .iter()
-            .filter(|(_, (phase, _))| *phase == ReversalPhase::Started)
-            .map(|(name, (_, r))| (name.clone(), r.clone()))
-            .collect();
-        for (_, mut reversal) in interrupted {
+            .values()
+            .find(|(phase, _)| *phase == ReversalPhase::Started)
+            .map(|(_, r)| r.clone());
+        if let Some(mut reversal) = interrupted {
             reversal.error = Some(
                 "writ stopped while this rollback ran and cannot tell whether it took effect"
                     .to_owned(),

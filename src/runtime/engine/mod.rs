@@ -381,3 +381,24 @@ fn run_id() -> String {
         digest.get(..6).unwrap_or("")
     )
 }
+
+impl Engine {
+    /// `writ rollback`: reverses every write still in place, newest first, and ends the run
+    /// `rolled_back` (or `needs_repair`).
+    pub fn rollback(&mut self) -> Result<(), EngineError> {
+        self.compensate(Cause::Requested, None, None)
+    }
+
+    /// The roles that may ask for a rollback: the owner, and every `repair by` role.
+    pub fn rollback_roles(&self) -> Vec<String> {
+        let mut roles = vec![self.shared.plan.body.workflow.owner.to_string()];
+        for rollback in &self.shared.plan.body.rollbacks {
+            if let Some(role) = &rollback.repair_by
+                && !roles.iter().any(|r| r == role.as_str())
+            {
+                roles.push(role.to_string());
+            }
+        }
+        roles
+    }
+}

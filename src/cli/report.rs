@@ -1,0 +1,204 @@
+//! Where a run stands, for a person (text) or a program (`--format json`: one JSON object on
+//! stdout with at least `run` and `status`, DESIGN.md).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::runtime::record::Gate;
+use crate::runtime::run::{Phase, ReversalPhase, RunState, Status};
+use crate::runtime::value::Value;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Lines for a person.
+    #[default]
+    Text,
+    /// One JSON object.
+    Json,
+}
+
+#[derive(Serialize)]
+pub struct Report<'a> {
+    pub run: &'a str,
+    pub workflow: &'a str,
+    pub status: &'static str,
+    pub started_by: &'a str,
+    pub started_at: &'a str,
+    pub fingerprint: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<&'a str>,
+    pub steps: BTreeMap<&'a str, &'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub waiting: Vec<Waiting<'a>>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub rollbacks: BTreeMap<&'a str, &'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub repair_by: Vec<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unreversed: Vec<&'a str>,
+}
+
+#[derive(Serialize)]
+pub struct Waiting<'a> {
+    pub step: &'a str,
+    /// The role that decides now (`by`, or the escalation role).
+    pub role: &'a str,
+    pub escalated: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<String>,
+    pub shows: &'a [(String, Value)],
+    pub allows: &'a [Gate],
+}
+
+pub fn report(state: &RunState, status: Status) -> Report<'_> {
+    let end = state.end.as_ref();
+    Report {
+        run: &state.id,
+        workflow: &state.workflow,
+        status: status.as_str(),
+        started_by: &state.starter,
+        started_at: &state.started_at,
+        fingerprint: &state.fingerprint,
+        context: state.started.context.as_deref(),
+        steps: state
+            .steps
+            .iter()
+            .filter_map(|(name, s)| Some((name.as_str(), phase_name(s.phase?))))
+            .collect(),
+        waiting: if status == Status::Waiting {
+            waiting(state)
+        } else {
+            vec![]
+        },
+        rollbacks: state
+            .reversals
+            .iter()
+            .map(|(name, (phase, _))| (name.as_str(), reversal_name(*phase)))
+            .collect(),
+        step: end.and_then(|e| e.step.as_deref()),
+        reason: end.and_then(|e| e.reason.as_deref()),
+        repair_by: end
+            .map(|e| e.repair_by.iter().map(|r| r.as_str()).collect())
+            .unwrap_or_default(),
+        unreversed: end
+            .map(|e| e.unreversed.iter().map(|r| r.as_str()).collect())
+            .unwrap_or_default(),
+    }
+}
+
+fn waiting(state: &RunState) -> Vec<Waiting<'_>> {
+    state
+        .waiting()
+        .into_iter()
+        .filter_map(|(name, s)| {
+            let (request, _) = s.request.as_ref()?;
+            Some(Waiting {
+                step: name,
+                role: s.deciding_role.as_deref().unwrap_or(&request.role),
+                escalated: s.phase == Some(Phase::Escalated),
+                deadline: s.deadline.map(crate::runtime::clock::format),
+                shows: &request.shows,
+                allows: &request.gates,
+            })
+        })
+        .collect()
+}
+
+pub fn phase_name(phase: Phase) -> &'static str {
+    match phase {
+        Phase::Recommended => "recommended",
+        Phase::Requested => "waiting",
+        Phase::Escalated => "escalated",
+        Phase::Confirmed => "confirmed",
+        Phase::Rejected => "rejected",
+        Phase::Expired => "expired",
+        Phase::AutoConfirmed => "auto_confirmed",
+        Phase::InDoubt => "in_doubt",
+        Phase::Written => "written",
+        Phase::Drafted => "drafted",
+    }
+}
+
+fn reversal_name(phase: ReversalPhase) -> &'static str {
+    match phase {
+        ReversalPhase::Started => "started",
+        ReversalPhase::RolledBack => "rolled_back",
+        ReversalPhase::Failed => "rollback_failed",
+    }
+}
+
+/// Prints the report: JSON on stdout, or lines for a person on stdout.
+pub fn print(state: &RunState, status: Status, format: Format) {
+    let report = report(state, status);
+    match format {
+        Format::Json => println!("{}", serde_json::to_string(&report).unwrap_or_default()),
+        Format::Text => print!("{}", text(&report, state)),
+    }
+}
+
+fn text(report: &Report<'_>, state: &RunState) -> String {
+    let mut out = format!(
+        "run {} ({}): {}\n",
+        report.run, report.workflow, report.status
+    );
+    for (step, phase) in &report.steps {
+        out.push_str(&format!("  {step:<24} {phase}\n"));
+    }
+    for (step, phase) in &report.rollbacks {
+        out.push_str(&format!("  rollback of {step:<12} {phase}\n"));
+    }
+    for wait in &report.waiting {
+        out.push_str(&waiting_text(wait, state));
+    }
+    if let Some(reason) = report.reason {
+        out.push_str(&format!("  reason: {reason}\n"));
+    }
+    if !report.repair_by.is_empty() {
+        out.push_str(&format!(
+            "  needs repair by: {} (writes left in place: {})\n",
+            report.repair_by.join(", "),
+            if report.unreversed.is_empty() {
+                "none".to_owned()
+            } else {
+                report.unreversed.join(", ")
+            }
+        ));
+    }
+    if report.status == "ready" {
+        out.push_str(&format!("  next: writ resume {}\n", report.run));
+    }
+    out
+}
+
+fn waiting_text(wait: &Waiting<'_>, state: &RunState) -> String {
+    let mut out = format!(
+        "  `{}` waits for a `{}`{} (not {}, who started the run)\n",
+        wait.step,
+        wait.role,
+        if wait.escalated { " (escalated)" } else { "" },
+        state.starter
+    );
+    if let Some(deadline) = &wait.deadline {
+        out.push_str(&format!("    expires at {deadline}\n"));
+    }
+    for (reference, value) in wait.shows {
+        out.push_str(&format!("    shows {reference} = {value}\n"));
+    }
+    for gate in wait.allows {
+        out.push_str(&format!(
+            "    allows {} on {}: {}\n",
+            gate.step, gate.target, gate.action
+        ));
+    }
+    out.push_str(&format!(
+        "    decide: writ approve {run} {step} --as PERSON   |   writ reject {run} {step} --as PERSON --reason TEXT\n",
+        run = state.id,
+        step = wait.step
+    ));
+    out
+}

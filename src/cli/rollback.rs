@@ -1,0 +1,65 @@
+//! `writ rollback RUN --as PERSON`: reverses a run's writes, newest first, on a person's
+//! request. Only the workflow's `owner` role or one of its rollbacks' `repair by` roles may ask.
+//! Exit 0 when every write is reversed, 1 when refused or when a reversal failed
+//! (`needs_repair`).
+
+use super::exit;
+use super::report::Format;
+use super::runs::{self, show};
+use super::runtime_args::ConfigArg;
+use crate::runtime::run::Status;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The run's id.
+    run: String,
+    #[arg(long = "as", value_name = "PERSON")]
+    person: String,
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    #[command(flatten)]
+    config: ConfigArg,
+}
+
+pub fn run(args: &Args) -> u8 {
+    rollback(args).unwrap_or_else(|code| code)
+}
+
+fn rollback(args: &Args) -> Result<u8, u8> {
+    let config = args.config.load()?;
+    let Some(roles) = config.roles_of(&args.person).map(<[String]>::to_vec) else {
+        eprintln!("error: `{}` is not a person in the runtime config", args.person);
+        return Err(exit::FINDINGS);
+    };
+    let mut opened = runs::open(config, &args.run)?;
+    let engine = &mut opened.engine;
+    let allowed = engine.rollback_roles();
+    let Some(role) = roles.iter().find(|r| allowed.iter().any(|a| a == r.as_str())) else {
+        eprintln!(
+            "error: `{}` may not roll back run `{}`: that needs one of the roles {}",
+            args.person,
+            args.run,
+            allowed.join(", ")
+        );
+        eprintln!("  help: {}'s roles: {}", args.person, roles.join(", "));
+        return Err(exit::FINDINGS);
+    };
+    let status = engine.state().status();
+    if matches!(
+        status,
+        Status::RolledBack | Status::Failed | Status::Rejected | Status::Expired
+    ) {
+        eprintln!(
+            "error: run `{}` ended `{}`: its writes were already reversed",
+            args.run,
+            status.as_str()
+        );
+        return Err(exit::FINDINGS);
+    }
+    engine.act_as(&args.person, role);
+    engine.rollback().map_err(|e| runs::fail(&e, exit::USAGE))?;
+    Ok(match show(engine.state(), args.format) {
+        Status::RolledBack => exit::OK,
+        _ => exit::FINDINGS,
+    })
+}

@@ -1,0 +1,117 @@
+//! `writ run FILE --input k=v ... --as PERSON [--context TEXT]`: starts a run and drives it
+//! until it is done (exit 0), waits for a human (3) or failed after rollback (1).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use super::exit;
+use super::report::Format;
+use super::runs::{self, exit_for, show};
+use super::runtime_args::ConfigArg;
+use crate::plan::Plan;
+use crate::runtime::engine::{Engine, Mode};
+use crate::runtime::lock;
+use crate::runtime::store::sqlite::SqliteStore;
+use crate::runtime::value::Value;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The workflow file.
+    file: PathBuf,
+    /// An input, `name=value`, parsed by the input's declared type (repeatable).
+    #[arg(long = "input", value_name = "NAME=VALUE")]
+    inputs: Vec<String>,
+    /// The person starting the run (from the config's `people`).
+    #[arg(long = "as", value_name = "PERSON")]
+    person: String,
+    /// What triggered the run (a ticket, an alert): kept for the audit trail.
+    #[arg(long, value_name = "TEXT")]
+    context: Option<String>,
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    #[command(flatten)]
+    config: ConfigArg,
+}
+
+pub fn run(args: &Args) -> u8 {
+    match start(args) {
+        Ok(code) | Err(code) => code,
+    }
+}
+
+fn start(args: &Args) -> Result<u8, u8> {
+    let config = args.config.load()?;
+    if config.roles_of(&args.person).is_none() {
+        eprintln!("error: `{}` is not a person in the runtime config", args.person);
+        eprintln!("  help: people and their roles are listed under `people:` in writ.yaml");
+        return Err(exit::FINDINGS);
+    }
+    let file = std::path::absolute(&args.file).unwrap_or_else(|_| args.file.clone());
+    let plan = runs::load_plan(&file)?;
+    let inputs = inputs(&plan, &args.inputs)?;
+    let store = SqliteStore::open(&config.state).map_err(|error| {
+        eprintln!("error: {error}");
+        exit::USAGE
+    })?;
+    let concurrency = config.limits.concurrency;
+    let state_path = config.state.clone();
+    let shared = runs::shared(plan, config, store, &file)?;
+    let mut engine = Engine::start(shared, &file, inputs, &args.person, args.context.clone())
+        .map_err(|e| runs::fail(&e, exit::USAGE))?;
+    let _guard = lock::lock(&state_path, &engine.state().id)
+        .map_err(|e| runs::fail(&e, exit::USAGE))?;
+    runs::drive(&mut engine, Mode::Run, concurrency)?;
+    Ok(exit_for(show(engine.state(), args.format)))
+}
+
+/// `--input name=value` pairs, each parsed by its input's type; defaults fill the rest. Every
+/// problem is reported, then exit 2.
+fn inputs(plan: &Plan, given: &[String]) -> Result<BTreeMap<String, Value>, u8> {
+    let mut values = BTreeMap::new();
+    let mut problems = Vec::new();
+    let declared = &plan.body.inputs;
+    for pair in given {
+        let Some((name, text)) = pair.split_once('=') else {
+            problems.push(format!("`--input {pair}` is not `name=value`"));
+            continue;
+        };
+        let Some(input) = declared.iter().find(|i| i.name == name) else {
+            let names: Vec<&str> = declared.iter().map(|i| i.name.as_str()).collect();
+            problems.push(format!(
+                "the workflow has no input `{name}` (its inputs: {})",
+                if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+            ));
+            continue;
+        };
+        match Value::parse_as(text, input.ty) {
+            Some(value) if values.insert(name.to_owned(), value.clone()).is_none() => {}
+            Some(_) => problems.push(format!("input `{name}` is given twice")),
+            None => problems.push(format!(
+                "input `{name}` is `{}`, and `{text}` is not one",
+                input.ty
+            )),
+        }
+    }
+    for input in declared {
+        if values.contains_key(input.name.as_str()) {
+            continue;
+        }
+        match input.default.as_ref().and_then(|d| Value::from_json(d, input.ty)) {
+            Some(value) => {
+                values.insert(input.name.to_string(), value);
+            }
+            None => problems.push(format!(
+                "input `{}` ({}) is required: `--input {}=VALUE`",
+                input.name, input.ty, input.name
+            )),
+        }
+    }
+    if problems.is_empty() {
+        return Ok(values);
+    }
+    for problem in &problems {
+        eprintln!("error: {problem}");
+    }
+    eprintln!("nothing was run");
+    Err(exit::USAGE)
+}

@@ -1,0 +1,107 @@
+//! `writ status [RUN]`: where runs stand, replayed from their events. Without RUN, one line
+//! per run (with `--format json`, one object with a `runs` list); with RUN, its steps, what it
+//! waits for and who decides, and, when it needs repair, who repairs.
+
+use serde::Serialize;
+
+use super::exit;
+use super::report::{self, Format};
+use super::runtime_args::ConfigArg;
+use crate::runtime::lock;
+use crate::runtime::run::{RunState, Status, replay};
+use crate::runtime::store::Store;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// One run's id; without it, every run.
+    run: Option<String>,
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    #[command(flatten)]
+    config: ConfigArg,
+}
+
+pub fn run(args: &Args) -> u8 {
+    let (config, store) = match args.config.open_store() {
+        Ok(opened) => opened,
+        Err(code) => return code,
+    };
+    let status_of = |state: &RunState| match state.status() {
+        Status::Ready if lock::is_held(&config.state, &state.id) => Status::Running,
+        other => other,
+    };
+    let load = |run: &str| -> Result<RunState, u8> {
+        if !lock::is_run_id(run) {
+            eprintln!("error: no run `{run}` in the store");
+            return Err(exit::FINDINGS);
+        }
+        let events = store.run_events(run).map_err(|error| {
+            eprintln!("error: {error}");
+            exit::USAGE
+        })?;
+        replay(run, &events).map_err(|error| {
+            eprintln!("error: {error}");
+            exit::FINDINGS
+        })
+    };
+    if let Some(run) = &args.run {
+        return match load(run) {
+            Ok(state) => {
+                report::print(&state, status_of(&state), args.format);
+                exit::OK
+            }
+            Err(code) => code,
+        };
+    }
+    let runs = match store.runs() {
+        Ok(runs) => runs,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return exit::USAGE;
+        }
+    };
+    let mut lines = Vec::new();
+    for run in &runs {
+        match load(run) {
+            Ok(state) => lines.push(Line {
+                status: status_of(&state).as_str(),
+                run: state.id,
+                workflow: state.workflow,
+                started_by: state.starter,
+                started_at: state.started_at,
+            }),
+            Err(code) => return code,
+        }
+    }
+    match args.format {
+        Format::Json => {
+            #[derive(Serialize)]
+            struct Runs {
+                runs: Vec<Line>,
+            }
+            println!(
+                "{}",
+                serde_json::to_string(&Runs { runs: lines }).unwrap_or_default()
+            );
+        }
+        Format::Text if lines.is_empty() => println!("no runs yet"),
+        Format::Text => {
+            for line in &lines {
+                println!(
+                    "{:<24} {:<24} {:<13} started by {} at {}",
+                    line.run, line.workflow, line.status, line.started_by, line.started_at
+                );
+            }
+        }
+    }
+    exit::OK
+}
+
+#[derive(Serialize)]
+struct Line {
+    run: String,
+    workflow: String,
+    status: &'static str,
+    started_by: String,
+    started_at: String,
+}

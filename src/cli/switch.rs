@@ -1,0 +1,196 @@
+//! `writ kill WORKFLOW --as PERSON --reason T` and `writ revive WORKFLOW --as PERSON` (or
+//! `--system NAME` for every workflow that writes that system): the kill switch. Anyone in the
+//! config may pull it; reviving needs the workflow's `owner` role (for a system, the owner role
+//! of every workflow in the store that writes it). WORKFLOW is a workflow's name or its file.
+
+use std::path::Path;
+
+use super::exit;
+use super::runs;
+use super::runtime_args::ConfigArg;
+use crate::runtime::config::Config;
+use crate::runtime::event::{EventKind, NewEvent};
+use crate::runtime::record::{self, RunStarted, Switch};
+use crate::runtime::store::Store;
+use crate::runtime::store::sqlite::SqliteStore;
+use crate::runtime::switch;
+
+#[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("scope").required(true).args(["workflow", "system"])))]
+pub struct KillArgs {
+    /// The workflow's name, or its `.writ` file.
+    workflow: Option<String>,
+    /// Every workflow that writes this system instead.
+    #[arg(long, value_name = "NAME")]
+    system: Option<String>,
+    #[arg(long = "as", value_name = "PERSON")]
+    person: String,
+    /// Why the brake was pulled.
+    #[arg(long, value_name = "TEXT")]
+    reason: String,
+    #[command(flatten)]
+    config: ConfigArg,
+}
+
+#[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("scope").required(true).args(["workflow", "system"])))]
+pub struct ReviveArgs {
+    /// The workflow's name, or its `.writ` file.
+    workflow: Option<String>,
+    /// Every workflow that writes this system instead.
+    #[arg(long, value_name = "NAME")]
+    system: Option<String>,
+    #[arg(long = "as", value_name = "PERSON")]
+    person: String,
+    #[command(flatten)]
+    config: ConfigArg,
+}
+
+pub fn kill(args: &KillArgs) -> u8 {
+    let scope = Scope::of(args.workflow.as_deref(), args.system.as_deref());
+    flip(&args.config, &scope, &args.person, Some(args.reason.clone()), true)
+        .unwrap_or_else(|code| code)
+}
+
+pub fn revive(args: &ReviveArgs) -> u8 {
+    let scope = Scope::of(args.workflow.as_deref(), args.system.as_deref());
+    flip(&args.config, &scope, &args.person, None, false).unwrap_or_else(|code| code)
+}
+
+enum Scope {
+    Workflow(String),
+    System(String),
+}
+
+impl Scope {
+    fn of(workflow: Option<&str>, system: Option<&str>) -> Scope {
+        match (workflow, system) {
+            (_, Some(system)) => Scope::System(system.to_owned()),
+            (Some(workflow), None) => Scope::Workflow(workflow.to_owned()),
+            (None, None) => Scope::System(String::new()),
+        }
+    }
+}
+
+fn flip(
+    config: &ConfigArg,
+    scope: &Scope,
+    person: &str,
+    reason: Option<String>,
+    kill: bool,
+) -> Result<u8, u8> {
+    let (config, mut store) = config.open_store()?;
+    let Some(roles) = config.roles_of(person).map(<[String]>::to_vec) else {
+        eprintln!("error: `{person}` is not a person in the runtime config");
+        return Err(exit::FINDINGS);
+    };
+    let (workflow, system, owners) = match scope {
+        Scope::Workflow(name) => {
+            let (name, owner) = workflow_owner(&store, name)?;
+            (name, None, owner.into_iter().collect::<Vec<_>>())
+        }
+        Scope::System(system) => (String::new(), Some(system.clone()), system_owners(&store, &config, system)?),
+    };
+    let events = store.switch_events().map_err(store_error)?;
+    let systems: Vec<crate::plan::Name> = system.iter().map(crate::plan::Name::new).collect();
+    let held = if system.is_some() {
+        switch::holding_in(&events, "\u{0}", &systems)
+    } else {
+        switch::holding_in(&events, &workflow, &[])
+    };
+    let shown = system.as_ref().map_or_else(|| format!("workflow `{workflow}`"), |s| format!("system `{s}`"));
+    if kill && held.is_some() {
+        eprintln!("error: {shown} is already killed (draft-only)");
+        return Err(exit::FINDINGS);
+    }
+    if !kill && held.is_none() {
+        eprintln!("error: {shown} is not killed");
+        return Err(exit::FINDINGS);
+    }
+    let role = if kill {
+        roles.first().cloned()
+    } else {
+        if owners.is_empty() {
+            eprintln!("error: writ cannot tell who owns {shown}: no run of it is in the store");
+            eprintln!("  help: name the workflow's file instead: `writ revive path/to/workflow.writ --as {person}`");
+            return Err(exit::FINDINGS);
+        }
+        let missing: Vec<&String> = owners.iter().filter(|o| !roles.contains(o)).collect();
+        if !missing.is_empty() {
+            eprintln!(
+                "error: `{person}` may not revive {shown}: that needs the owner role{} {}",
+                if owners.len() == 1 { "" } else { "s" },
+                owners.join(", ")
+            );
+            eprintln!("  help: {person}'s roles: {}", roles.join(", "));
+            return Err(exit::FINDINGS);
+        }
+        owners.first().cloned()
+    };
+    let data = Switch {
+        system: system.map(crate::plan::Name::from),
+        reason,
+    };
+    let event = NewEvent {
+        run: None,
+        workflow,
+        kind: if kill { EventKind::WorkflowKilled } else { EventKind::WorkflowRevived },
+        person: Some(person.to_owned()),
+        role,
+        fingerprint: String::new(),
+        step: None,
+        data: record::data(&data),
+    };
+    let stored = store.append(event).map_err(store_error)?;
+    println!(
+        "{shown} {} (event {})",
+        if kill { "killed: every write is drafted, nothing is written" } else { "revived: writes go through again" },
+        stored.seq
+    );
+    Ok(exit::OK)
+}
+
+fn store_error(error: crate::runtime::store::StoreError) -> u8 {
+    eprintln!("error: {error}");
+    exit::USAGE
+}
+
+/// The workflow's name and owner role: from its file when `name` is a `.writ` file, else from
+/// its latest run in the store.
+fn workflow_owner(store: &SqliteStore, name: &str) -> Result<(String, Option<String>), u8> {
+    if name.ends_with(".writ") || Path::new(name).is_file() {
+        let plan = runs::load_plan(Path::new(name))?;
+        let workflow = &plan.body.workflow;
+        return Ok((workflow.name.to_string(), Some(workflow.owner.to_string())));
+    }
+    let events = store.workflow_events(name).map_err(store_error)?;
+    let owner = events
+        .iter()
+        .rev()
+        .filter(|e| e.event.kind == EventKind::RunStarted)
+        .find_map(|e| serde_json::from_value::<RunStarted>(e.event.data.clone()).ok())
+        .map(|started| started.owner.to_string());
+    Ok((name.to_owned(), owner))
+}
+
+/// The owner roles of every workflow in the store that writes `system`.
+fn system_owners(store: &SqliteStore, config: &Config, system: &str) -> Result<Vec<String>, u8> {
+    if !config.systems.contains_key(system) {
+        eprintln!("error: system `{system}` is not in the runtime config");
+        return Err(exit::FINDINGS);
+    }
+    let mut owners = Vec::new();
+    for run in store.runs().map_err(store_error)? {
+        let events = store.run_events(&run).map_err(store_error)?;
+        let started = events
+            .first()
+            .and_then(|e| serde_json::from_value::<RunStarted>(e.event.data.clone()).ok());
+        if let Some(started) = started
+            && started.writes.iter().any(|w| w == system)
+            && !owners.iter().any(|o| o == started.owner.as_str())
+        {
+            owners.push(started.owner.to_string());
+        }
+    }
+    Ok(owners)
+}
