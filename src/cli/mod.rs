@@ -4,6 +4,7 @@
 mod audit;
 mod check;
 mod decision;
+mod demo;
 mod explain;
 mod files;
 mod log;
@@ -52,6 +53,8 @@ enum Command {
     Plan(plan::Args),
     /// Print the rationale and a fixed example of one diagnostic code.
     Explain(explain::Args),
+    /// Set up a SQLite helpdesk and run ticket triage end to end, printing each command.
+    Demo(demo::Args),
     /// Start a run of a workflow: runs until done, or until a confirm waits (exit 3).
     Run(run::Args),
     /// Confirm a waiting step of a run (four eyes: not the person who started it).
@@ -92,6 +95,7 @@ pub fn run() -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::Plan(args) => plan::run(&args),
         Command::Explain(args) => explain::run(&args),
+        Command::Demo(args) => demo::run(&args),
         Command::Run(args) => run::run(&args),
         Command::Approve(args) => decision::approve(&args),
         Command::Reject(args) => decision::reject(&args),
