@@ -4,7 +4,6 @@ use std::io::Write;
 
 use super::exit;
 use super::runtime_args::ConfigArg;
-use crate::runtime::event::Event;
 use crate::runtime::store::Store;
 
 #[derive(clap::Args)]
@@ -45,7 +44,7 @@ pub fn run(args: &Args) -> u8 {
     for event in &events {
         let line = match args.format {
             LogFormat::Jsonl => serde_json::to_string(event).unwrap_or_default(),
-            LogFormat::Text => text_line(event),
+            LogFormat::Text => super::log_text::line(event),
         };
         // A closed pipe (`writ log ... | head`) ends the listing, quietly.
         if writeln!(out, "{line}").is_err() {
@@ -54,22 +53,4 @@ pub fn run(args: &Args) -> u8 {
     }
     let _ = out.flush();
     exit::OK
-}
-
-fn text_line(event: &Event) -> String {
-    let e = &event.event;
-    let who = match (&e.person, &e.role) {
-        (Some(person), Some(role)) => format!("{person} ({role})"),
-        (Some(person), None) => person.clone(),
-        (None, _) => "writ".to_owned(),
-    };
-    let step = e.step.as_deref().unwrap_or("-");
-    format!(
-        "{:>5}  {}  {:<22} {:<20} {who}  {}",
-        event.seq,
-        event.at,
-        e.kind.as_str(),
-        step,
-        e.data
-    )
 }

@@ -8,6 +8,7 @@ mod demo;
 mod explain;
 mod files;
 mod log;
+mod log_text;
 mod plan;
 mod report;
 mod resume;

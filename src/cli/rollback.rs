@@ -28,13 +28,19 @@ pub fn run(args: &Args) -> u8 {
 fn rollback(args: &Args) -> Result<u8, u8> {
     let config = args.config.load()?;
     let Some(roles) = config.roles_of(&args.person).map(<[String]>::to_vec) else {
-        eprintln!("error: `{}` is not a person in the runtime config", args.person);
+        eprintln!(
+            "error: `{}` is not a person in the runtime config",
+            args.person
+        );
         return Err(exit::FINDINGS);
     };
     let mut opened = runs::open(config, &args.run)?;
     let engine = &mut opened.engine;
     let allowed = engine.rollback_roles();
-    let Some(role) = roles.iter().find(|r| allowed.iter().any(|a| a == r.as_str())) else {
+    let Some(role) = roles
+        .iter()
+        .find(|r| allowed.iter().any(|a| a == r.as_str()))
+    else {
         eprintln!(
             "error: `{}` may not roll back run `{}`: that needs one of the roles {}",
             args.person,

@@ -42,7 +42,10 @@ pub fn run(args: &Args) -> u8 {
 fn start(args: &Args) -> Result<u8, u8> {
     let config = args.config.load()?;
     if config.roles_of(&args.person).is_none() {
-        eprintln!("error: `{}` is not a person in the runtime config", args.person);
+        eprintln!(
+            "error: `{}` is not a person in the runtime config",
+            args.person
+        );
         eprintln!("  help: people and their roles are listed under `people:` in writ.yaml");
         return Err(exit::FINDINGS);
     }
@@ -58,8 +61,8 @@ fn start(args: &Args) -> Result<u8, u8> {
     let shared = runs::shared(plan, config, store, &file)?;
     let mut engine = Engine::start(shared, &file, inputs, &args.person, args.context.clone())
         .map_err(|e| runs::fail(&e, exit::USAGE))?;
-    let _guard = lock::lock(&state_path, &engine.state().id)
-        .map_err(|e| runs::fail(&e, exit::USAGE))?;
+    let _guard =
+        lock::lock(&state_path, &engine.state().id).map_err(|e| runs::fail(&e, exit::USAGE))?;
     runs::drive(&mut engine, Mode::Run, concurrency)?;
     Ok(exit_for(show(engine.state(), args.format)))
 }
@@ -79,7 +82,11 @@ fn inputs(plan: &Plan, given: &[String]) -> Result<BTreeMap<String, Value>, u8> 
             let names: Vec<&str> = declared.iter().map(|i| i.name.as_str()).collect();
             problems.push(format!(
                 "the workflow has no input `{name}` (its inputs: {})",
-                if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+                if names.is_empty() {
+                    "none".to_owned()
+                } else {
+                    names.join(", ")
+                }
             ));
             continue;
         };
@@ -96,7 +103,11 @@ fn inputs(plan: &Plan, given: &[String]) -> Result<BTreeMap<String, Value>, u8> 
         if values.contains_key(input.name.as_str()) {
             continue;
         }
-        match input.default.as_ref().and_then(|d| Value::from_json(d, input.ty)) {
+        match input
+            .default
+            .as_ref()
+            .and_then(|d| Value::from_json(d, input.ty))
+        {
             Some(value) => {
                 values.insert(input.name.to_string(), value);
             }

@@ -29,18 +29,30 @@ pub fn load_plan(file: &Path) -> Result<Plan, u8> {
         eprintln!("error: {error}");
         exit::USAGE
     })?;
-    plan_source(&source).map(|(plan, _)| plan).map_err(|diagnostics| {
-        let name = files::shown(file);
-        eprint!("{}", render(&name, &source, &diagnostics, render_options()));
-        eprintln!("refused: `{name}` has errors; nothing was run");
-        exit::FINDINGS
-    })
+    plan_source(&source)
+        .map(|(plan, _)| plan)
+        .map_err(|diagnostics| {
+            let name = files::shown(file);
+            eprint!("{}", render(&name, &source, &diagnostics, render_options()));
+            eprintln!("refused: `{name}` has errors; nothing was run");
+            exit::FINDINGS
+        })
 }
 
 /// Resolves the plan's systems and builds what the engine shares.
-pub fn shared(plan: Plan, config: Config, store: SqliteStore, file: &Path) -> Result<Arc<Shared>, u8> {
+pub fn shared(
+    plan: Plan,
+    config: Config,
+    store: SqliteStore,
+    file: &Path,
+) -> Result<Arc<Shared>, u8> {
     let systems = systems::resolve(&plan, &config, file).map_err(|e| fail(&e, exit::USAGE))?;
-    Ok(Arc::new(Shared::new(Box::new(store), plan, config, systems)))
+    Ok(Arc::new(Shared::new(
+        Box::new(store),
+        plan,
+        config,
+        systems,
+    )))
 }
 
 /// A run already in the store: locked, replayed, with its plan and engine.
@@ -73,12 +85,11 @@ pub fn open(config: Config, run: &str) -> Result<Opened, u8> {
         }
     })?;
     let file = Path::new(&state.started.file).to_path_buf();
-    let plan = load_plan(&file).map_err(|code| {
+    let plan = load_plan(&file).inspect_err(|_| {
         eprintln!(
             "  help: run `{run}` was started from `{}`; writ reads it again to continue",
             file.display()
         );
-        code
     })?;
     if plan.fingerprint != state.fingerprint {
         eprintln!(

@@ -48,8 +48,14 @@ pub struct ReviveArgs {
 
 pub fn kill(args: &KillArgs) -> u8 {
     let scope = Scope::of(args.workflow.as_deref(), args.system.as_deref());
-    flip(&args.config, &scope, &args.person, Some(args.reason.clone()), true)
-        .unwrap_or_else(|code| code)
+    flip(
+        &args.config,
+        &scope,
+        &args.person,
+        Some(args.reason.clone()),
+        true,
+    )
+    .unwrap_or_else(|code| code)
 }
 
 pub fn revive(args: &ReviveArgs) -> u8 {
@@ -89,7 +95,11 @@ fn flip(
             let (name, owner) = workflow_owner(&store, name)?;
             (name, None, owner.into_iter().collect::<Vec<_>>())
         }
-        Scope::System(system) => (String::new(), Some(system.clone()), system_owners(&store, &config, system)?),
+        Scope::System(system) => (
+            String::new(),
+            Some(system.clone()),
+            system_owners(&store, &config, system)?,
+        ),
     };
     let events = store.switch_events().map_err(store_error)?;
     let systems: Vec<crate::plan::Name> = system.iter().map(crate::plan::Name::new).collect();
@@ -98,7 +108,10 @@ fn flip(
     } else {
         switch::holding_in(&events, &workflow, &[])
     };
-    let shown = system.as_ref().map_or_else(|| format!("workflow `{workflow}`"), |s| format!("system `{s}`"));
+    let shown = system.as_ref().map_or_else(
+        || format!("workflow `{workflow}`"),
+        |s| format!("system `{s}`"),
+    );
     if kill && held.is_some() {
         eprintln!("error: {shown} is already killed (draft-only)");
         return Err(exit::FINDINGS);
@@ -112,7 +125,9 @@ fn flip(
     } else {
         if owners.is_empty() {
             eprintln!("error: writ cannot tell who owns {shown}: no run of it is in the store");
-            eprintln!("  help: name the workflow's file instead: `writ revive path/to/workflow.writ --as {person}`");
+            eprintln!(
+                "  help: name the workflow's file instead: `writ revive path/to/workflow.writ --as {person}`"
+            );
             return Err(exit::FINDINGS);
         }
         let missing: Vec<&String> = owners.iter().filter(|o| !roles.contains(o)).collect();
@@ -134,7 +149,11 @@ fn flip(
     let event = NewEvent {
         run: None,
         workflow,
-        kind: if kill { EventKind::WorkflowKilled } else { EventKind::WorkflowRevived },
+        kind: if kill {
+            EventKind::WorkflowKilled
+        } else {
+            EventKind::WorkflowRevived
+        },
         person: Some(person.to_owned()),
         role,
         fingerprint: String::new(),
@@ -144,7 +163,11 @@ fn flip(
     let stored = store.append(event).map_err(store_error)?;
     println!(
         "{shown} {} (event {})",
-        if kill { "killed: every write is drafted, nothing is written" } else { "revived: writes go through again" },
+        if kill {
+            "killed: every write is drafted, nothing is written"
+        } else {
+            "revived: writes go through again"
+        },
         stored.seq
     );
     Ok(exit::OK)
