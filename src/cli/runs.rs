@@ -2,6 +2,7 @@
 //! workflow file and plan, its systems), driving it on tokio, printing where it stands, and the
 //! exit code DESIGN.md gives each status.
 
+use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -47,12 +48,16 @@ pub fn shared(
     file: &Path,
 ) -> Result<Arc<Shared>, u8> {
     let systems = systems::resolve(&plan, &config, file).map_err(|e| fail(&e, exit::USAGE))?;
-    Ok(Arc::new(Shared::new(
-        Box::new(store),
-        plan,
-        config,
-        systems,
-    )))
+    let shared = Shared::new(Box::new(store), plan, config, systems);
+    // Progress on a terminal, one line per event; quiet when piped (DESIGN.md).
+    let shared = if std::io::stderr().is_terminal() {
+        shared.observe(Box::new(|event| {
+            eprintln!("  {}", super::log_text::line(event));
+        }))
+    } else {
+        shared
+    };
+    Ok(Arc::new(shared))
 }
 
 /// A run already in the store: locked, replayed, with its plan and engine.

@@ -28,9 +28,7 @@ pub fn format(at: Millis) -> String {
 /// Reads the store's `at` format exactly (`YYYY-MM-DDTHH:MM:SS.mmmZ`); anything else is `None`.
 pub fn parse(text: &str) -> Option<Millis> {
     let bytes = text.as_bytes();
-    if bytes.len() != 24
-        || [4, 7, 10, 13, 16, 19, 23].map(|i| bytes[i]) != *b"--T::.Z"
-    {
+    if bytes.len() != 24 || [4, 7, 10, 13, 16, 19, 23].map(|i| bytes[i]) != *b"--T::.Z" {
         return None;
     }
     let number = |range: std::ops::Range<usize>| -> Option<i64> {
@@ -41,8 +39,12 @@ pub fn parse(text: &str) -> Option<Millis> {
             .flatten()
     };
     let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
-    let (hour, minute, second, millis) =
-        (number(11..13)?, number(14..16)?, number(17..19)?, number(20..23)?);
+    let (hour, minute, second, millis) = (
+        number(11..13)?,
+        number(14..16)?,
+        number(17..19)?,
+        number(20..23)?,
+    );
     if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
         return None;
     }

@@ -310,7 +310,9 @@ fn by_gate(
         && figures.decisions >= auto.min_decisions
         && figures.decisions > 0
         && figures.confirmed.saturating_mul(10_000)
-            >= auto.acceptance_basis_points.saturating_mul(figures.decisions)
+            >= auto
+                .acceptance_basis_points
+                .saturating_mul(figures.decisions)
         && (!auto.no_critical || figures.critical == 0)
         && gates.iter().all(|g| g.step == step)
         && !gates.is_empty();
@@ -323,11 +325,21 @@ fn by_gate(
         figures,
         gates,
     };
-    Ok(event(context, EventKind::AutoConfirmed, &planned.name, None, role.as_deref()).with(&data))
+    Ok(event(
+        context,
+        EventKind::AutoConfirmed,
+        &planned.name,
+        None,
+        role.as_deref(),
+    )
+    .with(&data))
 }
 
 /// What the confirmer was shown and what the decision covers: the open request's.
-fn requested(context: &Context<'_>, step: &PlanStep) -> (Vec<(String, super::value::Value)>, Vec<Gate>) {
+fn requested(
+    context: &Context<'_>,
+    step: &PlanStep,
+) -> (Vec<(String, super::value::Value)>, Vec<Gate>) {
     context
         .run
         .steps

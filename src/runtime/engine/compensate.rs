@@ -128,7 +128,11 @@ impl Engine {
     }
 
     /// A rollback's values: the run's, and `before.COLUMN` from its execute's before-image.
-    fn rollback_scope(&self, rollback: &PlanRollback, execute: &str) -> crate::runtime::render::Scope {
+    fn rollback_scope(
+        &self,
+        rollback: &PlanRollback,
+        execute: &str,
+    ) -> crate::runtime::render::Scope {
         let before = self
             .state
             .steps

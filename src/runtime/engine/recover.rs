@@ -73,7 +73,9 @@ impl Engine {
             return unknown("the before-image holds no rows to compare");
         };
         if before == after {
-            return unknown("the write does not change what its capture reads, so the database cannot tell whether it committed");
+            return unknown(
+                "the write does not change what its capture reads, so the database cannot tell whether it committed",
+            );
         }
         let scope = scope([capture], |r| self.lookup(r));
         let Ok(Rendered::Sqlite { sql, params }) = render(capture, &scope) else {

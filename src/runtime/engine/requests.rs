@@ -37,8 +37,8 @@ impl Engine {
             }
             "confirm" if phase.is_none() && self.satisfied(&step, false) => {
                 let followers = self.successors.get(name).cloned().unwrap_or_default();
-                let all_auto = !followers.is_empty()
-                    && followers.iter().all(|f| self.gate(f).is_some());
+                let all_auto =
+                    !followers.is_empty() && followers.iter().all(|f| self.gate(f).is_some());
                 if !all_auto {
                     self.request(&step)?;
                 }
@@ -120,9 +120,11 @@ impl Engine {
             escalate_to: expires.and_then(|e| e.escalate_to.clone()),
             gates,
         };
-        let event =
-            self.header
-                .event(EventKind::ConfirmationRequested, &step.name, record::data(&data));
+        let event = self.header.event(
+            EventKind::ConfirmationRequested,
+            &step.name,
+            record::data(&data),
+        );
         self.record(event)
     }
 
@@ -168,8 +170,7 @@ impl Engine {
         }
         let events = store.workflow_events(&self.state.workflow).ok()?;
         let text = text_hash(step.run.as_ref()?);
-        let figures =
-            autonomy::figures(&events, execute, confirms, &text, auto, clock::now())?;
+        let figures = autonomy::figures(&events, execute, confirms, &text, auto, clock::now())?;
         let holds = figures.decisions >= auto.min_decisions
             && figures.acceptance_basis_points >= auto.acceptance_basis_points
             && (!auto.no_critical || figures.critical == 0);

@@ -10,8 +10,12 @@ use crate::runtime::event::{Event, EventKind, NewEvent};
 use crate::runtime::store::{Store, StoreError};
 use crate::runtime::systems::Systems;
 
+/// Called with every event appended (the command line shows progress on a terminal with it).
+pub type Observer = Box<dyn Fn(&Event) + Send + Sync>;
+
 pub struct Shared {
     store: Mutex<Box<dyn Store + Send>>,
+    observer: Option<Observer>,
     pub plan: Plan,
     pub config: Config,
     pub systems: Systems,
@@ -22,11 +26,18 @@ impl Shared {
     pub fn new(store: Box<dyn Store + Send>, plan: Plan, config: Config, systems: Systems) -> Self {
         Shared {
             store: Mutex::new(store),
+            observer: None,
             plan,
             config,
             systems,
             fault: Fault::from_env(),
         }
+    }
+
+    /// Calls `observer` with every event appended from now on.
+    pub fn observe(mut self, observer: Observer) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// The store, for reads. A poisoned lock (a task panicked) still guards a consistent
@@ -41,6 +52,9 @@ impl Shared {
     pub fn append(&self, event: NewEvent) -> Result<Event, StoreError> {
         let stored = self.store().append(event)?;
         self.crash_if(stored.event.kind.as_str(), stored.event.step.as_deref());
+        if let Some(observer) = &self.observer {
+            observer(&stored);
+        }
         Ok(stored)
     }
 

@@ -151,7 +151,9 @@ fn rows_json(rows: &[Row]) -> serde_json::Value {
     serde_json::Value::Array(
         rows.iter()
             .map(|row| {
-                serde_json::Value::Object(row.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
+                serde_json::Value::Object(
+                    row.iter().map(|(k, v)| (k.clone(), v.to_json())).collect(),
+                )
             })
             .collect(),
     )
@@ -278,7 +280,11 @@ fn write(
             Ok(())
         }
         (Rendered::Exec { .. } | Rendered::Http { .. }, _) => {
-            events.push(shared.append(image(None, None)).map_err(|e| e.to_string())?);
+            events.push(
+                shared
+                    .append(image(None, None))
+                    .map_err(|e| e.to_string())?,
+            );
             let (output, _) = read(shared, Some(target), rendered)?;
             wrote.values = check_output(&step.yields, &output)
                 .map_err(|e| format!("the system's answer was refused: {e}"))?;
