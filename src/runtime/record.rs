@@ -189,6 +189,12 @@ pub enum Cause {
 pub struct Reversal {
     pub undoes: Name,
     pub cause: Cause,
+    /// The step whose failure (or rejection, expiry) started the reversal, and why: kept so a
+    /// reversal resumed after a crash still ends with the reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub because_of: Option<Name>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

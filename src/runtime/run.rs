@@ -129,6 +129,8 @@ pub struct RunState {
     pub reversals: BTreeMap<Name, (ReversalPhase, Reversal)>,
     /// Compensation under way (rollbacks started, the run not ended since).
     pub compensating: Option<Cause>,
+    /// What started the compensation: the step and the reason (from its first reversal).
+    pub compensating_for: (Option<Name>, Option<String>),
     pub end: Option<Ended>,
     /// The last event applied.
     pub last_seq: u64,
@@ -190,6 +192,7 @@ impl RunState {
             allowed: BTreeMap::new(),
             reversals: BTreeMap::new(),
             compensating: None,
+            compensating_for: (None, None),
             end: None,
             last_seq: event.seq,
         })
@@ -273,6 +276,7 @@ impl RunState {
                 };
                 if phase == ReversalPhase::Started && self.compensating.is_none() {
                     self.compensating = Some(data.cause);
+                    self.compensating_for = (data.because_of.clone(), data.reason.clone());
                 }
                 self.reversals.insert(data.undoes.clone(), (phase, data));
             }

@@ -23,6 +23,10 @@ impl Engine {
         step: Option<Name>,
         reason: Option<String>,
     ) -> Result<(), EngineError> {
+        let (step, reason) = match (step, reason) {
+            (None, None) => self.state.compensating_for.clone(),
+            given => given,
+        };
         let mut end = Ended {
             status: match cause {
                 Cause::Failed => Status::Failed,
@@ -35,10 +39,26 @@ impl Engine {
             repair_by: vec![],
             unreversed: vec![],
         };
-        if let Some(failed) = self.reverse_all(cause)? {
-            end.repair_by = failed;
-            end.status = Status::NeedsRepair;
-            end.unreversed = self.state.to_reverse();
+        // A write that committed just before a crash, without its `written` event, is still
+        // a write to reverse: judge every write in doubt first (the failed step's own call
+        // returned its error, so it is not in doubt).
+        match self.resolve_in_doubt(end.step.as_ref())? {
+            Err((doubtful, why)) => {
+                end.repair_by = vec![self.repair_role(&doubtful)];
+                end.status = Status::NeedsRepair;
+                end.unreversed = self.state.to_reverse();
+                end.unreversed.push(doubtful.clone());
+                end.reason = Some(format!("the write of `{doubtful}` is in doubt: {why}"));
+                end.step = Some(doubtful);
+            }
+            Ok(_) => {
+                let context = (end.step.clone(), end.reason.clone());
+                if let Some(failed) = self.reverse_all(cause, context)? {
+                    end.repair_by = failed;
+                    end.status = Status::NeedsRepair;
+                    end.unreversed = self.state.to_reverse();
+                }
+            }
         }
         let kind = match end.status {
             Status::RolledBack | Status::Done => EventKind::RunFinished,
@@ -49,7 +69,11 @@ impl Engine {
     }
 
     /// Runs the rollbacks newest first; on the first that fails, its repair roles.
-    fn reverse_all(&mut self, cause: Cause) -> Result<Option<Vec<Name>>, EngineError> {
+    fn reverse_all(
+        &mut self,
+        cause: Cause,
+        (because_of, reason): (Option<Name>, Option<String>),
+    ) -> Result<Option<Vec<Name>>, EngineError> {
         let interrupted = self
             .state
             .reversals
@@ -71,16 +95,15 @@ impl Engine {
                 Some((ReversalPhase::Failed, _))
             );
             let rollback = self.rollback_of(&execute);
-            let repair_by = rollback
-                .as_ref()
-                .and_then(|r| r.repair_by.clone())
-                .unwrap_or_else(|| self.state.started.owner.clone());
+            let repair_by = self.repair_role(&execute);
             if failed_before && cause != Cause::Requested {
                 return Ok(Some(vec![repair_by]));
             }
             let mut reversal = Reversal {
                 undoes: execute.clone(),
                 cause,
+                because_of: because_of.clone(),
+                reason: reason.clone(),
                 action: None,
                 error: None,
                 repair_by: repair_by.clone(),
@@ -107,6 +130,13 @@ impl Engine {
             }
         }
         Ok(None)
+    }
+
+    /// Who repairs `execute` by hand: its rollback's `repair by` role, else the owner.
+    pub(super) fn repair_role(&self, execute: &str) -> Name {
+        self.rollback_of(execute)
+            .and_then(|r| r.repair_by)
+            .unwrap_or_else(|| self.state.started.owner.clone())
     }
 
     fn rollback_of(&self, execute: &str) -> Option<PlanRollback> {

@@ -86,7 +86,14 @@ impl Engine {
             owner: plan.body.workflow.owner.clone(),
             inputs,
             context,
-            writes: plan.body.writes.iter().map(|w| w.system.clone()).collect(),
+            writes: plan
+                .body
+                .writes
+                .iter()
+                .map(|w| w.system.clone())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect(),
         };
         let event = NewEvent {
             run: Some(run_id()),

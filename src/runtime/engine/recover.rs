@@ -29,11 +29,27 @@ impl Engine {
     /// Resolves every write in doubt; returns the steps to run again, or `None` when the run
     /// ended `needs_repair`.
     pub(super) fn recover(&mut self) -> Result<Option<BTreeSet<Name>>, EngineError> {
+        match self.resolve_in_doubt(None)? {
+            Ok(redo) => Ok(Some(redo)),
+            Err((name, why)) => {
+                self.give_up(&name, why)?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Judges every write in doubt but `except`: one that committed is recorded `written`
+    /// (`recovered`); the others are returned to run again; the first writ cannot tell is the
+    /// error, with why.
+    pub(super) fn resolve_in_doubt(
+        &mut self,
+        except: Option<&Name>,
+    ) -> Result<Result<BTreeSet<Name>, (Name, String)>, EngineError> {
         let in_doubt: Vec<Name> = self
             .state
             .steps
             .iter()
-            .filter(|(_, s)| s.phase == Some(Phase::InDoubt))
+            .filter(|(name, s)| s.phase == Some(Phase::InDoubt) && Some(*name) != except)
             .map(|(name, _)| name.clone())
             .collect();
         let mut redo = BTreeSet::new();
@@ -43,13 +59,10 @@ impl Engine {
                 Verdict::NotCommitted => {
                     redo.insert(name);
                 }
-                Verdict::Unknown(why) => {
-                    self.give_up(&name, why)?;
-                    return Ok(None);
-                }
+                Verdict::Unknown(why) => return Ok(Err((name, why))),
             }
         }
-        Ok(Some(redo))
+        Ok(Ok(redo))
     }
 
     fn judge(&self, name: &Name) -> Verdict {
@@ -112,15 +125,7 @@ impl Engine {
 
     /// Ends the run `needs_repair` on a write in doubt, naming who repairs it.
     fn give_up(&mut self, name: &Name, why: String) -> Result<(), EngineError> {
-        let repair = self
-            .shared
-            .plan
-            .body
-            .rollbacks
-            .iter()
-            .find(|r| r.undoes == *name)
-            .and_then(|r| r.repair_by.clone())
-            .unwrap_or_else(|| self.state.started.owner.clone());
+        let repair = self.repair_role(name);
         let mut unreversed = self.state.to_reverse();
         unreversed.push(name.clone());
         let end = Ended {

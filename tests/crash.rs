@@ -1,0 +1,607 @@
+//! Crash safety (docs/runtime.md, "The order of side effects"): the real `writ` binary is
+//! killed with SIGKILL (`WRIT_FAULT=POINT:STEP`) at every point of a run's forward path and of
+//! its compensation; `writ resume` and `writ rollback` must then finish the run without ever
+//! writing twice, and without leaving a write in place that the run says it reversed.
+//!
+//! The helpdesk table gets a `writes` counter that every forward write increments, so a double
+//! write is visible in the database itself, not only in the log.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::thread;
+
+const CONFIG: &str = "\
+state: .writ/state.db
+people:
+  ana: [analyst]
+  sam: [support_lead]
+  olu: [ops_lead]
+systems:
+  helpdesk: { sqlite: helpdesk.db }
+";
+
+/// Two writes to one ticket, each with a capture that tells its before- and after-image apart.
+const WORKFLOW: &str = r#"workflow crashy {
+  owner ops_lead
+  role support_lead, ops_lead
+  system helpdesk: sqlite inside
+  input ticket_id: int
+
+  recommend suggest {
+    reads helpdesk
+    run exec "scripts/suggest" [ticket_id]
+    yields priority: text in ["low", "normal", "urgent"]
+  }
+
+  confirm review {
+    after suggest
+    by support_lead
+    shows suggest.priority
+    expires 4h -> reject
+  }
+
+  execute first {
+    after review
+    writes helpdesk
+    risk medium
+    approver support_lead
+    capture sql "SELECT priority, writes FROM tickets WHERE id = :ticket_id"
+    run sql "UPDATE tickets SET priority = :suggest.priority, writes = writes + 1 WHERE id = :ticket_id"
+  }
+
+  rollback undo_first undoes first {
+    repair by ops_lead
+    run sql "UPDATE tickets SET priority = :before.priority, writes = :before.writes WHERE id = :ticket_id"
+  }
+
+  execute second {
+    after first
+    writes helpdesk
+    risk medium
+    approver support_lead
+    capture sql "SELECT status FROM tickets WHERE id = :ticket_id"
+    run sql "UPDATE tickets SET status = 'pending' WHERE id = :ticket_id"
+  }
+
+  rollback undo_second undoes second {
+    repair by ops_lead
+    run sql "UPDATE tickets SET status = :before.status WHERE id = :ticket_id"
+  }
+}
+"#;
+
+const SUGGEST: &str = "#!/bin/sh\necho '{\"priority\":\"urgent\"}'\n";
+
+/// The ticket the runs write: 105 is `low` and `open` in workflows/data/helpdesk.sql.
+const TICKET: &str = "105";
+
+/// The columns of ticket 105 that the workflow writes.
+#[derive(Debug, PartialEq, Eq)]
+struct Ticket {
+    priority: String,
+    writes: i64,
+    status: String,
+}
+
+fn ticket(priority: &str, writes: i64, status: &str) -> Ticket {
+    Ticket {
+        priority: priority.to_owned(),
+        writes,
+        status: status.to_owned(),
+    }
+}
+
+fn original() -> Ticket {
+    ticket("low", 0, "open")
+}
+
+fn both_written() -> Ticket {
+    ticket("urgent", 1, "pending")
+}
+
+/// Which command a fault is injected into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    Run,
+    Approve,
+    Resume,
+}
+
+/// One kill point of the forward path.
+struct Point {
+    fault: &'static str,
+    stage: Stage,
+    /// The ticket right after the kill: shows the fault fired where it claims to.
+    at_kill: fn() -> Ticket,
+}
+
+const FORWARD: [Point; 9] = [
+    Point {
+        fault: "recommended:suggest",
+        stage: Stage::Run,
+        at_kill: original,
+    },
+    Point {
+        fault: "confirmation_requested:review",
+        stage: Stage::Run,
+        at_kill: original,
+    },
+    Point {
+        fault: "confirmed:review",
+        stage: Stage::Approve,
+        at_kill: original,
+    },
+    // Inside the write's transaction, before COMMIT: nothing is written.
+    Point {
+        fault: "before_image:first",
+        stage: Stage::Resume,
+        at_kill: original,
+    },
+    Point {
+        fault: "commit:first",
+        stage: Stage::Resume,
+        at_kill: || ticket("urgent", 1, "open"),
+    },
+    Point {
+        fault: "written:first",
+        stage: Stage::Resume,
+        at_kill: || ticket("urgent", 1, "open"),
+    },
+    Point {
+        fault: "before_image:second",
+        stage: Stage::Resume,
+        at_kill: || ticket("urgent", 1, "open"),
+    },
+    Point {
+        fault: "commit:second",
+        stage: Stage::Resume,
+        at_kill: both_written,
+    },
+    Point {
+        fault: "written:second",
+        stage: Stage::Resume,
+        at_kill: both_written,
+    },
+];
+
+/// One case: a fresh folder with the config, the workflow, its script and the helpdesk db.
+struct Case {
+    dir: PathBuf,
+    label: String,
+}
+
+impl Case {
+    fn new(name: &str, workflow: &str) -> Case {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("crash-{name}"));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("scripts")).expect("create the case folder");
+        fs::write(dir.join("writ.yaml"), CONFIG).expect("write writ.yaml");
+        fs::write(dir.join("crashy.writ"), workflow).expect("write the workflow");
+        let script = dir.join("scripts/suggest");
+        fs::write(&script, SUGGEST).expect("write the script");
+        fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).expect("chmod the script");
+        let schema = fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows/data/helpdesk.sql"),
+        )
+        .expect("read helpdesk.sql");
+        let db = rusqlite::Connection::open(dir.join("helpdesk.db")).expect("create helpdesk.db");
+        db.execute_batch(&schema).expect("load helpdesk.sql");
+        db.execute_batch("ALTER TABLE tickets ADD COLUMN writes INTEGER NOT NULL DEFAULT 0")
+            .expect("add the write counter");
+        drop(db);
+        let case = Case {
+            dir,
+            label: name.to_owned(),
+        };
+        let check = case.writ(&["check", "crashy.writ"], None);
+        assert_eq!(
+            check.status.code(),
+            Some(0),
+            "[{name}] the workflow checks clean: {}",
+            stderr(&check)
+        );
+        assert_eq!(case.ticket(), original(), "[{name}] the fresh ticket");
+        case
+    }
+
+    /// Runs writ in the case's folder, with `WRIT_FAULT` set only when given.
+    fn writ(&self, args: &[&str], fault: Option<&str>) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_writ"));
+        command
+            .args(args)
+            .current_dir(&self.dir)
+            .env("NO_COLOR", "1")
+            .env_remove("WRIT_FAULT");
+        if let Some(fault) = fault {
+            command.env("WRIT_FAULT", fault);
+        }
+        command.output().expect("the writ binary runs")
+    }
+
+    /// Runs a command that must be killed by its fault.
+    fn killed(&self, args: &[&str], fault: &str) {
+        let out = self.writ(args, Some(fault));
+        assert_eq!(
+            out.status.signal(),
+            Some(9),
+            "[{}] `writ {}` with WRIT_FAULT={fault} must die by SIGKILL, but exited {:?}\n\
+             stdout: {}\nstderr: {}",
+            self.label,
+            args.join(" "),
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            stderr(&out)
+        );
+    }
+
+    /// Runs a command that must exit with `code` and print one JSON report; returns it.
+    fn report(&self, args: &[&str], code: i32) -> serde_json::Value {
+        let out = self.writ(args, None);
+        let shown = format!(
+            "[{}] `writ {}`: exit {:?}, signal {:?}\nstdout: {}\nstderr: {}",
+            self.label,
+            args.join(" "),
+            out.status.code(),
+            out.status.signal(),
+            String::from_utf8_lossy(&out.stdout),
+            stderr(&out)
+        );
+        assert!(!stderr(&out).contains("panicked"), "a panic: {shown}");
+        assert_eq!(out.status.code(), Some(code), "{shown}");
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("a JSON report on stdout ({e}): {shown}"))
+    }
+
+    fn start(&self) -> String {
+        let report = self.report(&self.run_args(), 3);
+        assert_eq!(report["status"], "waiting", "[{}] {report}", self.label);
+        report["run"]
+            .as_str()
+            .unwrap_or_else(|| panic!("[{}] no run id in {report}", self.label))
+            .to_owned()
+    }
+
+    fn run_args(&self) -> Vec<&'static str> {
+        vec![
+            "run",
+            "crashy.writ",
+            "--input",
+            "ticket_id=105",
+            "--as",
+            "ana",
+            "--format",
+            "json",
+        ]
+    }
+
+    fn approve(&self, run: &str) {
+        self.report(
+            &["approve", run, "review", "--as", "sam", "--format", "json"],
+            0,
+        );
+    }
+
+    /// The one run in the store (for a run whose `writ run` was killed before printing it).
+    fn only_run(&self) -> String {
+        let report = self.report(&["status", "--format", "json"], 0);
+        let runs = report["runs"]
+            .as_array()
+            .unwrap_or_else(|| panic!("[{}] no `runs` in {report}", self.label));
+        assert_eq!(
+            runs.len(),
+            1,
+            "[{}] one run in the store: {report}",
+            self.label
+        );
+        runs[0]["run"].as_str().expect("a run id").to_owned()
+    }
+
+    /// Drives a run to `point` and kills writ there; returns the run's id.
+    fn crash_at(&self, point: &Point) -> String {
+        if point.stage == Stage::Run {
+            self.killed(&self.run_args(), point.fault);
+            return self.only_run();
+        }
+        let run = self.start();
+        if point.stage == Stage::Approve {
+            self.killed(&["approve", &run, "review", "--as", "sam"], point.fault);
+            return run;
+        }
+        self.approve(&run);
+        self.killed(&["resume", &run], point.fault);
+        run
+    }
+
+    fn ticket(&self) -> Ticket {
+        let db =
+            rusqlite::Connection::open(self.dir.join("helpdesk.db")).expect("open helpdesk.db");
+        db.query_row(
+            "SELECT priority, writes, status FROM tickets WHERE id = ?1",
+            [TICKET],
+            |row| {
+                Ok(Ticket {
+                    priority: row.get(0)?,
+                    writes: row.get(1)?,
+                    status: row.get(2)?,
+                })
+            },
+        )
+        .expect("read ticket 105")
+    }
+
+    /// The run's events, from `writ log RUN --format jsonl`.
+    fn events(&self, run: &str) -> Vec<serde_json::Value> {
+        let out = self.writ(&["log", run, "--format", "jsonl"], None);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "[{}] writ log: {}",
+            self.label,
+            stderr(&out)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("one JSON object per line"))
+            .collect()
+    }
+
+    fn audit_is_intact(&self) {
+        let out = self.writ(&["audit", "verify"], None);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "[{}] writ audit verify: {}{}",
+            self.label,
+            String::from_utf8_lossy(&out.stdout),
+            stderr(&out)
+        );
+    }
+
+    /// The run's last event is `kind` and ends it with `status`; no other event ends it.
+    fn ends_with(&self, events: &[serde_json::Value], kind: &str, status: &str) {
+        let last = events.last().expect("the run has events");
+        assert_eq!(
+            last["kind"], kind,
+            "[{}] the last event: {last}",
+            self.label
+        );
+        assert_eq!(
+            last["data"]["status"], status,
+            "[{}] the last event: {last}",
+            self.label
+        );
+        let ends = events
+            .iter()
+            .filter(|e| e["kind"] == "run_finished" || e["kind"] == "run_failed")
+            .count();
+        assert_eq!(ends, 1, "[{}] exactly one event ends the run", self.label);
+    }
+
+    fn step_phase(&self, run: &str, step: &str) -> serde_json::Value {
+        let report = self.report(&["status", run, "--format", "json"], 0);
+        report["steps"][step].clone()
+    }
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn written<'a>(events: &'a [serde_json::Value], step: &str) -> Vec<&'a serde_json::Value> {
+    events
+        .iter()
+        .filter(|e| e["kind"] == "written" && e["step"] == step)
+        .collect()
+}
+
+/// Runs `case` for every point on its own thread (named after the point, so a panic names
+/// it) and fails once, listing every point that failed.
+fn each_point(points: &[Point], case: fn(&Point)) {
+    let failed: Vec<&str> = thread::scope(|scope| {
+        let handles: Vec<_> = points
+            .iter()
+            .map(|point| {
+                let handle = thread::Builder::new()
+                    .name(point.fault.to_owned())
+                    .spawn_scoped(scope, move || case(point))
+                    .expect("spawn a thread");
+                (point.fault, handle)
+            })
+            .collect();
+        handles
+            .into_iter()
+            .filter_map(|(fault, handle)| handle.join().is_err().then_some(fault))
+            .collect()
+    });
+    assert!(
+        failed.is_empty(),
+        "failed at {} of {} kill points: {failed:?} (each point's panic is printed above)",
+        failed.len(),
+        points.len()
+    );
+}
+
+/// The step whose write a fault interrupts between its before-image and its `written` event.
+fn in_doubt_step(fault: &str) -> Option<&str> {
+    let (kind, step) = fault.split_once(':')?;
+    matches!(kind, "before_image" | "commit").then_some(step)
+}
+
+fn resume_finishes(point: &Point) {
+    let name = format!("resume-{}", point.fault.replace(':', "-"));
+    let case = Case::new(&name, WORKFLOW);
+    let run = case.crash_at(point);
+    let at = point.fault;
+    assert_eq!(
+        case.ticket(),
+        (point.at_kill)(),
+        "[{at}] the ticket right after the kill"
+    );
+    if let Some(step) = in_doubt_step(at) {
+        assert_eq!(
+            case.step_phase(&run, step),
+            "in_doubt",
+            "[{at}] `{step}` is in doubt after the kill"
+        );
+    }
+
+    if point.stage == Stage::Run {
+        // The kill came before anyone approved: resume reaches the confirm and waits.
+        let waiting = case.report(&["resume", &run, "--format", "json"], 3);
+        assert_eq!(waiting["status"], "waiting", "[{at}] {waiting}");
+        case.approve(&run);
+    }
+    let done = case.report(&["resume", &run, "--format", "json"], 0);
+    assert_eq!(done["status"], "done", "[{at}] resume ends done: {done}");
+
+    assert_eq!(
+        case.ticket(),
+        both_written(),
+        "[{at}] each write took effect exactly once (writes == 1)"
+    );
+    case.audit_is_intact();
+    let events = case.events(&run);
+    for step in ["first", "second"] {
+        let written = written(&events, step);
+        assert_eq!(
+            written.len(),
+            1,
+            "[{at}] exactly one `written` event for `{step}`: {written:?}"
+        );
+        // A write that committed before the kill is recorded as recovered, never run again.
+        let recovered = at == format!("commit:{step}");
+        assert_eq!(
+            written[0]["data"]["recovered"].as_bool().unwrap_or(false),
+            recovered,
+            "[{at}] `recovered` on the `written` of `{step}`: {}",
+            written[0]
+        );
+    }
+    case.ends_with(&events, "run_finished", "done");
+}
+
+fn rollback_restores(point: &Point) {
+    let name = format!("rollback-{}", point.fault.replace(':', "-"));
+    let case = Case::new(&name, WORKFLOW);
+    let run = case.crash_at(point);
+    let at = point.fault;
+    assert_eq!(
+        case.ticket(),
+        (point.at_kill)(),
+        "[{at}] the ticket right after the kill"
+    );
+
+    let report = case.report(&["rollback", &run, "--as", "olu", "--format", "json"], 0);
+    assert_eq!(report["status"], "rolled_back", "[{at}] {report}");
+    assert_eq!(
+        case.ticket(),
+        original(),
+        "[{at}] after `writ rollback` (status {}) the ticket is as before the run",
+        report["status"]
+    );
+    case.audit_is_intact();
+    let events = case.events(&run);
+    case.ends_with(&events, "run_finished", "rolled_back");
+}
+
+#[test]
+fn resume_after_a_kill_at_every_forward_point_writes_exactly_once() {
+    each_point(&FORWARD, resume_finishes);
+}
+
+#[test]
+fn rollback_after_a_kill_at_every_forward_point_restores_the_ticket() {
+    each_point(&FORWARD, rollback_restores);
+}
+
+/// `second` violates the CHECK on `tickets.status`, so the run fails after `first` wrote and
+/// compensation rolls `first` back; the kill comes during that rollback.
+fn failing_case(name: &str, fault: &str) -> (Case, String) {
+    let case = Case::new(
+        name,
+        &WORKFLOW.replace("status = 'pending'", "status = 'bogus'"),
+    );
+    let run = case.start();
+    case.approve(&run);
+    case.killed(&["resume", &run], fault);
+    (case, run)
+}
+
+#[test]
+fn a_kill_when_a_rollback_started_ends_needs_repair() {
+    let (case, run) = failing_case("rollback-started", "rollback_started:undo_first");
+    // The kill came right after `rollback_started`: the rollback itself never ran.
+    assert_eq!(
+        case.ticket(),
+        ticket("urgent", 1, "open"),
+        "the ticket after the kill"
+    );
+
+    // writ cannot tell whether the rollback ran: it must not guess, nor run it silently again.
+    let report = case.report(&["resume", &run, "--format", "json"], 1);
+    assert_eq!(report["status"], "needs_repair", "{report}");
+    assert_eq!(
+        report["repair_by"],
+        serde_json::json!(["ops_lead"]),
+        "{report}"
+    );
+    assert!(
+        report["unreversed"]
+            .as_array()
+            .is_some_and(|u| u.iter().any(|s| s == "first")),
+        "`first` is named as a write left in place: {report}"
+    );
+    assert_eq!(
+        case.ticket(),
+        ticket("urgent", 1, "open"),
+        "resume does not run the interrupted rollback again"
+    );
+    case.audit_is_intact();
+    let events = case.events(&run);
+    case.ends_with(&events, "run_failed", "needs_repair");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["kind"] == "rollback_failed" && e["step"] == "undo_first"),
+        "the interrupted rollback is recorded as failed"
+    );
+
+    // The repair role asks for the rollback explicitly: now it runs, once.
+    let rolled = case.report(&["rollback", &run, "--as", "olu", "--format", "json"], 0);
+    assert_eq!(rolled["status"], "rolled_back", "{rolled}");
+    assert_eq!(
+        case.ticket(),
+        original(),
+        "the explicit rollback restores the ticket"
+    );
+    case.audit_is_intact();
+}
+
+#[test]
+fn a_kill_after_a_rollback_finished_ends_failed() {
+    let (case, run) = failing_case("rolled-back", "rolled_back:undo_first");
+    assert_eq!(
+        case.ticket(),
+        original(),
+        "the rollback ran before the kill"
+    );
+
+    let report = case.report(&["resume", &run, "--format", "json"], 1);
+    assert_eq!(report["status"], "failed", "{report}");
+    assert_eq!(
+        case.ticket(),
+        original(),
+        "the ticket stays as before the run"
+    );
+    case.audit_is_intact();
+    let events = case.events(&run);
+    case.ends_with(&events, "run_failed", "failed");
+    let reversals = events
+        .iter()
+        .filter(|e| e["kind"] == "rollback_started" && e["step"] == "undo_first")
+        .count();
+    assert_eq!(reversals, 1, "the finished rollback is not run again");
+}
