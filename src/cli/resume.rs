@@ -22,6 +22,11 @@ pub fn run(args: &Args) -> u8 {
         let config = args.config.load()?;
         let concurrency = config.limits.concurrency;
         let mut opened = runs::open(config, &args.run)?;
+        opened
+            .engine
+            .systems()
+            .check_tokens()
+            .map_err(|e| runs::fail(&e, super::exit::USAGE))?;
         runs::drive(&mut opened.engine, Mode::Run, concurrency)?;
         Ok(exit_for(show(opened.engine.state(), args.format)))
     };

@@ -59,6 +59,10 @@ fn start(args: &Args) -> Result<u8, u8> {
     let concurrency = config.limits.concurrency;
     let state_path = config.state.clone();
     let shared = runs::shared(plan, config, store, &file)?;
+    shared
+        .systems
+        .check_tokens()
+        .map_err(|e| runs::fail(&e, exit::USAGE))?;
     let mut engine = Engine::start(shared, &file, inputs, &args.person, args.context.clone())
         .map_err(|e| runs::fail(&e, exit::USAGE))?;
     let _guard =

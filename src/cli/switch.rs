@@ -47,6 +47,10 @@ pub struct ReviveArgs {
 }
 
 pub fn kill(args: &KillArgs) -> u8 {
+    if args.reason.trim().is_empty() {
+        eprintln!("error: a kill needs a reason: `--reason TEXT`");
+        return exit::USAGE;
+    }
     let scope = Scope::of(args.workflow.as_deref(), args.system.as_deref());
     flip(
         &args.config,
@@ -121,6 +125,12 @@ fn flip(
         return Err(exit::FINDINGS);
     }
     let role = if kill {
+        if system.is_none() && owners.is_empty() {
+            eprintln!(
+                "warning: no run of workflow `{workflow}` is in the store yet: check the name \
+                 (the kill holds for it from now on all the same)"
+            );
+        }
         roles.first().cloned()
     } else {
         if owners.is_empty() {

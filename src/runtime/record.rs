@@ -34,6 +34,10 @@ pub struct RunStarted {
 pub struct Recommended {
     pub output: serde_json::Value,
     pub values: BTreeMap<Name, Value>,
+    /// A program's standard output exactly as it printed it (the parsed `output` keeps one
+    /// value of a repeated key; this keeps what the model said).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdout: Option<String>,
     /// The program's standard error, when it wrote any (kept for the log).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stderr: Option<String>,

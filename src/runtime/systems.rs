@@ -25,7 +25,9 @@ pub enum Target {
     },
     Http {
         base_url: String,
-        token: Option<String>,
+        /// The token from the environment, or why it could not be read: only a call needs
+        /// it, so recording a decision never requires the secret.
+        token: Result<Option<String>, String>,
         timeout: Option<Duration>,
     },
     Exec {
@@ -115,10 +117,7 @@ pub fn resolve(plan: &Plan, config: &Config, workflow_file: &Path) -> Result<Sys
                 base_url: base_url.clone(),
                 token: config
                     .token(&system.name)
-                    .map_err(|error| SystemError::Unusable {
-                        system: system.name.to_string(),
-                        reason: error.to_string(),
-                    })?,
+                    .map_err(|error| error.to_string()),
                 timeout: *timeout,
             },
             SystemConfig::Exec { workdir } => Target::Exec {
@@ -145,6 +144,23 @@ fn connector_of(system: &SystemConfig) -> &'static str {
 }
 
 impl Systems {
+    /// Refuses when a system's token cannot be read: checked before a run starts or resumes,
+    /// so a missing secret stops it before its first step.
+    pub fn check_tokens(&self) -> Result<(), SystemError> {
+        for (name, target) in &self.targets {
+            if let Target::Http {
+                token: Err(reason), ..
+            } = target
+            {
+                return Err(SystemError::Unusable {
+                    system: name.to_string(),
+                    reason: reason.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// The system an action of a recommend step runs on: of the systems it `reads`, the one
     /// whose connector fits the action (the checker guarantees one for `sql` and `http`). An
     /// `exec` action needs none.

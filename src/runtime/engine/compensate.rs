@@ -6,7 +6,7 @@
 use super::step::{self, scope};
 use super::{Engine, EngineError};
 use crate::plan::{Name, PlanRollback};
-use crate::runtime::connector::{exec, http, sqlite};
+use crate::runtime::connector::{exec, sqlite};
 use crate::runtime::event::EventKind;
 use crate::runtime::record::{self, Cause, Ended, Reversal};
 use crate::runtime::render::{Rendered, render};
@@ -40,15 +40,21 @@ impl Engine {
             unreversed: vec![],
         };
         // A write that committed just before a crash, without its `written` event, is still
-        // a write to reverse: judge every write in doubt first (the failed step's own call
-        // returned its error, so it is not in doubt).
-        match self.resolve_in_doubt(end.step.as_ref())? {
+        // a write to reverse, and a write whose call failed half-way (a timeout) may have
+        // acted: judge every write in doubt first.
+        match self.resolve_in_doubt()? {
             Err((doubtful, why)) => {
                 end.repair_by = vec![self.repair_role(&doubtful)];
                 end.status = Status::NeedsRepair;
                 end.unreversed = self.state.to_reverse();
                 end.unreversed.push(doubtful.clone());
-                end.reason = Some(format!("the write of `{doubtful}` is in doubt: {why}"));
+                let failure = match (&end.step, &end.reason) {
+                    (Some(failed), Some(reason)) if *failed == doubtful => format!("{reason}; "),
+                    _ => String::new(),
+                };
+                end.reason = Some(format!(
+                    "{failure}the write of `{doubtful}` is in doubt: {why}"
+                ));
                 end.step = Some(doubtful);
             }
             Ok(_) => {
@@ -209,23 +215,8 @@ impl Engine {
                 )
                 .map_err(|e| e.to_string())?;
             }
-            (
-                Rendered::Http { method, url, body },
-                Target::Http {
-                    base_url,
-                    token,
-                    timeout: own,
-                },
-            ) => {
-                http::call(
-                    base_url,
-                    token.as_deref(),
-                    method,
-                    url,
-                    body.as_ref(),
-                    own.unwrap_or(timeout),
-                )
-                .map_err(|e| e.to_string())?;
+            (Rendered::Http { method, url, body }, Target::Http { .. }) => {
+                step::call_http(shared, target, method, url, body.as_ref())?;
             }
             _ => return Err("the rollback does not fit its system".to_owned()),
         }

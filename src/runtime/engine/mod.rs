@@ -160,6 +160,11 @@ impl Engine {
         self.actor = Some((person.to_owned(), role.to_owned()));
     }
 
+    /// The run's systems, resolved.
+    pub fn systems(&self) -> &super::systems::Systems {
+        &self.shared.systems
+    }
+
     pub fn state(&self) -> &RunState {
         &self.state
     }

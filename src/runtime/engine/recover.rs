@@ -29,7 +29,7 @@ impl Engine {
     /// Resolves every write in doubt; returns the steps to run again, or `None` when the run
     /// ended `needs_repair`.
     pub(super) fn recover(&mut self) -> Result<Option<BTreeSet<Name>>, EngineError> {
-        match self.resolve_in_doubt(None)? {
+        match self.resolve_in_doubt()? {
             Ok(redo) => Ok(Some(redo)),
             Err((name, why)) => {
                 self.give_up(&name, why)?;
@@ -38,18 +38,17 @@ impl Engine {
         }
     }
 
-    /// Judges every write in doubt but `except`: one that committed is recorded `written`
+    /// Judges every write in doubt: one that committed is recorded `written`
     /// (`recovered`); the others are returned to run again; the first writ cannot tell is the
     /// error, with why.
     pub(super) fn resolve_in_doubt(
         &mut self,
-        except: Option<&Name>,
     ) -> Result<Result<BTreeSet<Name>, (Name, String)>, EngineError> {
         let in_doubt: Vec<Name> = self
             .state
             .steps
             .iter()
-            .filter(|(name, s)| s.phase == Some(Phase::InDoubt) && Some(*name) != except)
+            .filter(|(_, s)| s.phase == Some(Phase::InDoubt))
             .map(|(name, _)| name.clone())
             .collect();
         let mut redo = BTreeSet::new();
@@ -67,6 +66,8 @@ impl Engine {
 
     fn judge(&self, name: &Name) -> Verdict {
         let unknown = |why: &str| Verdict::Unknown(why.to_owned());
+        // A write whose call did not come back (a crash, a timeout, an error half-way) may
+        // have acted: only a sqlite write with its two images can be told apart.
         let (Some(step), Some(state)) = (self.steps.get(name), self.state.steps.get(name)) else {
             return unknown("the step is not in the plan");
         };
@@ -78,9 +79,7 @@ impl Engine {
             .as_ref()
             .and_then(|s| self.shared.systems.targets.get(s));
         let (Some(Target::Sqlite { path }), Some(capture)) = (target, &step.capture) else {
-            return unknown(
-                "writ stopped during this call and cannot tell whether the system acted on it",
-            );
+            return unknown("writ cannot tell whether the system acted on the call");
         };
         let (Some(before), Some(after)) = (&image.before, &image.after) else {
             return unknown("the before-image holds no rows to compare");

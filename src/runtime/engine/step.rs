@@ -90,7 +90,11 @@ fn recommend(shared: &Arc<Shared>, job: &Job, events: &mut Vec<Event>) -> Result
         .for_reading(&job.step.reads, action)
         .map(|(_, t)| t);
     let rendered = render(action, &job.scope).map_err(|e| e.to_string())?;
-    let (output, stderr) = read(shared, target, &rendered)?;
+    let Answer {
+        output,
+        stdout,
+        stderr,
+    } = read(shared, target, &rendered)?;
     let first = match &output {
         serde_json::Value::Array(rows) => rows
             .first()
@@ -103,6 +107,7 @@ fn recommend(shared: &Arc<Shared>, job: &Job, events: &mut Vec<Event>) -> Result
     let data = Recommended {
         output,
         values,
+        stdout,
         stderr: stderr.filter(|s| !s.trim().is_empty()),
     };
     let event = job
@@ -112,18 +117,30 @@ fn recommend(shared: &Arc<Shared>, job: &Job, events: &mut Vec<Event>) -> Result
     Ok(())
 }
 
-/// Runs a read: sqlite rows as a JSON array, or a program's or server's JSON object; and a
-/// program's standard error.
-fn read(
-    shared: &Shared,
-    target: Option<&Target>,
-    rendered: &Rendered,
-) -> Result<(serde_json::Value, Option<String>), String> {
+/// What a read answered: sqlite rows as a JSON array, or a program's or server's JSON
+/// object; and a program's own output, verbatim.
+struct Answer {
+    output: serde_json::Value,
+    stdout: Option<String>,
+    stderr: Option<String>,
+}
+
+impl Answer {
+    fn json(output: serde_json::Value) -> Answer {
+        Answer {
+            output,
+            stdout: None,
+            stderr: None,
+        }
+    }
+}
+
+fn read(shared: &Shared, target: Option<&Target>, rendered: &Rendered) -> Result<Answer, String> {
     let fail = |e: ConnectorError| e.to_string();
     match (rendered, target) {
         (Rendered::Sqlite { sql, params }, Some(Target::Sqlite { path })) => {
             let rows = sqlite::read(path, sql, params, timeout(shared)).map_err(fail)?;
-            Ok((rows_json(&rows), None))
+            Ok(Answer::json(rows_json(&rows)))
         }
         (Rendered::Exec { program, args }, target) => {
             let out = exec::run(
@@ -133,11 +150,15 @@ fn read(
                 timeout(shared),
             )
             .map_err(fail)?;
-            Ok((out.json.unwrap_or_else(empty), Some(out.stderr)))
+            Ok(Answer {
+                output: out.json.unwrap_or_else(empty),
+                stdout: Some(out.stdout),
+                stderr: Some(out.stderr),
+            })
         }
         (Rendered::Http { method, url, body }, Some(target @ Target::Http { .. })) => {
             let out = call_http(shared, target, method, url, body.as_ref())?;
-            Ok((out, None))
+            Ok(Answer::json(out))
         }
         _ => Err("no system fits this action".to_owned()),
     }
@@ -159,7 +180,8 @@ fn rows_json(rows: &[Row]) -> serde_json::Value {
     )
 }
 
-fn call_http(
+/// One request to an http system, with its token and time limit.
+pub(super) fn call_http(
     shared: &Shared,
     target: &Target,
     method: &str,
@@ -175,6 +197,7 @@ fn call_http(
         return Err("not an http system".to_owned());
     };
     let limit = own.unwrap_or(timeout(shared));
+    let token = token.as_ref().map_err(Clone::clone)?;
     http::call(base_url, token.as_deref(), method, url, body, limit)
         .map(|out| out.json.unwrap_or_else(empty))
         .map_err(|e| e.to_string())
@@ -285,7 +308,7 @@ fn write(
                     .append(image(None, None))
                     .map_err(|e| e.to_string())?,
             );
-            let (output, _) = read(shared, Some(target), rendered)?;
+            let output = read(shared, Some(target), rendered)?.output;
             wrote.values = check_output(&step.yields, &output)
                 .map_err(|e| format!("the system's answer was refused: {e}"))?;
             wrote.output = Some(output);
@@ -316,7 +339,7 @@ pub fn check(
     if let (Rendered::Sqlite { sql, params }, Some(Target::Sqlite { path })) = (&rendered, target) {
         return sqlite::verify(path, sql, params, timeout(shared)).map_err(|e| e.to_string());
     }
-    let (output, _) = read(shared, target, &rendered)?;
+    let output = read(shared, target, &rendered)?.output;
     let object = output.as_object().ok_or("the answer is not an object")?;
     match object.iter().find(|(_, v)| !truthy(v)) {
         Some((key, value)) => Err(format!("returned {value} in `{key}`")),
