@@ -16,7 +16,7 @@ pub fn line(event: &Event) -> String {
         (None, Some(role)) => format!("writ for {role}"),
         (None, None) => "writ".to_owned(),
     };
-    format!(
+    let line = format!(
         "{:>5}  {}  {:<22} {:<18} {:<20} {}",
         event.seq,
         event.at,
@@ -24,7 +24,25 @@ pub fn line(event: &Event) -> String {
         e.step.as_deref().unwrap_or("-"),
         who,
         summary(event)
-    )
+    );
+    escape_controls(&line)
+}
+
+/// Free text (a context, a note, a reason) must not forge a log line or drive the terminal:
+/// every control character is shown as an escape.
+fn escape_controls(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_owned();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 fn read<T: serde::de::DeserializeOwned>(event: &Event) -> Option<T> {

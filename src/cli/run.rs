@@ -9,7 +9,7 @@ use super::report::Format;
 use super::runs::{self, exit_for, show};
 use super::runtime_args::ConfigArg;
 use crate::plan::Plan;
-use crate::runtime::engine::{Engine, Mode};
+use crate::runtime::engine::{Engine, Mode, new_run_id};
 use crate::runtime::lock;
 use crate::runtime::store::sqlite::SqliteStore;
 use crate::runtime::value::Value;
@@ -63,10 +63,13 @@ fn start(args: &Args) -> Result<u8, u8> {
         .systems
         .check_tokens()
         .map_err(|e| runs::fail(&e, exit::USAGE))?;
-    let mut engine = Engine::start(shared, &file, inputs, &args.person, args.context.clone())
+    // Locked before the run exists, so no other process can act on it between its first
+    // event and this one driving it.
+    let id = new_run_id();
+    let _guard = lock::lock(&state_path, &id).map_err(|e| runs::fail(&e, exit::FINDINGS))?;
+    let context = args.context.clone();
+    let mut engine = Engine::start(shared, id, &file, inputs, &args.person, context)
         .map_err(|e| runs::fail(&e, exit::USAGE))?;
-    let _guard =
-        lock::lock(&state_path, &engine.state().id).map_err(|e| runs::fail(&e, exit::USAGE))?;
     runs::drive(&mut engine, Mode::Run, concurrency)?;
     Ok(exit_for(show(engine.state(), args.format)))
 }

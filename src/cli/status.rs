@@ -61,17 +61,24 @@ pub fn run(args: &Args) -> u8 {
         }
     };
     let mut lines = Vec::new();
+    // One unreadable run (its events edited) is listed as such; it never hides the others.
     for run in &runs {
-        match load(run) {
-            Ok(state) => lines.push(Line {
+        lines.push(match load(run) {
+            Ok(state) => Line {
                 status: status_of(&state).as_str(),
                 run: state.id,
                 workflow: state.workflow,
                 started_by: state.starter,
                 started_at: state.started_at,
-            }),
-            Err(code) => return code,
-        }
+            },
+            Err(_) => Line {
+                status: "unreadable",
+                run: run.clone(),
+                workflow: String::new(),
+                started_by: String::new(),
+                started_at: String::new(),
+            },
+        });
     }
     match args.format {
         Format::Json => {

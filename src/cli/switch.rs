@@ -188,22 +188,25 @@ fn store_error(error: crate::runtime::store::StoreError) -> u8 {
     exit::USAGE
 }
 
-/// The workflow's name and owner role: from its file when `name` is a `.writ` file, else from
-/// its latest run in the store.
+/// The workflow's name (`name` may be its `.writ` file) and its owner role: the one its latest
+/// run recorded, so a file written for the occasion cannot name its own owner; the file's owner
+/// only for a workflow that has never run.
 fn workflow_owner(store: &SqliteStore, name: &str) -> Result<(String, Option<String>), u8> {
-    if name.ends_with(".writ") || Path::new(name).is_file() {
+    let (name, file_owner) = if name.ends_with(".writ") || Path::new(name).is_file() {
         let plan = runs::load_plan(Path::new(name))?;
         let workflow = &plan.body.workflow;
-        return Ok((workflow.name.to_string(), Some(workflow.owner.to_string())));
-    }
-    let events = store.workflow_events(name).map_err(store_error)?;
-    let owner = events
+        (workflow.name.to_string(), Some(workflow.owner.to_string()))
+    } else {
+        (name.to_owned(), None)
+    };
+    let events = store.workflow_events(&name).map_err(store_error)?;
+    let recorded = events
         .iter()
         .rev()
         .filter(|e| e.event.kind == EventKind::RunStarted)
         .find_map(|e| serde_json::from_value::<RunStarted>(e.event.data.clone()).ok())
         .map(|started| started.owner.to_string());
-    Ok((name.to_owned(), owner))
+    Ok((name, recorded.or(file_owner)))
 }
 
 /// The owner roles of every workflow in the store that writes `system`.

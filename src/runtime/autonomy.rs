@@ -2,21 +2,23 @@
 //! `auto when acceptance >= P% over DUR [min N] [and critical == 0]` holds, from the store.
 //!
 //! Counted: human decisions (`confirmed`, `rejected`, `expired`) on the confirm steps that
-//! gate this execute, whose recorded gates hold this execute with this same action text (a
-//! changed action starts from zero). `auto_confirmed` events never count. Critical: this
-//! execute rolled back (or its rollback failed) within the window.
+//! gate this execute, whose recorded gates hold this execute with the same plan slice (action
+//! text, system, approver, confirms and their roles: `systems::text_hash`) and the same target
+//! (a changed action, or a copy of the workflow pointed at a scratch database, starts from
+//! zero). `auto_confirmed` events never count. Critical: within the window, this execute
+//! rolled back, its rollback failed, or a run ended `needs_repair` with it unreversed.
 
 use super::clock::{self, Millis};
 use super::event::{Event, EventKind};
-use super::record::{Decided, Figures, Reversal};
+use super::record::{Decided, Ended, Figures, Gate, Reversal};
+use super::run::Status;
 use crate::plan::{Name, PlanAuto};
 
 /// The gate's figures now, or `None` when there is no record spanning the window yet.
 pub fn figures(
     events: &[Event],
-    execute: &str,
+    gate: &Gate,
     confirms: &[Name],
-    text_hash: &str,
     auto: &PlanAuto,
     now: Millis,
 ) -> Option<Figures> {
@@ -46,7 +48,7 @@ pub fn figures(
                     .step
                     .as_deref()
                     .is_some_and(|s| confirms.iter().any(|c| c == s));
-                if !on_confirm || !gates_this(event, execute, text_hash) {
+                if !on_confirm || !gates_this(event, gate) {
                     continue;
                 }
                 first = Some(first.map_or(at, |f| f.min(at)));
@@ -62,8 +64,18 @@ pub fn figures(
             }
             EventKind::RolledBack | EventKind::RollbackFailed if at >= since => {
                 let undoes = serde_json::from_value::<Reversal>(e.data.clone())
-                    .is_ok_and(|r| r.undoes == execute);
+                    .is_ok_and(|r| r.undoes == gate.step);
                 if undoes {
+                    figures.critical += 1;
+                }
+            }
+            EventKind::RunFailed if at >= since => {
+                let repaired = serde_json::from_value::<Ended>(e.data.clone()).is_ok_and(|d| {
+                    d.status == Status::NeedsRepair
+                        && (d.step.as_ref() == Some(&gate.step)
+                            || d.unreversed.contains(&gate.step))
+                });
+                if repaired {
                     figures.critical += 1;
                 }
             }
@@ -80,10 +92,26 @@ pub fn figures(
     Some(figures)
 }
 
-fn gates_this(event: &Event, execute: &str, text_hash: &str) -> bool {
+/// Whether the gate holds with these figures: the one definition, used by the executor to
+/// decide whether to ask and by `decide` to allow. At least one human decision is always
+/// needed, whatever `min` says.
+pub fn holds(figures: &Figures, auto: &PlanAuto, killed: bool) -> bool {
+    !killed
+        && figures.decisions >= auto.min_decisions.max(1)
+        && figures.confirmed.saturating_mul(10_000)
+            >= auto
+                .acceptance_basis_points
+                .saturating_mul(figures.decisions)
+        && (!auto.no_critical || figures.critical == 0)
+}
+
+fn gates_this(event: &Event, gate: &Gate) -> bool {
     serde_json::from_value::<Decided>(event.event.data.clone()).is_ok_and(|d| {
-        d.gates
-            .iter()
-            .any(|g| g.step == execute && g.text_hash == text_hash)
+        d.gates.iter().any(|g| {
+            g.step == gate.step
+                && g.text_hash == gate.text_hash
+                && g.system == gate.system
+                && g.target == gate.target
+        })
     })
 }

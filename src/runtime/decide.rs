@@ -266,9 +266,10 @@ fn by_timer(context: &Context<'_>, step: &PlanStep) -> Result<NewEvent, Refusal>
         request,
         request.and_then(|r| r.escalate_to.clone()),
     ) {
+        // The escalation role's window runs from the deadline that was missed, not from when
+        // writ noticed: a run nobody touched for a month is not reopened for anyone.
         let seconds = request.expires_seconds.unwrap_or(0);
-        let next = context
-            .now
+        let next = deadline
             .saturating_add(i64::try_from(seconds.saturating_mul(1_000)).unwrap_or(i64::MAX));
         let data = Escalated {
             to,
@@ -306,14 +307,7 @@ fn by_gate(
         .find(|s| s.name == step && s.kind == "execute")
         .ok_or_else(closed)?;
     let auto = planned.auto.as_ref().ok_or_else(closed)?;
-    let holds = !context.killed
-        && figures.decisions >= auto.min_decisions
-        && figures.decisions > 0
-        && figures.confirmed.saturating_mul(10_000)
-            >= auto
-                .acceptance_basis_points
-                .saturating_mul(figures.decisions)
-        && (!auto.no_critical || figures.critical == 0)
+    let holds = super::autonomy::holds(&figures, auto, context.killed)
         && gates.iter().all(|g| g.step == step)
         && !gates.is_empty();
     if !holds || context.run.phase(step).is_some() {

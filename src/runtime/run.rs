@@ -226,7 +226,9 @@ impl RunState {
             }
             EventKind::Escalated => {
                 let data: Escalated = read(event)?;
-                let deadline = clock::parse(&data.deadline);
+                let deadline = Some(
+                    clock::parse(&data.deadline).ok_or_else(|| corrupt(event, &data.deadline))?,
+                );
                 let state = self.step_mut(named()?);
                 state.phase = Some(Phase::Escalated);
                 state.deciding_role = Some(data.to);

@@ -215,8 +215,29 @@ pub fn bound_hash(system: &str, target: &str, action: &Rendered) -> String {
     )
 }
 
-/// The hash of an action's text with its values unbound: earned autonomy counts decisions
-/// per step and action text (a changed action starts from zero).
-pub fn text_hash(action: &PlanAction) -> String {
-    json_sha256("writ-action-text-v1\n", action)
+/// What earned autonomy counts decisions by: the execute's action text with its values
+/// unbound, the system it writes, its approver, and the confirms (with their `by` roles) that
+/// gate it. A changed action, a different system or different deciders start from zero.
+pub fn text_hash(
+    action: &PlanAction,
+    system: &str,
+    approver: &str,
+    confirms: &[(&str, &str)],
+) -> String {
+    #[derive(Serialize)]
+    struct Slice<'a> {
+        action: &'a PlanAction,
+        system: &'a str,
+        approver: &'a str,
+        confirms: &'a [(&'a str, &'a str)],
+    }
+    json_sha256(
+        "writ-action-text-v2\n",
+        &Slice {
+            action,
+            system,
+            approver,
+            confirms,
+        },
+    )
 }

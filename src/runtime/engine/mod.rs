@@ -72,9 +72,11 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Starts a run: appends `run_started` and returns the engine to drive it.
+    /// Starts run `id` (from [`new_run_id`], locked by the caller first): appends
+    /// `run_started` and returns the engine to drive it.
     pub fn start(
         shared: Arc<Shared>,
+        id: String,
         file: &Path,
         inputs: BTreeMap<String, Value>,
         person: &str,
@@ -96,7 +98,7 @@ impl Engine {
                 .collect(),
         };
         let event = NewEvent {
-            run: Some(run_id()),
+            run: Some(id),
             workflow: plan.body.workflow.name.to_string(),
             kind: EventKind::RunStarted,
             person: Some(person.to_owned()),
@@ -202,21 +204,23 @@ impl Engine {
         self.record(event)
     }
 
-    /// Records every expiry that is due: `expired`, or `escalated` to the escalation role.
+    /// Records every expiry that is due: `expired`, or `escalated` to the escalation role
+    /// (whose own deadline may have passed too: then it expires at once).
     pub fn apply_timers(&mut self) -> Result<(), EngineError> {
         let now = clock::now();
-        let due: Vec<Name> = self
-            .state
-            .waiting()
-            .into_iter()
-            .filter(|(_, s)| s.deadline.is_some_and(|d| now >= d))
-            .map(|(name, _)| name.clone())
-            .collect();
-        for step in due {
+        loop {
+            let due = self
+                .state
+                .waiting()
+                .into_iter()
+                .find(|(_, s)| s.deadline.is_some_and(|d| now >= d))
+                .map(|(name, _)| name.clone());
+            let Some(step) = due else {
+                return Ok(());
+            };
             let event = decide::decide(&self.context(now)?, &step, Decider::Timer)?;
             self.record(event)?;
         }
-        Ok(())
     }
 
     /// Drives the run to its next stop and returns its state.
@@ -372,7 +376,7 @@ impl Engine {
 
 /// A new run's id: the UTC date and time it started and six hex digits, e.g.
 /// `20261122-143501-3f9a2c` (sortable, short enough to type, unique per process and instant).
-fn run_id() -> String {
+pub fn new_run_id() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let now = clock::format(clock::now());

@@ -58,10 +58,17 @@ impl Engine {
     ) -> Result<Option<Job>, EngineError> {
         let ready = match phase {
             None if self.satisfied(step, false) => true,
-            None if self.satisfied(step, true) => match self.gate(&step.name) {
-                Some(figures) => self.auto_confirm(step, figures)?,
-                None => false,
-            },
+            None if self.satisfied(step, true) => {
+                let allowed = match self.gate(&step.name) {
+                    Some(figures) => self.auto_confirm(step, figures)?,
+                    None => false,
+                };
+                if !allowed {
+                    // The gate does not hold after all: its confirms ask a human.
+                    self.request_skipped(step)?;
+                }
+                allowed
+            }
             Some(Phase::AutoConfirmed) => self.satisfied(step, true),
             Some(Phase::InDoubt) => redo.contains(&step.name) && self.satisfied(step, true),
             _ => false,
@@ -72,25 +79,52 @@ impl Engine {
     /// Whether every step before `step` is complete; with `auto`, a confirm that gates this
     /// execute may instead be merely reached (requested, or ready to be).
     fn satisfied(&self, step: &PlanStep, auto: bool) -> bool {
-        step.after.iter().all(|pred| {
-            let phase = self.state.phase(pred);
-            if phase.is_some_and(Phase::is_complete) {
-                return true;
-            }
-            let gating = self
-                .facts
-                .get(&step.name)
-                .is_some_and(|f| f.confirmed_by.contains(pred));
-            auto && gating
-                && match phase {
-                    None => self
-                        .steps
-                        .get(pred)
-                        .is_some_and(|p| self.satisfied(p, false)),
-                    Some(Phase::Requested | Phase::Escalated) => true,
-                    _ => false,
+        // An execute waits for the human decision of every confirm that gates it, even one
+        // that is not a direct predecessor (behind an auto-confirmed execute, say).
+        let decided = auto
+            || self.facts.get(&step.name).is_none_or(|f| {
+                f.confirmed_by
+                    .iter()
+                    .all(|c| self.state.phase(c) == Some(Phase::Confirmed))
+            });
+        decided
+            && step.after.iter().all(|pred| {
+                let phase = self.state.phase(pred);
+                if phase.is_some_and(Phase::is_complete) {
+                    return true;
                 }
-        })
+                let gating = self
+                    .facts
+                    .get(&step.name)
+                    .is_some_and(|f| f.confirmed_by.contains(pred));
+                auto && gating
+                    && match phase {
+                        None => self
+                            .steps
+                            .get(pred)
+                            .is_some_and(|p| self.satisfied(p, false)),
+                        Some(Phase::Requested | Phase::Escalated) => true,
+                        _ => false,
+                    }
+            })
+    }
+
+    /// Requests the confirms gating `execute` that were skipped for its autonomy gate.
+    fn request_skipped(&mut self, execute: &PlanStep) -> Result<(), EngineError> {
+        let confirms = self
+            .facts
+            .get(&execute.name)
+            .map(|f| f.confirmed_by.clone())
+            .unwrap_or_default();
+        for confirm in confirms {
+            let Some(step) = self.steps.get(&confirm).cloned() else {
+                continue;
+            };
+            if self.state.phase(&confirm).is_none() && self.satisfied(&step, false) {
+                self.request(&step)?;
+            }
+        }
+        Ok(())
     }
 
     /// Appends `confirmation_requested` for a confirm that is ready.
@@ -139,12 +173,27 @@ impl Engine {
         let rendered = render(action, &scope).ok()?;
         Some(Gate {
             hash: bound_hash(&system, &target, &rendered),
-            text_hash: text_hash(action),
+            text_hash: self.text_hash(step)?,
             step: execute.clone(),
             system,
             target,
             action: record::data(&rendered),
         })
+    }
+
+    /// The slice of the plan earned autonomy counts decisions by (`systems::text_hash`).
+    fn text_hash(&self, step: &PlanStep) -> Option<String> {
+        let confirms = &self.facts.get(&step.name)?.confirmed_by;
+        let bys: Vec<(&str, &str)> = confirms
+            .iter()
+            .filter_map(|c| Some((c.as_str(), self.steps.get(c)?.by.as_deref()?)))
+            .collect();
+        Some(text_hash(
+            step.run.as_ref()?,
+            step.writes.as_deref()?,
+            step.approver.as_deref()?,
+            &bys,
+        ))
     }
 
     /// The autonomy gate's figures for `execute` when it holds now (computed once per drive).
@@ -161,20 +210,14 @@ impl Engine {
         let step = self.steps.get(execute)?;
         let auto = step.auto.as_ref()?;
         let confirms = &self.facts.get(execute)?.confirmed_by;
+        let gate = self.render_gate(execute)?;
         let store = self.shared.store();
         let killed = switch::holding(&**store, &self.state.workflow, &self.state.started.writes)
             .ok()?
             .is_some();
-        if killed {
-            return None;
-        }
         let events = store.workflow_events(&self.state.workflow).ok()?;
-        let text = text_hash(step.run.as_ref()?);
-        let figures = autonomy::figures(&events, execute, confirms, &text, auto, clock::now())?;
-        let holds = figures.decisions >= auto.min_decisions
-            && figures.acceptance_basis_points >= auto.acceptance_basis_points
-            && (!auto.no_critical || figures.critical == 0);
-        holds.then_some(figures)
+        let figures = autonomy::figures(&events, &gate, confirms, auto, clock::now())?;
+        autonomy::holds(&figures, auto, killed).then_some(figures)
     }
 
     /// Records `auto_confirmed` for one execute (through `decide`); whether it was allowed.
