@@ -282,6 +282,7 @@ impl Engine {
         let mut in_flight: BTreeSet<Name> = BTreeSet::new();
         let mut failure: Option<(Name, String)> = None;
         loop {
+            let mut ready = Vec::new();
             while failure.is_none() && in_flight.len() < limit {
                 let Some(name) = queue.pop_front() else { break };
                 if in_flight.contains(&name) {
@@ -289,17 +290,33 @@ impl Engine {
                 }
                 if let Some(job) = self.examine(&name, &redo, &mut queue)? {
                     in_flight.insert(name.clone());
-                    let shared = Arc::clone(&self.shared);
-                    running.spawn_blocking(move || {
-                        let outcome = step::run(&shared, &job);
-                        (name, outcome)
-                    });
+                    ready.push((name, job));
                 }
             }
-            let Some(joined) = running.join_next().await else {
+            let outcome = match (ready.len(), running.is_empty()) {
+                // The only step that can run: run it here, without two thread hand-offs
+                // (about 40 µs a step of a chain on this machine, measured in benches/runtime.rs).
+                (1, true) => ready.pop().map(|(name, job)| {
+                    let outcome = step::run(&self.shared, &job);
+                    (name, outcome)
+                }),
+                _ => {
+                    for (name, job) in ready {
+                        let shared = Arc::clone(&self.shared);
+                        running.spawn_blocking(move || {
+                            let outcome = step::run(&shared, &job);
+                            (name, outcome)
+                        });
+                    }
+                    match running.join_next().await {
+                        Some(joined) => Some(joined.map_err(|e| EngineError::Task(e.to_string()))?),
+                        None => None,
+                    }
+                }
+            };
+            let Some((name, outcome)) = outcome else {
                 break;
             };
-            let (name, outcome) = joined.map_err(|e| EngineError::Task(e.to_string()))?;
             in_flight.remove(&name);
             for event in &outcome.events {
                 self.state.apply(event)?;

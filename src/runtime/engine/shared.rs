@@ -15,6 +15,10 @@ pub type Observer = Box<dyn Fn(&Event) + Send + Sync>;
 
 pub struct Shared {
     store: Mutex<Box<dyn Store + Send>>,
+    /// One lock per system: this process's writes to one system go one at a time, in the
+    /// order they reach it, instead of racing for SQLite's write lock (whose busy handler is
+    /// not fair: a writer could lose until its timeout under load, failing the run).
+    write_locks: std::collections::BTreeMap<crate::plan::Name, Mutex<()>>,
     observer: Option<Observer>,
     pub plan: Plan,
     pub config: Config,
@@ -24,14 +28,28 @@ pub struct Shared {
 
 impl Shared {
     pub fn new(store: Box<dyn Store + Send>, plan: Plan, config: Config, systems: Systems) -> Self {
+        let write_locks = systems
+            .targets
+            .keys()
+            .map(|name| (name.clone(), Mutex::new(())))
+            .collect();
         Shared {
             store: Mutex::new(store),
+            write_locks,
             observer: None,
             plan,
             config,
             systems,
             fault: Fault::from_env(),
         }
+    }
+
+    /// Holds the write lock of `system` until the guard is dropped.
+    pub fn lock_system(&self, system: &str) -> Option<MutexGuard<'_, ()>> {
+        self.write_locks.get(system).map(|lock| {
+            lock.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        })
     }
 
     /// Calls `observer` with every event appended from now on.

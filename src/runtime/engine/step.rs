@@ -286,6 +286,7 @@ fn write(
                 None => None,
             };
             let mut appended = None;
+            let _turn = shared.lock_system(&wrote.system);
             let result = sqlite::write(
                 path,
                 capture.as_ref().map(|(s, p)| (s.as_str(), p.as_slice())),
