@@ -46,7 +46,7 @@ fn escape_controls(text: &str) -> String {
 }
 
 fn read<T: serde::de::DeserializeOwned>(event: &Event) -> Option<T> {
-    serde_json::from_value(event.event.data.clone()).ok()
+    T::deserialize(&event.event.data).ok()
 }
 
 /// The facts of one event, short; the raw data when it cannot be read as its kind.

@@ -3,6 +3,7 @@
 //! config may pull it; reviving needs the workflow's `owner` role (for a system, the owner role
 //! of every workflow in the store that writes it). WORKFLOW is a workflow's name or its file.
 
+use serde::Deserialize;
 use std::path::Path;
 
 use super::exit;
@@ -204,7 +205,7 @@ fn workflow_owner(store: &SqliteStore, name: &str) -> Result<(String, Option<Str
         .iter()
         .rev()
         .filter(|e| e.event.kind == EventKind::RunStarted)
-        .find_map(|e| serde_json::from_value::<RunStarted>(e.event.data.clone()).ok())
+        .find_map(|e| RunStarted::deserialize(&e.event.data).ok())
         .map(|started| started.owner.to_string());
     Ok((name, recorded.or(file_owner)))
 }
@@ -220,7 +221,7 @@ fn system_owners(store: &SqliteStore, config: &Config, system: &str) -> Result<V
         let events = store.run_events(&run).map_err(store_error)?;
         let started = events
             .first()
-            .and_then(|e| serde_json::from_value::<RunStarted>(e.event.data.clone()).ok());
+            .and_then(|e| RunStarted::deserialize(&e.event.data).ok());
         if let Some(started) = started
             && started.writes.iter().any(|w| w == system)
             && !owners.iter().any(|o| o == started.owner.as_str())

@@ -13,6 +13,7 @@ use super::event::{Event, EventKind};
 use super::record::{Decided, Ended, Figures, Gate, Reversal};
 use super::run::Status;
 use crate::plan::{Name, PlanAuto};
+use serde::Deserialize;
 
 /// The gate's figures now, or `None` when there is no record spanning the window yet.
 pub fn figures(
@@ -63,14 +64,13 @@ pub fn figures(
                 }
             }
             EventKind::RolledBack | EventKind::RollbackFailed if at >= since => {
-                let undoes = serde_json::from_value::<Reversal>(e.data.clone())
-                    .is_ok_and(|r| r.undoes == gate.step);
+                let undoes = Reversal::deserialize(&e.data).is_ok_and(|r| r.undoes == gate.step);
                 if undoes {
                     figures.critical += 1;
                 }
             }
             EventKind::RunFailed if at >= since => {
-                let repaired = serde_json::from_value::<Ended>(e.data.clone()).is_ok_and(|d| {
+                let repaired = Ended::deserialize(&e.data).is_ok_and(|d| {
                     d.status == Status::NeedsRepair
                         && (d.step.as_ref() == Some(&gate.step)
                             || d.unreversed.contains(&gate.step))
@@ -106,7 +106,7 @@ pub fn holds(figures: &Figures, auto: &PlanAuto, killed: bool) -> bool {
 }
 
 fn gates_this(event: &Event, gate: &Gate) -> bool {
-    serde_json::from_value::<Decided>(event.event.data.clone()).is_ok_and(|d| {
+    Decided::deserialize(&event.event.data).is_ok_and(|d| {
         d.gates.iter().any(|g| {
             g.step == gate.step
                 && g.text_hash == gate.text_hash

@@ -163,7 +163,7 @@ pub fn replay(run: &str, events: &[Event]) -> Result<RunState, ReplayError> {
 }
 
 fn read<T: serde::de::DeserializeOwned>(event: &Event) -> Result<T, ReplayError> {
-    serde_json::from_value(event.event.data.clone()).map_err(|error| corrupt(event, error))
+    T::deserialize(&event.event.data).map_err(|error| corrupt(event, error))
 }
 
 fn corrupt(event: &Event, reason: impl ToString) -> ReplayError {

@@ -10,6 +10,7 @@ use super::event::{Event, EventKind};
 use super::record::Switch;
 use super::store::{Store, StoreError};
 use crate::plan::Name;
+use serde::Deserialize;
 
 /// The kill event holding `workflow` (or one of the `systems` it writes) in draft-only mode:
 /// `None` when none does.
@@ -41,7 +42,7 @@ pub fn holding_in(events: &[Event], workflow: &str, systems: &[Name]) -> Option<
 }
 
 fn scope_system(event: &Event) -> Option<Name> {
-    serde_json::from_value::<Switch>(event.event.data.clone())
+    Switch::deserialize(&event.event.data)
         .ok()
         .and_then(|s| s.system)
 }

@@ -7,6 +7,7 @@
 //! binds as 1 or 0, as SQLite stores booleans.
 
 use std::path::Path;
+use std::sync::Mutex;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
@@ -74,6 +75,20 @@ pub fn write<E: From<ConnectorError>>(
     timeout: Duration,
     before_write: impl FnOnce(Images<'_>) -> Result<(), E>,
 ) -> Result<Written, E> {
+    write_in_turn(db, None, capture, write, timeout, before_write)
+}
+
+/// [`write`], taking `turn` (when given) after the connection is open and before `BEGIN`: the
+/// caller's writes to one database then go one at a time, in order, instead of racing for
+/// SQLite's write lock, whose busy handler is not fair (a writer can lose until its timeout).
+pub fn write_in_turn<E: From<ConnectorError>>(
+    db: &Path,
+    turn: Option<&Mutex<()>>,
+    capture: Option<(&str, &[Value])>,
+    write: (&str, &[Value]),
+    timeout: Duration,
+    before_write: impl FnOnce(Images<'_>) -> Result<(), E>,
+) -> Result<Written, E> {
     let sqlite = |error: rusqlite::Error| E::from(ConnectorError::from(error));
     // No CREATE flag: a mistyped path must fail, not write into a new empty database.
     let mut connection = Connection::open_with_flags(
@@ -83,6 +98,10 @@ pub fn write<E: From<ConnectorError>>(
     .map_err(sqlite)?;
     connection.busy_timeout(BUSY_TIMEOUT).map_err(sqlite)?;
     let watchdog = Watchdog::start(&connection, timeout);
+    let _turn = turn.map(|lock| {
+        lock.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    });
     let result = write_in_transaction(&mut connection, capture, write, before_write);
     let result = match result {
         Err(Failure::Connector(error)) => Err(Failure::Connector(watchdog.explain(error))),

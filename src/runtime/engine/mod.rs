@@ -61,9 +61,11 @@ pub struct Engine {
     state: RunState,
     header: Header,
     /// The plan's forward steps by name.
-    steps: BTreeMap<Name, PlanStep>,
+    steps: BTreeMap<Name, Arc<PlanStep>>,
     successors: BTreeMap<Name, Vec<Name>>,
     facts: BTreeMap<Name, WriteFacts>,
+    /// Per confirm, the executes it gates (those with it among their `confirmed_by`).
+    gated: BTreeMap<Name, Vec<Name>>,
     /// The autonomy gate's verdict per execute, computed once per drive.
     gates: BTreeMap<Name, Option<record::Figures>>,
     /// The person (and role) on whose command the engine acts, recorded on the events that
@@ -121,10 +123,10 @@ impl Engine {
 
     fn new(shared: Arc<Shared>, state: RunState) -> Engine {
         let body = &shared.plan.body;
-        let steps: BTreeMap<Name, PlanStep> = body
+        let steps: BTreeMap<Name, Arc<PlanStep>> = body
             .steps
             .iter()
-            .map(|s| (s.name.clone(), s.clone()))
+            .map(|s| (s.name.clone(), Arc::new(s.clone())))
             .collect();
         let mut successors: BTreeMap<Name, Vec<Name>> = BTreeMap::new();
         for step in &body.steps {
@@ -140,6 +142,15 @@ impl Engine {
             .iter()
             .map(|w| (w.step.clone(), w.clone()))
             .collect();
+        let mut gated: BTreeMap<Name, Vec<Name>> = BTreeMap::new();
+        for write in &body.writes {
+            for confirm in &write.confirmed_by {
+                gated
+                    .entry(confirm.clone())
+                    .or_default()
+                    .push(write.step.clone());
+            }
+        }
         let header = Header {
             run: state.id.clone(),
             workflow: state.workflow.clone(),
@@ -152,6 +163,7 @@ impl Engine {
             steps,
             successors,
             facts,
+            gated,
             gates: BTreeMap::new(),
             actor: None,
         }
@@ -375,11 +387,11 @@ impl Engine {
         self.state.value(reference).cloned()
     }
 
-    fn job(&self, step: &PlanStep) -> Job {
+    fn job(&self, step: &Arc<PlanStep>) -> Job {
         let actions = step.run.iter().chain(&step.capture).chain(&step.verify);
         Job {
             header: self.header.clone(),
-            step: step.clone(),
+            step: Arc::clone(step),
             scope: step::scope(actions, |r| self.lookup(r)),
             allowed: self
                 .state

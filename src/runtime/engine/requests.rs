@@ -3,6 +3,7 @@
 //! `auto_confirmed`.
 
 use std::collections::{BTreeSet, VecDeque};
+use std::sync::Arc;
 
 use super::step::{self, Job};
 use super::{Engine, EngineError};
@@ -36,13 +37,14 @@ impl Engine {
                 Ok(Some(self.job(&step)))
             }
             "confirm" if phase.is_none() && self.satisfied(&step, false) => {
-                let followers = self.successors.get(name).cloned().unwrap_or_default();
-                let all_auto =
-                    !followers.is_empty() && followers.iter().all(|f| self.gate(f).is_some());
+                // Asked unless every write it gates (directly or further down) goes through its
+                // autonomy gate now.
+                let gated = self.gated.get(name).cloned().unwrap_or_default();
+                let all_auto = !gated.is_empty() && gated.iter().all(|e| self.gate(e).is_some());
                 if !all_auto {
                     self.request(&step)?;
                 }
-                queue.extend(followers);
+                queue.extend(self.successors.get(name).into_iter().flatten().cloned());
                 Ok(None)
             }
             "execute" => self.examine_execute(&step, phase, redo),
@@ -52,7 +54,7 @@ impl Engine {
 
     fn examine_execute(
         &mut self,
-        step: &PlanStep,
+        step: &Arc<PlanStep>,
         phase: Option<Phase>,
         redo: &BTreeSet<Name>,
     ) -> Result<Option<Job>, EngineError> {
@@ -130,10 +132,11 @@ impl Engine {
     /// Appends `confirmation_requested` for a confirm that is ready.
     fn request(&mut self, step: &PlanStep) -> Result<(), EngineError> {
         let gates = self
-            .facts
-            .values()
-            .filter(|f| f.confirmed_by.contains(&step.name))
-            .filter_map(|f| self.render_gate(&f.step))
+            .gated
+            .get(&step.name)
+            .into_iter()
+            .flatten()
+            .filter_map(|execute| self.render_gate(execute))
             .collect();
         let shows = step
             .shows

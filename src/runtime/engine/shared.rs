@@ -44,12 +44,9 @@ impl Shared {
         }
     }
 
-    /// Holds the write lock of `system` until the guard is dropped.
-    pub fn lock_system(&self, system: &str) -> Option<MutexGuard<'_, ()>> {
-        self.write_locks.get(system).map(|lock| {
-            lock.lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-        })
+    /// The lock that puts this process's writes to `system` in turn.
+    pub fn system_turn(&self, system: &str) -> Option<&Mutex<()>> {
+        self.write_locks.get(system)
     }
 
     /// Calls `observer` with every event appended from now on.

@@ -43,7 +43,7 @@ impl Header {
 /// A step to run, with the values its actions refer to.
 pub struct Job {
     pub header: Header,
-    pub step: PlanStep,
+    pub step: Arc<PlanStep>,
     pub scope: Scope,
     /// Execute: the action hashes decisions allow.
     pub allowed: Vec<String>,
@@ -286,9 +286,9 @@ fn write(
                 None => None,
             };
             let mut appended = None;
-            let _turn = shared.lock_system(&wrote.system);
-            let result = sqlite::write(
+            let result = sqlite::write_in_turn(
                 path,
+                shared.system_turn(&wrote.system),
                 capture.as_ref().map(|(s, p)| (s.as_str(), p.as_slice())),
                 (sql, params),
                 timeout(shared),
