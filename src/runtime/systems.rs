@@ -177,16 +177,6 @@ impl Systems {
         })
     }
 
-    /// A program path as run: one with a slash is relative to the workflow's folder; a bare
-    /// name is looked up on `PATH`.
-    pub fn program(&self, program: &str) -> PathBuf {
-        if program.contains('/') {
-            self.folder.join(program)
-        } else {
-            PathBuf::from(program)
-        }
-    }
-
     /// Where an `exec` action runs: its system's folder, or the workflow's.
     pub fn workdir<'a>(&'a self, target: Option<&'a Target>) -> &'a Path {
         match target {

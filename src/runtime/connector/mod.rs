@@ -1,6 +1,8 @@
 //! Connectors: how a rendered action (`render::Rendered`) reaches a real system. Each is a
-//! few free functions that run one action and report exactly what happened; deciding whether
-//! an action may run at all (approvals, the kill switch) happens above, never here.
+//! few free functions that run one action and report exactly what happened, and all three meet
+//! one trait, [`bound::Connector`], bound to a resolved target, which the executor uses.
+//! Deciding whether an action may run at all (approvals, the kill switch) happens above, never
+//! here.
 //!
 //! - `sqlite`: reads on a read-only connection; a write runs in one transaction with its
 //!   before-image; `verify` is a read that must come back true.
@@ -13,6 +15,7 @@ use std::time::Duration;
 
 use super::value::Value;
 
+pub mod bound;
 pub mod exec;
 pub mod http;
 pub mod sqlite;

@@ -3,15 +3,13 @@
 //! the reversal: the run ends `needs_repair` and names the repair role. Nothing is retried
 //! silently; only `writ rollback`, a person's explicit request, tries a failed reversal again.
 
-use super::step::{self, scope};
+use super::step::scope;
 use super::{Engine, EngineError};
 use crate::plan::{Name, PlanRollback};
-use crate::runtime::connector::{exec, sqlite};
 use crate::runtime::event::EventKind;
 use crate::runtime::record::{self, Cause, Ended, Reversal};
 use crate::runtime::render::{Rendered, render};
 use crate::runtime::run::{ReversalPhase, Status};
-use crate::runtime::systems::Target;
 use crate::runtime::value::Value;
 
 impl Engine {
@@ -198,31 +196,13 @@ impl Engine {
             .targets
             .get(&rollback.writes)
             .ok_or_else(|| format!("system `{}` is not resolved", rollback.writes))?;
-        let timeout = shared.config.limits.step_timeout;
-        match (rendered, target) {
-            (Rendered::Sqlite { sql, params }, Target::Sqlite { path }) => {
-                sqlite::write(path, None, (sql, params), timeout, |_| {
-                    Ok::<(), crate::runtime::connector::ConnectorError>(())
-                })
-                .map_err(|e| e.to_string())?;
-            }
-            (Rendered::Exec { program, args }, target) => {
-                exec::run(
-                    &shared.systems.program(program),
-                    args,
-                    Some(shared.systems.workdir(Some(target))),
-                    timeout,
-                )
-                .map_err(|e| e.to_string())?;
-            }
-            (Rendered::Http { method, url, body }, Target::Http { .. }) => {
-                step::call_http(shared, target, method, url, body.as_ref())?;
-            }
-            _ => return Err("the rollback does not fit its system".to_owned()),
-        }
+        let connector = shared.connector(Some(&rollback.writes), Some(target));
+        connector.write(rendered, None, &mut |_| Ok(()))?;
         if let Some(verify) = &rollback.verify {
             let scope = self.rollback_scope(rollback, execute);
-            step::check(shared, Some(target), verify, &scope)
+            let rendered = render(verify, &scope).map_err(|e| e.to_string())?;
+            connector
+                .verify(&rendered)
                 .map_err(|reason| format!("verify of `{}`: {reason}", rollback.name))?;
         }
         Ok(())

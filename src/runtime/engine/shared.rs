@@ -6,9 +6,10 @@ use std::sync::{Mutex, MutexGuard};
 
 use crate::plan::Plan;
 use crate::runtime::config::Config;
+use crate::runtime::connector::bound::{Connector, ExecSystem, HttpSystem, SqliteSystem};
 use crate::runtime::event::{Event, EventKind, NewEvent};
 use crate::runtime::store::{Store, StoreError};
-use crate::runtime::systems::Systems;
+use crate::runtime::systems::{Systems, Target};
 
 /// Called with every event appended (the command line shows progress on a terminal with it).
 pub type Observer = Box<dyn Fn(&Event) + Send + Sync>;
@@ -47,6 +48,37 @@ impl Shared {
     /// The lock that puts this process's writes to `system` in turn.
     pub fn system_turn(&self, system: &str) -> Option<&Mutex<()>> {
         self.write_locks.get(system)
+    }
+
+    /// The connector of a step's system (`target`), or, for an `exec` action that needs none,
+    /// programs run in the workflow's folder.
+    pub fn connector<'a>(
+        &'a self,
+        system: Option<&str>,
+        target: Option<&'a Target>,
+    ) -> Box<dyn Connector + 'a> {
+        let timeout = self.config.limits.step_timeout;
+        match target {
+            Some(Target::Sqlite { path }) => Box::new(SqliteSystem {
+                path,
+                turn: system.and_then(|s| self.system_turn(s)),
+                timeout,
+            }),
+            Some(Target::Http {
+                base_url,
+                token,
+                timeout: own,
+            }) => Box::new(HttpSystem {
+                base_url,
+                token: token.as_ref().map(Option::as_deref).map_err(String::as_str),
+                timeout: own.unwrap_or(timeout),
+            }),
+            Some(Target::Exec { .. }) | None => Box::new(ExecSystem {
+                folder: &self.systems.folder,
+                workdir: self.systems.workdir(target),
+                timeout,
+            }),
+        }
     }
 
     /// Calls `observer` with every event appended from now on.

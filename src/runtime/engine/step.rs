@@ -4,17 +4,15 @@
 //! stays exactly the store's.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::shared::Shared;
 use crate::plan::{PlanAction, PlanStep};
-use crate::runtime::connector::{ConnectorError, Row, exec, http, sqlite};
+use crate::runtime::connector::bound::{Answer, Connector};
 use crate::runtime::event::{Event, EventKind, NewEvent};
 use crate::runtime::record::{self, BeforeImage, Recommended, Wrote};
 use crate::runtime::render::{Rendered, Scope, render};
-use crate::runtime::store::StoreError;
 use crate::runtime::switch;
-use crate::runtime::systems::{Target, bound_hash};
+use crate::runtime::systems::bound_hash;
 use crate::runtime::value::{Value, check_output};
 
 /// Who a step's events belong to.
@@ -79,22 +77,20 @@ pub fn run(shared: &Arc<Shared>, job: &Job) -> Outcome {
     }
 }
 
-fn timeout(shared: &Shared) -> Duration {
-    shared.config.limits.step_timeout
-}
-
 fn recommend(shared: &Arc<Shared>, job: &Job, events: &mut Vec<Event>) -> Result<(), String> {
     let action = job.step.run.as_ref().ok_or("the step has no action")?;
-    let target = shared
+    let (system, target) = shared
         .systems
         .for_reading(&job.step.reads, action)
-        .map(|(_, t)| t);
+        .map_or((None, None), |(name, target)| (Some(name), Some(target)));
     let rendered = render(action, &job.scope).map_err(|e| e.to_string())?;
     let Answer {
         output,
         stdout,
         stderr,
-    } = read(shared, target, &rendered)?;
+    } = shared
+        .connector(system.as_deref(), target)
+        .read(&rendered)?;
     let first = match &output {
         serde_json::Value::Array(rows) => rows
             .first()
@@ -115,92 +111,6 @@ fn recommend(shared: &Arc<Shared>, job: &Job, events: &mut Vec<Event>) -> Result
         .event(EventKind::Recommended, &job.step.name, record::data(&data));
     events.push(shared.append(event).map_err(|e| e.to_string())?);
     Ok(())
-}
-
-/// What a read answered: sqlite rows as a JSON array, or a program's or server's JSON
-/// object; and a program's own output, verbatim.
-struct Answer {
-    output: serde_json::Value,
-    stdout: Option<String>,
-    stderr: Option<String>,
-}
-
-impl Answer {
-    fn json(output: serde_json::Value) -> Answer {
-        Answer {
-            output,
-            stdout: None,
-            stderr: None,
-        }
-    }
-}
-
-fn read(shared: &Shared, target: Option<&Target>, rendered: &Rendered) -> Result<Answer, String> {
-    let fail = |e: ConnectorError| e.to_string();
-    match (rendered, target) {
-        (Rendered::Sqlite { sql, params }, Some(Target::Sqlite { path })) => {
-            let rows = sqlite::read(path, sql, params, timeout(shared)).map_err(fail)?;
-            Ok(Answer::json(rows_json(&rows)))
-        }
-        (Rendered::Exec { program, args }, target) => {
-            let out = exec::run(
-                &shared.systems.program(program),
-                args,
-                Some(shared.systems.workdir(target)),
-                timeout(shared),
-            )
-            .map_err(fail)?;
-            Ok(Answer {
-                output: out.json.unwrap_or_else(empty),
-                stdout: Some(out.stdout),
-                stderr: Some(out.stderr),
-            })
-        }
-        (Rendered::Http { method, url, body }, Some(target @ Target::Http { .. })) => {
-            let out = call_http(shared, target, method, url, body.as_ref())?;
-            Ok(Answer::json(out))
-        }
-        _ => Err("no system fits this action".to_owned()),
-    }
-}
-
-fn empty() -> serde_json::Value {
-    serde_json::Value::Object(Default::default())
-}
-
-fn rows_json(rows: &[Row]) -> serde_json::Value {
-    serde_json::Value::Array(
-        rows.iter()
-            .map(|row| {
-                serde_json::Value::Object(
-                    row.iter().map(|(k, v)| (k.clone(), v.to_json())).collect(),
-                )
-            })
-            .collect(),
-    )
-}
-
-/// One request to an http system, with its token and time limit.
-pub(super) fn call_http(
-    shared: &Shared,
-    target: &Target,
-    method: &str,
-    url: &str,
-    body: Option<&serde_json::Value>,
-) -> Result<serde_json::Value, String> {
-    let Target::Http {
-        base_url,
-        token,
-        timeout: own,
-    } = target
-    else {
-        return Err("not an http system".to_owned());
-    };
-    let limit = own.unwrap_or(timeout(shared));
-    let token = token.as_ref().map_err(Clone::clone)?;
-    http::call(base_url, token.as_deref(), method, url, body, limit)
-        .map(|out| out.json.unwrap_or_else(empty))
-        .map_err(|e| e.to_string())
 }
 
 fn execute(shared: &Arc<Shared>, job: &Job, events: &mut Vec<Event>) -> Result<(), String> {
@@ -244,13 +154,16 @@ fn execute(shared: &Arc<Shared>, job: &Job, events: &mut Vec<Event>) -> Result<(
         events.push(shared.append(event).map_err(|e| e.to_string())?);
         return Ok(());
     }
-    write(shared, job, target, &rendered, &mut wrote, events)?;
+    let connector = shared.connector(Some(&system), Some(target));
+    write(shared, job, &*connector, &rendered, &mut wrote, events)?;
     let event = job
         .header
         .event(EventKind::Written, &step.name, record::data(&wrote));
     events.push(shared.append(event).map_err(|e| e.to_string())?);
     if let Some(verify) = &step.verify {
-        check(shared, Some(target), verify, &job.scope)
+        let rendered = render(verify, &job.scope).map_err(|e| e.to_string())?;
+        connector
+            .verify(&rendered)
             .map_err(|reason| format!("verify of `{}`: {reason}", step.name))?;
     }
     Ok(())
@@ -260,103 +173,39 @@ fn execute(shared: &Arc<Shared>, job: &Job, events: &mut Vec<Event>) -> Result<(
 fn write(
     shared: &Arc<Shared>,
     job: &Job,
-    target: &Target,
+    connector: &dyn Connector,
     rendered: &Rendered,
     wrote: &mut Wrote,
     events: &mut Vec<Event>,
 ) -> Result<(), String> {
     let step = &job.step;
-    let image = |before: Option<&Row>, after: Option<&Row>| {
-        let data = BeforeImage {
-            system: wrote.system.clone(),
-            hash: wrote.hash.clone(),
-            before: before.cloned(),
-            after: after.cloned(),
-        };
-        job.header
-            .event(EventKind::BeforeImage, &step.name, record::data(&data))
+    let capture = match &step.capture {
+        Some(action) => Some(render(action, &job.scope).map_err(|e| e.to_string())?),
+        None => None,
     };
-    match (rendered, target) {
-        (Rendered::Sqlite { sql, params }, Target::Sqlite { path }) => {
-            let capture = match &step.capture {
-                Some(action) => match render(action, &job.scope).map_err(|e| e.to_string())? {
-                    Rendered::Sqlite { sql, params } => Some((sql, params)),
-                    _ => return Err("the capture is not sql".to_owned()),
-                },
-                None => None,
-            };
-            let mut appended = None;
-            let result = sqlite::write_in_turn(
-                path,
-                shared.system_turn(&wrote.system),
-                capture.as_ref().map(|(s, p)| (s.as_str(), p.as_slice())),
-                (sql, params),
-                timeout(shared),
-                |images: sqlite::Images<'_>| -> Result<(), HookError> {
-                    appended = Some(shared.append(image(images.before, images.after))?);
-                    Ok(())
-                },
-            );
-            events.extend(appended);
-            let written = result.map_err(|e| e.to_string())?;
-            shared.crash_if("commit", Some(&step.name));
-            wrote.changes = Some(written.changes as u64);
-            Ok(())
-        }
-        (Rendered::Exec { .. } | Rendered::Http { .. }, _) => {
-            events.push(
-                shared
-                    .append(image(None, None))
-                    .map_err(|e| e.to_string())?,
-            );
-            let output = read(shared, Some(target), rendered)?.output;
-            wrote.values = check_output(&step.yields, &output)
-                .map_err(|e| format!("the system's answer was refused: {e}"))?;
-            wrote.output = Some(output);
-            Ok(())
-        }
-        _ => Err("the action does not fit its system".to_owned()),
+    let (system, hash) = (wrote.system.clone(), wrote.hash.clone());
+    let result = connector.write(rendered, capture.as_ref(), &mut |images| {
+        let data = BeforeImage {
+            system: system.clone(),
+            hash: hash.clone(),
+            before: images.before.cloned(),
+            after: images.after.cloned(),
+        };
+        let event = job
+            .header
+            .event(EventKind::BeforeImage, &step.name, record::data(&data));
+        events.push(shared.append(event).map_err(|e| e.to_string())?);
+        Ok(())
+    });
+    let applied = result?;
+    shared.crash_if("commit", Some(&step.name));
+    wrote.changes = applied.changes;
+    if let Some(output) = applied.output {
+        wrote.values = check_output(&step.yields, &output)
+            .map_err(|e| format!("the system's answer was refused: {e}"))?;
+        wrote.output = Some(output);
     }
-}
-
-/// A `before_write` failure: the store, or the connector (converted by the connector itself).
-#[derive(Debug, thiserror::Error)]
-enum HookError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Connector(#[from] ConnectorError),
-}
-
-/// A `verify` read: sqlite through the connector's own check; a program's or server's JSON
-/// object must have every value true, non-zero, non-null and non-empty.
-pub fn check(
-    shared: &Shared,
-    target: Option<&Target>,
-    action: &PlanAction,
-    scope: &Scope,
-) -> Result<(), String> {
-    let rendered = render(action, scope).map_err(|e| e.to_string())?;
-    if let (Rendered::Sqlite { sql, params }, Some(Target::Sqlite { path })) = (&rendered, target) {
-        return sqlite::verify(path, sql, params, timeout(shared)).map_err(|e| e.to_string());
-    }
-    let output = read(shared, target, &rendered)?.output;
-    let object = output.as_object().ok_or("the answer is not an object")?;
-    match object.iter().find(|(_, v)| !truthy(v)) {
-        Some((key, value)) => Err(format!("returned {value} in `{key}`")),
-        None if object.is_empty() => Err("returned nothing".to_owned()),
-        None => Ok(()),
-    }
-}
-
-fn truthy(value: &serde_json::Value) -> bool {
-    match value {
-        serde_json::Value::Null => false,
-        serde_json::Value::Bool(b) => *b,
-        serde_json::Value::Number(n) => n.as_f64().is_some_and(|n| n != 0.0),
-        serde_json::Value::String(s) => !s.is_empty(),
-        _ => true,
-    }
+    Ok(())
 }
 
 /// The values of the references `actions` use, from `lookup`.
