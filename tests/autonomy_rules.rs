@@ -1,12 +1,13 @@
 //! Earned autonomy's scope and fallbacks, through the real binary: each test states what
 //! DESIGN.md promises (found by a review of the runtime, fixed since).
 
-use std::fs;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+#[path = "support/bed.rs"]
+mod bed;
+
 use std::thread::sleep;
 use std::time::Duration;
+
+use bed::Bed;
 
 /// Production: `add_note` writes `notes`, confirmed by a `lead`, auto after 2 s / min 2.
 const PRODUCTION: &str = r#"
@@ -121,57 +122,42 @@ systems:
   scratch: { sqlite: scratch.db }
 ";
 
-fn setup(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("writ-review-auto-{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(dir.join("scripts")).unwrap();
-    fs::write(dir.join("notes.writ"), PRODUCTION).unwrap();
-    fs::write(dir.join("sandbox.writ"), SANDBOX).unwrap();
-    fs::write(dir.join("chain.writ"), CHAIN).unwrap();
-    fs::write(dir.join("writ.yaml"), CONFIG).unwrap();
-    let script = dir.join("scripts/suggest");
-    fs::write(&script, "#!/bin/sh\necho '{\"text\": \"call back\"}'\n").unwrap();
-    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
-    for db in ["notes.db", "scratch.db"] {
-        rusqlite::Connection::open(dir.join(db))
-            .unwrap()
-            .execute_batch("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL)")
-            .unwrap();
-    }
-    dir
-}
-
-fn writ(dir: &Path, args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_writ"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("WRIT_FAULT")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
-}
-
-fn start(dir: &Path, file: &str, id: u32) -> (i32, serde_json::Value) {
-    let input = format!("id={id}");
-    let args = [
-        "run", file, "--input", &input, "--as", "ana", "--format", "json",
-    ];
-    let (code, out) = writ(dir, &args);
-    (code, serde_json::from_str(&out).unwrap())
-}
-
-fn by_hand(dir: &Path, file: &str, id: u32, approver: &str) {
-    let (code, report) = start(dir, file, id);
-    assert_eq!(code, 3, "{report}");
-    let run = report["run"].as_str().unwrap();
-    assert_eq!(
-        writ(dir, &["approve", run, "review", "--as", approver]).0,
-        0
+/// A folder with the config, the three workflows, their script and an empty `notes` table in
+/// both `notes.db` and `scratch.db`.
+fn setup(name: &str) -> Bed {
+    let bed = Bed::new(name);
+    bed.file("notes.writ", PRODUCTION);
+    bed.file("sandbox.writ", SANDBOX);
+    bed.file("chain.writ", CHAIN);
+    bed.file("writ.yaml", CONFIG);
+    bed.script(
+        "scripts/suggest",
+        "#!/bin/sh\necho '{\"text\": \"call back\"}'\n",
     );
-    assert_eq!(writ(dir, &["resume", run]).0, 0);
+    for db in ["notes.db", "scratch.db"] {
+        bed.sql(
+            db,
+            "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL)",
+        );
+    }
+    bed
+}
+
+/// Starts a run of `file` for note `id`; returns (exit code, the JSON report).
+fn start(bed: &Bed, file: &str, id: u32) -> (Option<i32>, serde_json::Value) {
+    let input = format!("id={id}");
+    let (out, _) = bed.start(file, &[&input], "ana");
+    (out.code, out.json())
+}
+
+/// A full run of `file` for note `id`, `review` confirmed by `approver`.
+fn by_hand(bed: &Bed, file: &str, id: u32, approver: &str) {
+    let (code, report) = start(bed, file, id);
+    assert_eq!(code, Some(3), "{report}");
+    let run = report["run"].as_str().unwrap();
+    let approve = bed.writ(&["approve", run, "review", "--as", approver]);
+    assert_eq!(approve.code, Some(0));
+    assert_eq!(bed.writ(&["resume", run]).code, Some(0));
 }
 
 /// DESIGN.md: autonomy counts "only the history of this step with this same action text". A
@@ -180,20 +166,17 @@ fn by_hand(dir: &Path, file: &str, id: u32, approver: &str) {
 /// production write, yet the gate confirms one.
 #[test]
 fn decisions_on_another_system_by_another_role_do_not_earn_production_autonomy() {
-    let dir = setup("sandbox");
-    by_hand(&dir, "sandbox.writ", 1, "sam");
-    by_hand(&dir, "sandbox.writ", 2, "sam");
+    let bed = setup("sandbox");
+    by_hand(&bed, "sandbox.writ", 1, "sam");
+    by_hand(&bed, "sandbox.writ", 2, "sam");
     sleep(Duration::from_millis(2_100));
-    by_hand(&dir, "sandbox.writ", 3, "sam");
-    by_hand(&dir, "sandbox.writ", 4, "sam");
-    let (code, report) = start(&dir, "notes.writ", 5);
-    let prod: i64 = rusqlite::Connection::open(dir.join("notes.db"))
-        .unwrap()
-        .query_row("SELECT count(*) FROM notes", [], |r| r.get(0))
-        .unwrap();
+    by_hand(&bed, "sandbox.writ", 3, "sam");
+    by_hand(&bed, "sandbox.writ", 4, "sam");
+    let (code, report) = start(&bed, "notes.writ", 5);
+    let prod: i64 = bed.query_one("notes.db", "SELECT count(*) FROM notes");
     assert_eq!(
         (code, prod),
-        (3, 0),
+        (Some(3), 0),
         "production was auto-confirmed and written from sandbox decisions: {report}"
     );
 }
@@ -204,16 +187,16 @@ fn decisions_on_another_system_by_another_role_do_not_earn_production_autonomy()
 /// fails at `add_more` (no decision allows it), rolling back `add_note`.
 #[test]
 fn a_confirm_with_an_ungated_write_further_behind_still_waits_for_a_human() {
-    let dir = setup("chain");
-    by_hand(&dir, "chain.writ", 1, "sam");
-    by_hand(&dir, "chain.writ", 2, "sam");
+    let bed = setup("chain");
+    by_hand(&bed, "chain.writ", 1, "sam");
+    by_hand(&bed, "chain.writ", 2, "sam");
     sleep(Duration::from_millis(2_100));
-    by_hand(&dir, "chain.writ", 3, "sam");
-    by_hand(&dir, "chain.writ", 4, "sam");
-    let (code, report) = start(&dir, "chain.writ", 5);
+    by_hand(&bed, "chain.writ", 3, "sam");
+    by_hand(&bed, "chain.writ", 4, "sam");
+    let (code, report) = start(&bed, "chain.writ", 5);
     assert_eq!(
         (code, report["status"].as_str()),
-        (3, Some("waiting")),
+        (Some(3), Some("waiting")),
         "review must wait for a human for add_more: {report}"
     );
 }
@@ -254,30 +237,30 @@ workflow post {
 /// `rolled_back` / `rollback_failed` events are, and an in-doubt write records neither.
 #[test]
 fn a_run_that_needed_repair_counts_as_critical() {
-    let dir = setup("critical");
-    fs::write(dir.join("post.writ"), CRITICAL).unwrap();
-    fs::write(
-        dir.join("writ.yaml"),
-        format!("{CONFIG}  gw: {{ exec: ~ }}\n"),
-    )
-    .unwrap();
-    let send = dir.join("scripts/send");
-    fs::write(&send, "#!/bin/sh\n[ \"$1\" = 3 ] && exit 1\necho '{}'\n").unwrap();
-    fs::set_permissions(&send, fs::Permissions::from_mode(0o755)).unwrap();
-    by_hand(&dir, "post.writ", 1, "sam");
-    by_hand(&dir, "post.writ", 2, "sam");
+    let bed = setup("critical");
+    bed.file("post.writ", CRITICAL);
+    bed.file("writ.yaml", &format!("{CONFIG}  gw: {{ exec: ~ }}\n"));
+    bed.script(
+        "scripts/send",
+        "#!/bin/sh\n[ \"$1\" = 3 ] && exit 1\necho '{}'\n",
+    );
+    by_hand(&bed, "post.writ", 1, "sam");
+    by_hand(&bed, "post.writ", 2, "sam");
     sleep(Duration::from_millis(2_100));
-    let (code, report) = start(&dir, "post.writ", 3);
-    assert_eq!(code, 3, "{report}");
+    let (code, report) = start(&bed, "post.writ", 3);
+    assert_eq!(code, Some(3), "{report}");
     let run = report["run"].as_str().unwrap();
-    assert_eq!(writ(&dir, &["approve", run, "review", "--as", "sam"]).0, 0);
-    let (code, out) = writ(&dir, &["resume", run, "--format", "json"]);
-    assert_eq!(code, 1, "{out}");
+    let approve = bed.writ(&["approve", run, "review", "--as", "sam"]);
+    assert_eq!(approve.code, Some(0));
+    let resume = bed.writ(&["resume", run, "--format", "json"]);
+    let out = &resume.stdout;
+    assert_eq!(resume.code, Some(1), "{out}");
     assert!(out.contains("needs_repair"), "{out}");
-    by_hand(&dir, "post.writ", 4, "sam");
-    let (code, report) = start(&dir, "post.writ", 5);
+    by_hand(&bed, "post.writ", 4, "sam");
+    let (code, report) = start(&bed, "post.writ", 5);
     assert_eq!(
-        code, 3,
+        code,
+        Some(3),
         "the gate confirmed although a run of `send` needed repair within the window: {report}"
     );
 }
@@ -289,7 +272,7 @@ fn a_run_that_needed_repair_counts_as_critical() {
 /// forever; every `writ resume` repeats it (exit 1, "next: writ resume").
 #[test]
 fn a_gate_that_decide_refuses_falls_back_to_a_human() {
-    let dir = setup("min0");
+    let bed = setup("min0");
     let file = PRODUCTION
         .replace("by lead", "by agent")
         .replace("approver lead", "approver agent")
@@ -297,13 +280,13 @@ fn a_gate_that_decide_refuses_falls_back_to_a_human() {
             "acceptance >= 90% over 2s min 2",
             "acceptance >= 0% over 2s min 0",
         );
-    fs::write(dir.join("zero.writ"), file).unwrap();
-    by_hand(&dir, "zero.writ", 1, "sam");
+    bed.file("zero.writ", &file);
+    by_hand(&bed, "zero.writ", 1, "sam");
     sleep(Duration::from_millis(2_300));
-    let (code, report) = start(&dir, "zero.writ", 2);
+    let (code, report) = start(&bed, "zero.writ", 2);
     assert_eq!(
         (code, report["status"].as_str()),
-        (3, Some("waiting")),
+        (Some(3), Some("waiting")),
         "neither asked nor written: {report}"
     );
 }

@@ -6,22 +6,13 @@
 //! The helpdesk table gets a `writes` counter that every forward write increments, so a double
 //! write is visible in the database itself, not only in the log.
 
-use std::fs;
-use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+#[path = "support/bed.rs"]
+mod bed;
+
 use std::thread;
 
-const CONFIG: &str = "\
-state: .writ/state.db
-people:
-  ana: [analyst]
-  sam: [support_lead]
-  olu: [ops_lead]
-systems:
-  helpdesk: { sqlite: helpdesk.db }
-";
+use bed::{Bed, HELPDESK_CONFIG};
+use serde_json::Value;
 
 /// Two writes to one ticket, each with a capture that tells its before- and after-image apart.
 const WORKFLOW: &str = r#"workflow crashy {
@@ -169,89 +160,67 @@ const FORWARD: [Point; 9] = [
 
 /// One case: a fresh folder with the config, the workflow, its script and the helpdesk db.
 struct Case {
-    dir: PathBuf,
+    bed: Bed,
     label: String,
 }
 
 impl Case {
     fn new(name: &str, workflow: &str) -> Case {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("crash-{name}"));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(dir.join("scripts")).expect("create the case folder");
-        fs::write(dir.join("writ.yaml"), CONFIG).expect("write writ.yaml");
-        fs::write(dir.join("crashy.writ"), workflow).expect("write the workflow");
-        let script = dir.join("scripts/suggest");
-        fs::write(&script, SUGGEST).expect("write the script");
-        fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).expect("chmod the script");
-        let schema = fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows/data/helpdesk.sql"),
-        )
-        .expect("read helpdesk.sql");
-        let db = rusqlite::Connection::open(dir.join("helpdesk.db")).expect("create helpdesk.db");
-        db.execute_batch(&schema).expect("load helpdesk.sql");
-        db.execute_batch("ALTER TABLE tickets ADD COLUMN writes INTEGER NOT NULL DEFAULT 0")
-            .expect("add the write counter");
-        drop(db);
+        let bed = Bed::new(name);
+        bed.file("writ.yaml", HELPDESK_CONFIG);
+        bed.file("crashy.writ", workflow);
+        bed.script("scripts/suggest", SUGGEST);
+        bed.helpdesk("helpdesk.db");
+        bed.sql(
+            "helpdesk.db",
+            "ALTER TABLE tickets ADD COLUMN writes INTEGER NOT NULL DEFAULT 0",
+        );
         let case = Case {
-            dir,
+            bed,
             label: name.to_owned(),
         };
-        let check = case.writ(&["check", "crashy.writ"], None);
+        let check = case.bed.writ(&["check", "crashy.writ"]);
         assert_eq!(
-            check.status.code(),
+            check.code,
             Some(0),
             "[{name}] the workflow checks clean: {}",
-            stderr(&check)
+            check.stderr
         );
         assert_eq!(case.ticket(), original(), "[{name}] the fresh ticket");
         case
     }
 
-    /// Runs writ in the case's folder, with `WRIT_FAULT` set only when given.
-    fn writ(&self, args: &[&str], fault: Option<&str>) -> Output {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_writ"));
-        command
-            .args(args)
-            .current_dir(&self.dir)
-            .env("NO_COLOR", "1")
-            .env_remove("WRIT_FAULT");
-        if let Some(fault) = fault {
-            command.env("WRIT_FAULT", fault);
-        }
-        command.output().expect("the writ binary runs")
-    }
-
-    /// Runs a command that must be killed by its fault.
+    /// Runs a command that must be killed by its fault (`WRIT_FAULT`).
     fn killed(&self, args: &[&str], fault: &str) {
-        let out = self.writ(args, Some(fault));
+        let out = self.bed.writ_with_env(args, &[("WRIT_FAULT", fault)]);
         assert_eq!(
-            out.status.signal(),
+            out.signal,
             Some(9),
             "[{}] `writ {}` with WRIT_FAULT={fault} must die by SIGKILL, but exited {:?}\n\
              stdout: {}\nstderr: {}",
             self.label,
             args.join(" "),
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout),
-            stderr(&out)
+            out.code,
+            out.stdout,
+            out.stderr
         );
     }
 
     /// Runs a command that must exit with `code` and print one JSON report; returns it.
-    fn report(&self, args: &[&str], code: i32) -> serde_json::Value {
-        let out = self.writ(args, None);
+    fn report(&self, args: &[&str], code: i32) -> Value {
+        let out = self.bed.writ(args);
         let shown = format!(
             "[{}] `writ {}`: exit {:?}, signal {:?}\nstdout: {}\nstderr: {}",
             self.label,
             args.join(" "),
-            out.status.code(),
-            out.status.signal(),
-            String::from_utf8_lossy(&out.stdout),
-            stderr(&out)
+            out.code,
+            out.signal,
+            out.stdout,
+            out.stderr
         );
-        assert!(!stderr(&out).contains("panicked"), "a panic: {shown}");
-        assert_eq!(out.status.code(), Some(code), "{shown}");
-        serde_json::from_slice(&out.stdout)
+        assert!(!out.stderr.contains("panicked"), "a panic: {shown}");
+        assert_eq!(out.code, Some(code), "{shown}");
+        serde_json::from_str(&out.stdout)
             .unwrap_or_else(|e| panic!("a JSON report on stdout ({e}): {shown}"))
     }
 
@@ -282,6 +251,16 @@ impl Case {
             &["approve", run, "review", "--as", "sam", "--format", "json"],
             0,
         );
+    }
+
+    /// `writ resume RUN`, which must exit with `code`; its report.
+    fn resume(&self, run: &str, code: i32) -> Value {
+        self.report(&["resume", run, "--format", "json"], code)
+    }
+
+    /// `writ rollback RUN` by the repair role, which must succeed; its report.
+    fn rollback(&self, run: &str) -> Value {
+        self.report(&["rollback", run, "--as", "olu", "--format", "json"], 0)
     }
 
     /// The one run in the store (for a run whose `writ run` was killed before printing it).
@@ -316,52 +295,39 @@ impl Case {
     }
 
     fn ticket(&self) -> Ticket {
-        let db =
-            rusqlite::Connection::open(self.dir.join("helpdesk.db")).expect("open helpdesk.db");
-        db.query_row(
-            "SELECT priority, writes, status FROM tickets WHERE id = ?1",
-            [TICKET],
-            |row| {
-                Ok(Ticket {
-                    priority: row.get(0)?,
-                    writes: row.get(1)?,
-                    status: row.get(2)?,
-                })
-            },
-        )
-        .expect("read ticket 105")
-    }
-
-    /// The run's events, from `writ log RUN --format jsonl`.
-    fn events(&self, run: &str) -> Vec<serde_json::Value> {
-        let out = self.writ(&["log", run, "--format", "jsonl"], None);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "[{}] writ log: {}",
-            self.label,
-            stderr(&out)
-        );
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(|line| serde_json::from_str(line).expect("one JSON object per line"))
-            .collect()
+        self.bed
+            .db("helpdesk.db")
+            .query_row(
+                "SELECT priority, writes, status FROM tickets WHERE id = ?1",
+                [TICKET],
+                |row| {
+                    Ok(Ticket {
+                        priority: row.get(0)?,
+                        writes: row.get(1)?,
+                        status: row.get(2)?,
+                    })
+                },
+            )
+            .expect("read ticket 105")
     }
 
     fn audit_is_intact(&self) {
-        let out = self.writ(&["audit", "verify"], None);
+        let out = self.bed.writ(&["audit", "verify"]);
         assert_eq!(
-            out.status.code(),
+            out.code,
             Some(0),
             "[{}] writ audit verify: {}{}",
             self.label,
-            String::from_utf8_lossy(&out.stdout),
-            stderr(&out)
+            out.stdout,
+            out.stderr
         );
     }
 
-    /// The run's last event is `kind` and ends it with `status`; no other event ends it.
-    fn ends_with(&self, events: &[serde_json::Value], kind: &str, status: &str) {
+    /// The run has ended: the audit chain is intact, the run's last event is `kind` and ends it
+    /// with `status`, and no other event ends it. Returns the run's events.
+    fn ended(&self, run: &str, kind: &str, status: &str) -> Vec<Value> {
+        self.audit_is_intact();
+        let events = self.bed.events(run);
         let last = events.last().expect("the run has events");
         assert_eq!(
             last["kind"], kind,
@@ -378,19 +344,16 @@ impl Case {
             .filter(|e| e["kind"] == "run_finished" || e["kind"] == "run_failed")
             .count();
         assert_eq!(ends, 1, "[{}] exactly one event ends the run", self.label);
+        events
     }
 
-    fn step_phase(&self, run: &str, step: &str) -> serde_json::Value {
+    fn step_phase(&self, run: &str, step: &str) -> Value {
         let report = self.report(&["status", run, "--format", "json"], 0);
         report["steps"][step].clone()
     }
 }
 
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn written<'a>(events: &'a [serde_json::Value], step: &str) -> Vec<&'a serde_json::Value> {
+fn written<'a>(events: &'a [Value], step: &str) -> Vec<&'a Value> {
     events
         .iter()
         .filter(|e| e["kind"] == "written" && e["step"] == step)
@@ -430,16 +393,24 @@ fn in_doubt_step(fault: &str) -> Option<&str> {
     matches!(kind, "before_image" | "commit").then_some(step)
 }
 
-fn resume_finishes(point: &Point) {
-    let name = format!("resume-{}", point.fault.replace(':', "-"));
+/// A case named after `what` and `point`, with a run of [`WORKFLOW`] killed at `point` and the
+/// ticket checked right after the kill; returns the case and the run's id.
+fn crashed(what: &str, point: &Point) -> (Case, String) {
+    let name = format!("{what}-{}", point.fault.replace(':', "-"));
     let case = Case::new(&name, WORKFLOW);
     let run = case.crash_at(point);
-    let at = point.fault;
     assert_eq!(
         case.ticket(),
         (point.at_kill)(),
-        "[{at}] the ticket right after the kill"
+        "[{}] the ticket right after the kill",
+        point.fault
     );
+    (case, run)
+}
+
+fn resume_finishes(point: &Point) {
+    let (case, run) = crashed("resume", point);
+    let at = point.fault;
     if let Some(step) = in_doubt_step(at) {
         assert_eq!(
             case.step_phase(&run, step),
@@ -450,11 +421,11 @@ fn resume_finishes(point: &Point) {
 
     if point.stage == Stage::Run {
         // The kill came before anyone approved: resume reaches the confirm and waits.
-        let waiting = case.report(&["resume", &run, "--format", "json"], 3);
+        let waiting = case.resume(&run, 3);
         assert_eq!(waiting["status"], "waiting", "[{at}] {waiting}");
         case.approve(&run);
     }
-    let done = case.report(&["resume", &run, "--format", "json"], 0);
+    let done = case.resume(&run, 0);
     assert_eq!(done["status"], "done", "[{at}] resume ends done: {done}");
 
     assert_eq!(
@@ -462,8 +433,7 @@ fn resume_finishes(point: &Point) {
         both_written(),
         "[{at}] each write took effect exactly once (writes == 1)"
     );
-    case.audit_is_intact();
-    let events = case.events(&run);
+    let events = case.ended(&run, "run_finished", "done");
     for step in ["first", "second"] {
         let written = written(&events, step);
         assert_eq!(
@@ -480,21 +450,12 @@ fn resume_finishes(point: &Point) {
             written[0]
         );
     }
-    case.ends_with(&events, "run_finished", "done");
 }
 
 fn rollback_restores(point: &Point) {
-    let name = format!("rollback-{}", point.fault.replace(':', "-"));
-    let case = Case::new(&name, WORKFLOW);
-    let run = case.crash_at(point);
+    let (case, run) = crashed("rollback", point);
     let at = point.fault;
-    assert_eq!(
-        case.ticket(),
-        (point.at_kill)(),
-        "[{at}] the ticket right after the kill"
-    );
-
-    let report = case.report(&["rollback", &run, "--as", "olu", "--format", "json"], 0);
+    let report = case.rollback(&run);
     assert_eq!(report["status"], "rolled_back", "[{at}] {report}");
     assert_eq!(
         case.ticket(),
@@ -502,9 +463,7 @@ fn rollback_restores(point: &Point) {
         "[{at}] after `writ rollback` (status {}) the ticket is as before the run",
         report["status"]
     );
-    case.audit_is_intact();
-    let events = case.events(&run);
-    case.ends_with(&events, "run_finished", "rolled_back");
+    case.ended(&run, "run_finished", "rolled_back");
 }
 
 #[test]
@@ -541,7 +500,7 @@ fn a_kill_when_a_rollback_started_ends_needs_repair() {
     );
 
     // writ cannot tell whether the rollback ran: it must not guess, nor run it silently again.
-    let report = case.report(&["resume", &run, "--format", "json"], 1);
+    let report = case.resume(&run, 1);
     assert_eq!(report["status"], "needs_repair", "{report}");
     assert_eq!(
         report["repair_by"],
@@ -559,9 +518,7 @@ fn a_kill_when_a_rollback_started_ends_needs_repair() {
         ticket("urgent", 1, "open"),
         "resume does not run the interrupted rollback again"
     );
-    case.audit_is_intact();
-    let events = case.events(&run);
-    case.ends_with(&events, "run_failed", "needs_repair");
+    let events = case.ended(&run, "run_failed", "needs_repair");
     assert!(
         events
             .iter()
@@ -570,7 +527,7 @@ fn a_kill_when_a_rollback_started_ends_needs_repair() {
     );
 
     // The repair role asks for the rollback explicitly: now it runs, once.
-    let rolled = case.report(&["rollback", &run, "--as", "olu", "--format", "json"], 0);
+    let rolled = case.rollback(&run);
     assert_eq!(rolled["status"], "rolled_back", "{rolled}");
     assert_eq!(
         case.ticket(),
@@ -589,16 +546,14 @@ fn a_kill_after_a_rollback_finished_ends_failed() {
         "the rollback ran before the kill"
     );
 
-    let report = case.report(&["resume", &run, "--format", "json"], 1);
+    let report = case.resume(&run, 1);
     assert_eq!(report["status"], "failed", "{report}");
     assert_eq!(
         case.ticket(),
         original(),
         "the ticket stays as before the run"
     );
-    case.audit_is_intact();
-    let events = case.events(&run);
-    case.ends_with(&events, "run_failed", "failed");
+    let events = case.ended(&run, "run_failed", "failed");
     let reversals = events
         .iter()
         .filter(|e| e["kind"] == "rollback_started" && e["step"] == "undo_first")
