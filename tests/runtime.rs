@@ -1744,6 +1744,17 @@ fn a_refused_workflow_or_a_missing_system_starts_nothing() {
     expect_code(&out, 2);
     assert!(out.stderr.contains("helpdesk"));
 
+    // The helpdesk pointed at writ's own store: refused before anything, not a lock-up later.
+    sb.file(
+        "writ.yaml",
+        &format!(
+            "state: .writ/state.db\n{PEOPLE}systems:\n  helpdesk: {{ sqlite: .writ/state.db }}\n"
+        ),
+    );
+    let out = sb.writ(&["run", "triage.writ", "--input", TICKET, "--as", "ana"]);
+    expect_code(&out, 2);
+    assert!(out.stderr.contains("writ's own store"), "{}", out.stderr);
+
     sb.config("");
     assert!(sb.runs().is_empty(), "nothing in the store");
     sb.assert_untouched();

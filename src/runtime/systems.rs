@@ -108,6 +108,17 @@ pub fn resolve(plan: &Plan, config: &Config, workflow_file: &Path) -> Result<Sys
             });
         }
         let target = match configured {
+            // The store's own file as a system would deadlock: a write holds the system's
+            // lock while its before-image is appended to the store.
+            SystemConfig::Sqlite { path } if absolute(path) == absolute(&config.state) => {
+                return Err(SystemError::Unusable {
+                    system: system.name.to_string(),
+                    reason: format!(
+                        "its database `{}` is writ's own store (`state:`); give it its own file",
+                        path.display()
+                    ),
+                });
+            }
             SystemConfig::Sqlite { path } => Target::Sqlite {
                 path: absolute(path),
             },
