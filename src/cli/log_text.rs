@@ -122,6 +122,9 @@ fn summary(event: &Event) -> String {
         }
         EventKind::RunFinished | EventKind::RunFailed => read::<Ended>(event).map(|d| {
             let mut text = d.status.as_str().to_owned();
+            if let Some(step) = d.step {
+                text.push_str(&format!(" at `{step}`"));
+            }
             if let Some(reason) = d.reason {
                 text.push_str(&format!(": {reason}"));
             }

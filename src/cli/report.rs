@@ -155,8 +155,10 @@ fn text(report: &Report<'_>, state: &RunState) -> String {
     for wait in &report.waiting {
         out.push_str(&waiting_text(wait, state));
     }
-    if let Some(reason) = report.reason {
-        out.push_str(&format!("  reason: {reason}\n"));
+    match (report.step, report.reason) {
+        (Some(step), Some(reason)) => out.push_str(&format!("  at `{step}`: {reason}\n")),
+        (None, Some(reason)) => out.push_str(&format!("  reason: {reason}\n")),
+        _ => {}
     }
     if !report.repair_by.is_empty() {
         out.push_str(&format!(
