@@ -79,7 +79,7 @@ pub fn write<E: From<ConnectorError>>(
 }
 
 /// [`write`], taking `turn` (when given) after the connection is open and before `BEGIN`: the
-/// caller's writes to one database then go one at a time, in order, instead of racing for
+/// caller's writes to one database then go one at a time instead of racing for
 /// SQLite's write lock, whose busy handler is not fair (a writer can lose until its timeout).
 pub fn write_in_turn<E: From<ConnectorError>>(
     db: &Path,
@@ -97,11 +97,13 @@ pub fn write_in_turn<E: From<ConnectorError>>(
     )
     .map_err(sqlite)?;
     connection.busy_timeout(BUSY_TIMEOUT).map_err(sqlite)?;
-    let watchdog = Watchdog::start(&connection, timeout);
+    // The turn first: a watchdog that fired while this write waited would interrupt nothing
+    // and leave the transaction without a limit.
     let _turn = turn.map(|lock| {
         lock.lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     });
+    let watchdog = Watchdog::start(&connection, timeout);
     let result = write_in_transaction(&mut connection, capture, write, before_write);
     let result = match result {
         Err(Failure::Connector(error)) => Err(Failure::Connector(watchdog.explain(error))),

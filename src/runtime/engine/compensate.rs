@@ -201,7 +201,8 @@ impl Engine {
         if let Some(verify) = &rollback.verify {
             let scope = self.rollback_scope(rollback, execute);
             let rendered = render(verify, &scope).map_err(|e| e.to_string())?;
-            connector
+            shared
+                .connector_for(Some(&rollback.writes), Some(target), &rendered)
                 .verify(&rendered)
                 .map_err(|reason| format!("verify of `{}`: {reason}", rollback.name))?;
         }

@@ -38,9 +38,14 @@ impl Engine {
             }
             "confirm" if phase.is_none() && self.satisfied(&step, false) => {
                 // Asked unless every write it gates (directly or further down) goes through its
-                // autonomy gate now.
+                // autonomy gate now, and nothing else follows it.
                 let gated = self.gated.get(name).cloned().unwrap_or_default();
-                let all_auto = !gated.is_empty() && gated.iter().all(|e| self.gate(e).is_some());
+                let followers = self.successors.get(name).cloned().unwrap_or_default();
+                // Skipping it is only safe when nothing but gated writes follows it: any
+                // other step after it waits for its decision.
+                let all_auto = !gated.is_empty()
+                    && followers.iter().all(|f| gated.contains(f))
+                    && gated.iter().all(|e| self.gate(e).is_some());
                 if !all_auto {
                     self.request(&step)?;
                 }

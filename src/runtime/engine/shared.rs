@@ -8,6 +8,7 @@ use crate::plan::Plan;
 use crate::runtime::config::Config;
 use crate::runtime::connector::bound::{Connector, ExecSystem, HttpSystem, SqliteSystem};
 use crate::runtime::event::{Event, EventKind, NewEvent};
+use crate::runtime::render::Rendered;
 use crate::runtime::store::{Store, StoreError};
 use crate::runtime::systems::{Systems, Target};
 
@@ -78,6 +79,23 @@ impl Shared {
                 workdir: self.systems.workdir(target),
                 timeout,
             }),
+        }
+    }
+
+    /// The connector that runs `action` for a step on `target`: the target's own, except an
+    /// `exec` action on another kind of system (a `verify exec` on a sqlite system), which
+    /// runs as a program in the workflow's folder.
+    pub fn connector_for<'a>(
+        &'a self,
+        system: Option<&str>,
+        target: Option<&'a Target>,
+        action: &Rendered,
+    ) -> Box<dyn Connector + 'a> {
+        match (action, target) {
+            (Rendered::Exec { .. }, Some(Target::Sqlite { .. } | Target::Http { .. })) => {
+                self.connector(None, None)
+            }
+            _ => self.connector(system, target),
         }
     }
 

@@ -162,7 +162,8 @@ fn execute(shared: &Arc<Shared>, job: &Job, events: &mut Vec<Event>) -> Result<(
     events.push(shared.append(event).map_err(|e| e.to_string())?);
     if let Some(verify) = &step.verify {
         let rendered = render(verify, &job.scope).map_err(|e| e.to_string())?;
-        connector
+        shared
+            .connector_for(Some(&system), Some(target), &rendered)
             .verify(&rendered)
             .map_err(|reason| format!("verify of `{}`: {reason}", step.name))?;
     }
