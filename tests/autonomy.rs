@@ -1,7 +1,8 @@
 //! Earned autonomy through the real binary (DESIGN.md, "Earned autonomy"): a low-risk write
 //! outside the envelope is confirmed by the gate once the human record spans the window and
 //! meets the threshold, with the figures in `auto_confirmed`; humans confirm again when the
-//! workflow is killed.
+//! workflow is killed; a confirm with another step behind its auto-confirmed write is still
+//! asked (skipping it once left that step stuck).
 
 #[path = "support/bed.rs"]
 mod bed;
@@ -50,10 +51,18 @@ systems:
   notes: { sqlite: notes.db }
 ";
 
-/// A folder with the config, `notes.writ`, its script and an empty `notes` table.
-fn setup() -> Bed {
-    let bed = Bed::new("gate");
-    bed.file("notes.writ", WORKFLOW);
+/// `notes` with a recommend step after the confirm, beside the gated write.
+fn with_follow_up() -> String {
+    let step = "  recommend follow_up {\n    after review\n    run exec \"scripts/suggest\" [id]\n    \
+                yields text: text\n  }\n}\n";
+    let end = WORKFLOW.rfind('}').unwrap_or(WORKFLOW.len());
+    format!("{}{step}", &WORKFLOW[..end])
+}
+
+/// A folder with the config, `notes.writ` (`workflow`), its script and an empty `notes` table.
+fn setup(name: &str, workflow: &str) -> Bed {
+    let bed = Bed::new(name);
+    bed.file("notes.writ", workflow);
     bed.file("writ.yaml", CONFIG);
     bed.script(
         "scripts/suggest",
@@ -84,7 +93,7 @@ fn confirmed_by_hand(bed: &Bed, id: u32) {
 
 #[test]
 fn the_gate_confirms_once_earned_and_humans_confirm_again_when_killed() {
-    let bed = setup();
+    let bed = setup("gate", WORKFLOW);
     confirmed_by_hand(&bed, 1);
     // Two decisions would meet `min 2`, but the record does not span `over 2s` yet.
     confirmed_by_hand(&bed, 2);
@@ -138,4 +147,28 @@ fn the_gate_confirms_once_earned_and_humans_confirm_again_when_killed() {
         bed.kinds(&after_kill)
             .contains(&"confirmation_requested".to_owned())
     );
+}
+
+/// A confirm whose gated write passes its gate but with a recommend behind it is asked: the
+/// recommend waits for the human decision while the gated write goes ahead, once.
+#[test]
+fn a_step_behind_a_gate_still_gets_its_human_decision() {
+    let bed = setup("follow-up", &with_follow_up());
+    confirmed_by_hand(&bed, 1);
+    sleep(Duration::from_millis(2_100));
+    confirmed_by_hand(&bed, 2);
+    confirmed_by_hand(&bed, 3);
+    let (code, run) = start(&bed, 4);
+    assert_eq!(code, Some(3), "waits for the agent");
+    let kinds = bed.kinds(&run);
+    for kind in ["confirmation_requested", "auto_confirmed", "written"] {
+        assert!(kinds.contains(&kind.to_owned()), "{kind}: {kinds:?}");
+    }
+    let approve = bed.writ(&["approve", &run, "review", "--as", "sam"]);
+    assert_eq!(approve.code, Some(0), "{}", approve.describe());
+    let resumed = bed.writ(&["resume", &run, "--format", "json"]);
+    assert_eq!(resumed.code, Some(0), "{}", resumed.describe());
+    assert_eq!(resumed.json()["steps"]["follow_up"], "recommended");
+    let written = bed.kinds(&run).iter().filter(|k| *k == "written").count();
+    assert_eq!(written, 1, "the auto-confirmed write is not written again");
 }
