@@ -37,13 +37,25 @@ pub trait Connector {
     /// Runs a read-only action.
     fn read(&self, action: &Rendered) -> Result<Answer, String>;
 
-    /// Runs a write, with its before-image (`capture`, sqlite only) recorded first.
+    /// Runs a write, with its before-image (`capture`, sqlite only) recorded first. By default
+    /// (exec, http: a call writ cannot look inside) the intent is recorded, with no images, and
+    /// the call made.
     fn write(
         &self,
         action: &Rendered,
-        capture: Option<&Rendered>,
+        _capture: Option<&Rendered>,
         record: &mut Record<'_>,
-    ) -> Result<Applied, String>;
+    ) -> Result<Applied, String> {
+        record(Images {
+            before: None,
+            after: None,
+        })?;
+        let output = self.read(action)?.output;
+        Ok(Applied {
+            changes: None,
+            output: Some(output),
+        })
+    }
 
     /// A `verify` read: the answer must be an object whose every value is true, non-zero,
     /// non-null and non-empty.
@@ -165,15 +177,6 @@ impl Connector for ExecSystem<'_> {
             stderr: Some(out.stderr),
         })
     }
-
-    fn write(
-        &self,
-        action: &Rendered,
-        _capture: Option<&Rendered>,
-        record: &mut Record<'_>,
-    ) -> Result<Applied, String> {
-        call_after_recording(self, action, record)
-    }
 }
 
 /// An HTTP API; the token was read from the environment when the system was resolved (or why
@@ -205,32 +208,6 @@ impl Connector for HttpSystem<'_> {
             stderr: None,
         })
     }
-
-    fn write(
-        &self,
-        action: &Rendered,
-        _capture: Option<&Rendered>,
-        record: &mut Record<'_>,
-    ) -> Result<Applied, String> {
-        call_after_recording(self, action, record)
-    }
-}
-
-/// An exec or http write: the intent is recorded (no images), then the call is made.
-fn call_after_recording(
-    connector: &dyn Connector,
-    action: &Rendered,
-    record: &mut Record<'_>,
-) -> Result<Applied, String> {
-    record(Images {
-        before: None,
-        after: None,
-    })?;
-    let output = connector.read(action)?.output;
-    Ok(Applied {
-        changes: None,
-        output: Some(output),
-    })
 }
 
 fn empty() -> serde_json::Value {
