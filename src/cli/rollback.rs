@@ -27,13 +27,7 @@ pub fn run(args: &Args) -> u8 {
 
 fn rollback(args: &Args) -> Result<u8, u8> {
     let config = args.config.load()?;
-    let Some(roles) = config.roles_of(&args.person).map(<[String]>::to_vec) else {
-        eprintln!(
-            "error: `{}` is not a person in the runtime config",
-            args.person
-        );
-        return Err(exit::FINDINGS);
-    };
+    let roles = runs::roles_of(&config, &args.person)?;
     let mut opened = runs::open(config, &args.run)?;
     let engine = &mut opened.engine;
     let allowed = engine.rollback_roles();

@@ -41,14 +41,7 @@ pub fn run(args: &Args) -> u8 {
 
 fn start(args: &Args) -> Result<u8, u8> {
     let config = args.config.load()?;
-    if config.roles_of(&args.person).is_none() {
-        eprintln!(
-            "error: `{}` is not a person in the runtime config",
-            args.person
-        );
-        eprintln!("  help: people and their roles are listed under `people:` in writ.yaml");
-        return Err(exit::FINDINGS);
-    }
+    runs::roles_of(&config, &args.person)?;
     let file = std::path::absolute(&args.file).unwrap_or_else(|_| args.file.clone());
     let plan = runs::load_plan(&file)?;
     let inputs = inputs(&plan, &args.inputs)?;

@@ -11,6 +11,7 @@ use super::{exit, files, render_options};
 use crate::diagnostics::{draw, render};
 use crate::plan::{Plan, plan_source};
 use crate::runtime::config::Config;
+use crate::runtime::decide::Refusal;
 use crate::runtime::engine::{Engine, Mode, Shared};
 use crate::runtime::lock::{self, RunLock};
 use crate::runtime::run::{ReplayError, RunState, Status, replay};
@@ -60,6 +61,40 @@ pub fn shared(
     Ok(Arc::new(shared))
 }
 
+/// The roles of `person`; someone not in the config is refused (exit 1) with the message and
+/// help `decide` gives, whichever command they tried.
+pub fn roles_of(config: &Config, person: &str) -> Result<Vec<String>, u8> {
+    config
+        .roles_of(person)
+        .map(<[String]>::to_vec)
+        .ok_or_else(|| {
+            let refusal = Refusal::UnknownPerson {
+                person: person.to_owned(),
+            };
+            fail(&refusal, exit::FINDINGS)
+        })
+}
+
+/// Run `run` replayed from `store`: exit 1 when there is no such run (or the id could name
+/// none), 2 when its events cannot be read.
+pub fn replayed(store: &dyn Store, run: &str) -> Result<RunState, u8> {
+    if !lock::is_run_id(run) {
+        eprintln!("error: no run `{run}` in the store");
+        return Err(exit::FINDINGS);
+    }
+    let events = store.run_events(run).map_err(|error| {
+        eprintln!("error: {error}");
+        exit::USAGE
+    })?;
+    replay(run, &events).map_err(|error| {
+        eprintln!("error: {error}");
+        match error {
+            ReplayError::NoRun(_) => exit::FINDINGS,
+            ReplayError::Corrupt { .. } => exit::USAGE,
+        }
+    })
+}
+
 /// A run already in the store: locked, replayed, with its plan and engine.
 pub struct Opened {
     pub engine: Engine,
@@ -78,17 +113,7 @@ pub fn open(config: Config, run: &str) -> Result<Opened, u8> {
         exit::USAGE
     })?;
     let guard = lock::lock(&config.state, run).map_err(|e| fail(&e, exit::FINDINGS))?;
-    let events = store.run_events(run).map_err(|error| {
-        eprintln!("error: {error}");
-        exit::USAGE
-    })?;
-    let state = replay(run, &events).map_err(|error| {
-        eprintln!("error: {error}");
-        match error {
-            ReplayError::NoRun(_) => exit::FINDINGS,
-            ReplayError::Corrupt { .. } => exit::USAGE,
-        }
-    })?;
+    let state = replayed(&store, run)?;
     let file = Path::new(&state.started.file).to_path_buf();
     let plan = load_plan(&file).inspect_err(|_| {
         eprintln!(

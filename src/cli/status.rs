@@ -6,9 +6,10 @@ use serde::Serialize;
 
 use super::exit;
 use super::report::{self, Format};
+use super::runs;
 use super::runtime_args::ConfigArg;
 use crate::runtime::lock;
-use crate::runtime::run::{RunState, Status, replay};
+use crate::runtime::run::{RunState, Status};
 use crate::runtime::store::Store;
 
 #[derive(clap::Args)]
@@ -30,20 +31,7 @@ pub fn run(args: &Args) -> u8 {
         Status::Ready if lock::is_held(&config.state, &state.id) => Status::Running,
         other => other,
     };
-    let load = |run: &str| -> Result<RunState, u8> {
-        if !lock::is_run_id(run) {
-            eprintln!("error: no run `{run}` in the store");
-            return Err(exit::FINDINGS);
-        }
-        let events = store.run_events(run).map_err(|error| {
-            eprintln!("error: {error}");
-            exit::USAGE
-        })?;
-        replay(run, &events).map_err(|error| {
-            eprintln!("error: {error}");
-            exit::FINDINGS
-        })
-    };
+    let load = |run: &str| runs::replayed(&store, run);
     if let Some(run) = &args.run {
         return match load(run) {
             Ok(state) => {

@@ -91,75 +91,18 @@ fn flip(
     kill: bool,
 ) -> Result<u8, u8> {
     let (config, mut store) = config.open_store()?;
-    let Some(roles) = config.roles_of(person).map(<[String]>::to_vec) else {
-        eprintln!("error: `{person}` is not a person in the runtime config");
-        return Err(exit::FINDINGS);
-    };
-    let (workflow, system, owners) = match scope {
-        Scope::Workflow(name) => {
-            let (name, owner) = workflow_owner(&store, name)?;
-            (name, None, owner.into_iter().collect::<Vec<_>>())
-        }
-        Scope::System(system) => (
-            String::new(),
-            Some(system.clone()),
-            system_owners(&store, &config, system)?,
-        ),
-    };
-    let events = store.switch_events().map_err(store_error)?;
-    let systems: Vec<crate::plan::Name> = system.iter().map(crate::plan::Name::new).collect();
-    let held = if system.is_some() {
-        switch::holding_in(&events, "\u{0}", &systems)
-    } else {
-        switch::holding_in(&events, &workflow, &[])
-    };
-    let shown = system.as_ref().map_or_else(
-        || format!("workflow `{workflow}`"),
-        |s| format!("system `{s}`"),
-    );
-    if kill && held.is_some() {
-        eprintln!("error: {shown} is already killed (draft-only)");
-        return Err(exit::FINDINGS);
-    }
-    if !kill && held.is_none() {
-        eprintln!("error: {shown} is not killed");
-        return Err(exit::FINDINGS);
-    }
+    let roles = runs::roles_of(&config, person)?;
+    let switched = Switched::find(&store, &config, scope)?;
     let role = if kill {
-        if system.is_none() && owners.is_empty() {
-            eprintln!(
-                "warning: no run of workflow `{workflow}` is in the store yet: check the name \
-                 (the kill holds for it from now on all the same)"
-            );
-        }
+        switched.may_kill()?;
         roles.first().cloned()
     } else {
-        if owners.is_empty() {
-            eprintln!("error: writ cannot tell who owns {shown}: no run of it is in the store");
-            eprintln!(
-                "  help: name the workflow's file instead: `writ revive path/to/workflow.writ --as {person}`"
-            );
-            return Err(exit::FINDINGS);
-        }
-        let missing: Vec<&String> = owners.iter().filter(|o| !roles.contains(o)).collect();
-        if !missing.is_empty() {
-            eprintln!(
-                "error: `{person}` may not revive {shown}: that needs the owner role{} {}",
-                if owners.len() == 1 { "" } else { "s" },
-                owners.join(", ")
-            );
-            eprintln!("  help: {person}'s roles: {}", roles.join(", "));
-            return Err(exit::FINDINGS);
-        }
-        owners.first().cloned()
+        Some(switched.may_revive(person, &roles)?)
     };
-    let data = Switch {
-        system: system.map(crate::plan::Name::from),
-        reason,
-    };
+    let shown = switched.shown();
     let event = NewEvent {
         run: None,
-        workflow,
+        workflow: switched.workflow,
         kind: if kill {
             EventKind::WorkflowKilled
         } else {
@@ -169,19 +112,105 @@ fn flip(
         role,
         fingerprint: String::new(),
         step: None,
-        data: record::data(&data),
+        data: record::data(&Switch {
+            system: switched.system.map(crate::plan::Name::from),
+            reason,
+        }),
     };
     let stored = store.append(event).map_err(store_error)?;
-    println!(
-        "{shown} {} (event {})",
-        if kill {
-            "killed: every write is drafted, nothing is written"
-        } else {
-            "revived: writes go through again"
-        },
-        stored.seq
-    );
+    let done = if kill {
+        "killed: every write is drafted, nothing is written"
+    } else {
+        "revived: writes go through again"
+    };
+    println!("{shown} {done} (event {})", stored.seq);
     Ok(exit::OK)
+}
+
+/// What a kill or revive acts on: a workflow (by name) or a system, its owners, and whether
+/// the switch holds for it now.
+struct Switched {
+    workflow: String,
+    system: Option<String>,
+    owners: Vec<String>,
+    held: bool,
+}
+
+impl Switched {
+    fn find(store: &SqliteStore, config: &Config, scope: &Scope) -> Result<Switched, u8> {
+        let (workflow, system, owners) = match scope {
+            Scope::Workflow(name) => {
+                let (name, owner) = workflow_owner(store, name)?;
+                (name, None, owner.into_iter().collect())
+            }
+            Scope::System(system) => (
+                String::new(),
+                Some(system.clone()),
+                system_owners(store, config, system)?,
+            ),
+        };
+        let events = store.switch_events().map_err(store_error)?;
+        let held = match &system {
+            Some(system) => switch::holding_in(&events, "\u{0}", &[system.into()]),
+            None => switch::holding_in(&events, &workflow, &[]),
+        }
+        .is_some();
+        Ok(Switched {
+            workflow,
+            system,
+            owners,
+            held,
+        })
+    }
+
+    fn shown(&self) -> String {
+        self.system.as_ref().map_or_else(
+            || format!("workflow `{}`", self.workflow),
+            |s| format!("system `{s}`"),
+        )
+    }
+
+    /// Anyone may pull the brake, once; a name no run has used is warned about.
+    fn may_kill(&self) -> Result<(), u8> {
+        if self.held {
+            eprintln!("error: {} is already killed (draft-only)", self.shown());
+            return Err(exit::FINDINGS);
+        }
+        if self.system.is_none() && self.owners.is_empty() {
+            eprintln!(
+                "warning: no run of workflow `{}` is in the store yet: check the name \
+                 (the kill holds for it from now on all the same)",
+                self.workflow
+            );
+        }
+        Ok(())
+    }
+
+    /// Reviving needs every owner role; returns the role recorded.
+    fn may_revive(&self, person: &str, roles: &[String]) -> Result<String, u8> {
+        let shown = self.shown();
+        if !self.held {
+            eprintln!("error: {shown} is not killed");
+            return Err(exit::FINDINGS);
+        }
+        let Some(first) = self.owners.first() else {
+            eprintln!("error: writ cannot tell who owns {shown}: no run of it is in the store");
+            eprintln!(
+                "  help: name the workflow's file instead: `writ revive path/to/workflow.writ --as {person}`"
+            );
+            return Err(exit::FINDINGS);
+        };
+        if self.owners.iter().any(|o| !roles.contains(o)) {
+            eprintln!(
+                "error: `{person}` may not revive {shown}: that needs the owner role{} {}",
+                if self.owners.len() == 1 { "" } else { "s" },
+                self.owners.join(", ")
+            );
+            eprintln!("  help: {person}'s roles: {}", roles.join(", "));
+            return Err(exit::FINDINGS);
+        }
+        Ok(first.clone())
+    }
 }
 
 fn store_error(error: crate::runtime::store::StoreError) -> u8 {
