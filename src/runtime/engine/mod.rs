@@ -68,6 +68,8 @@ pub struct Engine {
     gated: BTreeMap<Name, Vec<Name>>,
     /// The autonomy gate's verdict per execute, computed once per drive.
     gates: BTreeMap<Name, Option<record::Figures>>,
+    /// The workflow's history, read once per drive for the autonomy gates (not once per gate).
+    history: Option<Arc<Vec<super::event::Event>>>,
     /// The person (and role) on whose command the engine acts, recorded on the events that
     /// end or reverse a run (`writ rollback`, `writ reject`).
     actor: Option<(String, String)>,
@@ -165,6 +167,7 @@ impl Engine {
             facts,
             gated,
             gates: BTreeMap::new(),
+            history: None,
             actor: None,
         }
     }

@@ -214,17 +214,30 @@ impl Engine {
         figures
     }
 
-    fn compute_gate(&self, execute: &Name) -> Option<Figures> {
-        let step = self.steps.get(execute)?;
+    fn compute_gate(&mut self, execute: &Name) -> Option<Figures> {
+        let step = Arc::clone(self.steps.get(execute)?);
         let auto = step.auto.as_ref()?;
-        let confirms = &self.facts.get(execute)?.confirmed_by;
         let gate = self.render_gate(execute)?;
-        let store = self.shared.store();
-        let killed = switch::holding(&**store, &self.state.workflow, &self.state.started.writes)
-            .ok()?
-            .is_some();
-        let events = store.workflow_events(&self.state.workflow).ok()?;
-        let figures = autonomy::figures(&events, &gate, confirms, auto, clock::now())?;
+        let history = match &self.history {
+            Some(history) => Arc::clone(history),
+            None => {
+                let events = self
+                    .shared
+                    .store()
+                    .workflow_events(&self.state.workflow)
+                    .ok()?;
+                Arc::clone(self.history.insert(Arc::new(events)))
+            }
+        };
+        let killed = switch::holding(
+            &**self.shared.store(),
+            &self.state.workflow,
+            &self.state.started.writes,
+        )
+        .ok()?
+        .is_some();
+        let confirms = &self.facts.get(execute)?.confirmed_by;
+        let figures = autonomy::figures(&history, &gate, confirms, auto, clock::now())?;
         autonomy::holds(&figures, auto, killed).then_some(figures)
     }
 
