@@ -1,16 +1,15 @@
-//! A test bed for the end-to-end tests that drive the real `writ` binary (tests/runtime.rs,
-//! tests/runtime_guards.rs, tests/crash.rs, tests/autonomy.rs, tests/autonomy_rules.rs).
+//! A test bed for the end-to-end tests that drive the real `writ` binary (the `tests/it/`
+//! modules runtime, runtime_guards, crash, autonomy and autonomy_rules).
 //!
 //! A [`Bed`] is one test's own folder: the test writes `writ.yaml`, its workflows and their
 //! scripts into it, creates the databases its systems name, runs `writ` there ([`Bed::writ`])
 //! and reads back what happened: the exit code and output ([`Outcome`]), the run's events
 //! ([`Bed::events`], [`Bed::kinds`]) and the rows of a database ([`Bed::query_one`]).
 //!
-//! Included by path (`#[path = "support/bed.rs"] mod bed;`). What is specific to one test file
+//! A module of the one test binary (`tests/it/`). What is specific to one test file
 //! (its workflows, its config, helpers that know its step names) stays in that file.
 
-// Each test crate that includes this module uses a different subset of it; the rest would be
-// reported as dead code in every crate.
+// Not every helper is used by the tests of every area.
 #![allow(dead_code)]
 
 use std::fs;

@@ -138,7 +138,7 @@ impl Shared {
 /// `WRIT_FAULT=POINT:STEP` makes writ kill itself with SIGKILL at one point of a run: right
 /// after appending the event of kind POINT for step STEP (`before_image:set_priority`), or at
 /// `commit:STEP`, right after a sqlite write commits and before its `written` event. It exists
-/// for the crash tests (tests/crash.rs), which prove that `resume` and `rollback` recover from
+/// for the crash tests (tests/it/crash.rs), which prove that `resume` and `rollback` recover from
 /// a kill at every such point; it can only stop writ, never make it write.
 struct Fault {
     point: String,

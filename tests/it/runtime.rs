@@ -5,8 +5,7 @@
 //! Every test works in its own folder (a [`bed::Bed`]): a `writ.yaml`, a real SQLite helpdesk
 //! built from `workflows/data/helpdesk.sql`, the workflow files and their scripts.
 
-#[path = "support/bed.rs"]
-mod bed;
+use crate::support::bed;
 
 use std::collections::HashMap;
 use std::fs;
@@ -20,13 +19,13 @@ use std::time::Duration;
 use bed::{Bed, Outcome};
 use serde_json::Value;
 
-const TRIAGE: &str = include_str!("../workflows/ticket_triage.writ");
-const SUGGEST_PRIORITY: &str = include_str!("../workflows/scripts/suggest_priority");
-const TWO_WRITES: &str = include_str!("runtime/two_writes.writ");
-const CRM_STAGE: &str = include_str!("runtime/crm_stage.writ");
-const TWO_CONFIRMS: &str = include_str!("runtime/two_confirms.writ");
-const SIDE_BY_SIDE: &str = include_str!("runtime/side_by_side.writ");
-const NOTIFY: &str = include_str!("runtime/notify.writ");
+const TRIAGE: &str = include_str!("../../workflows/ticket_triage.writ");
+const SUGGEST_PRIORITY: &str = include_str!("../../workflows/scripts/suggest_priority");
+const TWO_WRITES: &str = include_str!("../runtime/two_writes.writ");
+const CRM_STAGE: &str = include_str!("../runtime/crm_stage.writ");
+const TWO_CONFIRMS: &str = include_str!("../runtime/two_confirms.writ");
+const SIDE_BY_SIDE: &str = include_str!("../runtime/side_by_side.writ");
+const NOTIFY: &str = include_str!("../runtime/notify.writ");
 
 /// The expiry clause of ticket_triage.writ, replaced by the expiry tests.
 const TRIAGE_EXPIRY: &str = "expires 4h -> escalate ops_lead";

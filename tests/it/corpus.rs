@@ -102,7 +102,7 @@ fn err_files_produce_exactly_their_codes() {
             ));
         }
         let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("?");
-        insta::with_settings!({ snapshot_path => "corpus/snapshots", prepend_module_to_snapshot => false, omit_expression => true }, {
+        insta::with_settings!({ snapshot_path => "../corpus/snapshots", prepend_module_to_snapshot => false, omit_expression => true }, {
             insta::assert_snapshot!(stem, rendered);
         });
     }

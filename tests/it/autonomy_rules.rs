@@ -1,8 +1,7 @@
 //! Earned autonomy's scope and fallbacks, through the real binary: each test states what
 //! DESIGN.md promises (found by a review of the runtime, fixed since).
 
-#[path = "support/bed.rs"]
-mod bed;
+use crate::support::bed;
 
 use std::thread::sleep;
 use std::time::Duration;

@@ -2,8 +2,7 @@
 //! sequential parse exactly: the same tree and the same byte spans (the AST's `Debug` prints
 //! every span's offsets, while its `==` ignores them), and every error path is the sequential one.
 
-#[path = "support/generate.rs"]
-mod support;
+use crate::support::generate as support;
 
 use writ::syntax::{parse, parse_parallel, parse_sequential};
 

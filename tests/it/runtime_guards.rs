@@ -1,16 +1,15 @@
 //! Guards on decisions, expiry, the kill switch and the text log, through the real binary: each
 //! test states what DESIGN.md promises (found by a review of the runtime, fixed since).
 
-#[path = "support/bed.rs"]
-mod bed;
+use crate::support::bed;
 
 use std::thread::sleep;
 use std::time::Duration;
 
 use bed::{Bed, HELPDESK_CONFIG};
 
-const TRIAGE: &str = include_str!("../workflows/ticket_triage.writ");
-const SUGGEST_PRIORITY: &str = include_str!("../workflows/scripts/suggest_priority");
+const TRIAGE: &str = include_str!("../../workflows/ticket_triage.writ");
+const SUGGEST_PRIORITY: &str = include_str!("../../workflows/scripts/suggest_priority");
 
 /// A folder with the config, the helpdesk, ticket_triage.writ as `triage.writ` and its script.
 fn setup(name: &str) -> Bed {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use writ::plan::export::{Format, render};
 use writ::plan::{Plan, plan_source};
 
-const TRIAGE: &str = include_str!("../workflows/ticket_triage.writ");
+const TRIAGE: &str = include_str!("../../workflows/ticket_triage.writ");
 
 fn plan_of(source: &str) -> Plan {
     match plan_source(source) {
@@ -50,7 +50,7 @@ fn every_example_plan_is_snapshotted_as_json_and_text() {
             .to_owned();
         let json = render(&plan, Format::Json).expect("json");
         let text = render(&plan, Format::Text).expect("text");
-        insta::with_settings!({ snapshot_path => "plans/snapshots", prepend_module_to_snapshot => false, omit_expression => true }, {
+        insta::with_settings!({ snapshot_path => "../plans/snapshots", prepend_module_to_snapshot => false, omit_expression => true }, {
             insta::assert_snapshot!(format!("{stem}.json"), json);
             insta::assert_snapshot!(format!("{stem}.text"), text);
         });

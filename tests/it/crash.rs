@@ -6,8 +6,7 @@
 //! The helpdesk table gets a `writes` counter that every forward write increments, so a double
 //! write is visible in the database itself, not only in the log.
 
-#[path = "support/bed.rs"]
-mod bed;
+use crate::support::bed;
 
 use std::thread;
 

@@ -5,7 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const CLEAN: &str = include_str!("../workflows/ticket_triage.writ");
+const CLEAN: &str = include_str!("../../workflows/ticket_triage.writ");
 
 fn writ(args: &[&str], dir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_writ"))

@@ -4,8 +4,7 @@
 //! workflow is killed; a confirm with another step behind its auto-confirmed write is still
 //! asked (skipping it once left that step stuck).
 
-#[path = "support/bed.rs"]
-mod bed;
+use crate::support::bed;
 
 use std::thread::sleep;
 use std::time::Duration;

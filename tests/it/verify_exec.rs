@@ -2,8 +2,7 @@
 //! workflow's folder, as the checker allows (found by a review of the connector trait: it was
 //! sent to the sqlite connector and failed the write).
 
-#[path = "support/bed.rs"]
-mod bed;
+use crate::support::bed;
 
 use bed::{Bed, HELPDESK_CONFIG};
 

@@ -4,8 +4,7 @@
 //! The property tests run few cases so the file stays fast in debug builds. For a longer run:
 //! `PROPTEST_CASES=100000 cargo test --release --test robustness`.
 
-#[path = "support/generate.rs"]
-mod generate;
+use crate::support::generate;
 
 use std::fs;
 use std::path::Path;
