@@ -15,6 +15,7 @@ pub mod diagnostics;
 mod digest;
 pub mod explain;
 mod hash;
+pub mod identity;
 pub mod plan;
 pub mod runtime;
 mod suggest;
