@@ -163,6 +163,7 @@ impl Bed {
             BTreeMap::new(),
             "ana",
             None,
+            &writ::runtime::trust::Proof::asserted(),
         )
         .unwrap()
     }
@@ -225,6 +226,12 @@ impl Store for Timed {
     fn runs(&self) -> Result<Vec<String>, StoreError> {
         self.store.runs()
     }
+    fn kind_events(&self, kinds: &[EventKind]) -> Result<Vec<Event>, StoreError> {
+        self.store.kind_events(kinds)
+    }
+    fn scan(&self, visit: &mut dyn FnMut(Event) -> bool) -> Result<(), StoreError> {
+        self.store.scan(visit)
+    }
     fn verify(&self) -> Result<ChainReport, StoreError> {
         self.store.verify()
     }
@@ -284,6 +291,17 @@ impl Store for Memory {
     }
     fn workflow_events(&self, workflow: &str) -> Result<Vec<Event>, StoreError> {
         Ok(self.select(|e| e.workflow == workflow))
+    }
+    fn kind_events(&self, kinds: &[EventKind]) -> Result<Vec<Event>, StoreError> {
+        Ok(self.select(|e| kinds.contains(&e.kind)))
+    }
+    fn scan(&self, visit: &mut dyn FnMut(Event) -> bool) -> Result<(), StoreError> {
+        for event in &self.events {
+            if !visit(event.clone()) {
+                break;
+            }
+        }
+        Ok(())
     }
     fn switch_events(&self) -> Result<Vec<Event>, StoreError> {
         Ok(self.select(|e| {
@@ -604,6 +622,7 @@ fn write_run(bed: &Bed, runtime: &tokio::runtime::Runtime, count: usize) -> Writ
         name: "sam",
         verdict: Verdict::Confirm,
         note: None,
+        proof: writ::runtime::trust::Proof::asserted(),
     };
     let started = Instant::now();
     engine.decide("review", decider).unwrap();

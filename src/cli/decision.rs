@@ -1,5 +1,5 @@
-//! `writ approve RUN STEP --as PERSON [--note T]` and `writ reject RUN STEP --as PERSON
-//! --reason T`: a human decision on a waiting confirm, through `decide`. A decision never runs
+//! `writ approve RUN STEP --key K [--as P] [--note T]` and `writ reject RUN STEP --key K
+//! [--as P] --reason T`: a human decision on a waiting confirm, through `decide`. A decision never runs
 //! the steps after it (`writ resume` does); a rejection ends the run, reversing any write.
 //! Exit 0 when recorded, 1 when refused.
 
@@ -7,8 +7,11 @@ use super::exit;
 use super::report::Format;
 use super::runs::{self, show};
 use super::runtime_args::ConfigArg;
+use super::sign::{SignArgs, Signing};
 use crate::runtime::decide::{Decider, Verdict};
 use crate::runtime::engine::{EngineError, Mode};
+use crate::runtime::trust::statement::Act;
+use serde_json::json;
 
 #[derive(clap::Args)]
 pub struct ApproveArgs {
@@ -16,8 +19,8 @@ pub struct ApproveArgs {
     run: String,
     /// The confirm step.
     step: String,
-    #[arg(long = "as", value_name = "PERSON")]
-    person: String,
+    #[command(flatten)]
+    sign: SignArgs,
     /// A note kept with the decision.
     #[arg(long, value_name = "TEXT")]
     note: Option<String>,
@@ -33,8 +36,8 @@ pub struct RejectArgs {
     run: String,
     /// The confirm step.
     step: String,
-    #[arg(long = "as", value_name = "PERSON")]
-    person: String,
+    #[command(flatten)]
+    sign: SignArgs,
     /// Why: a labelled failure for the recommendation's record.
     #[arg(long, value_name = "TEXT")]
     reason: String,
@@ -48,7 +51,7 @@ pub fn approve(args: &ApproveArgs) -> u8 {
     let decision = Decision {
         run: &args.run,
         step: &args.step,
-        person: &args.person,
+        sign: &args.sign,
         verdict: Verdict::Confirm,
         note: args.note.clone(),
         format: args.format,
@@ -65,7 +68,7 @@ pub fn reject(args: &RejectArgs) -> u8 {
     let decision = Decision {
         run: &args.run,
         step: &args.step,
-        person: &args.person,
+        sign: &args.sign,
         verdict: Verdict::Reject,
         note: Some(args.reason.clone()),
         format: args.format,
@@ -77,7 +80,7 @@ pub fn reject(args: &RejectArgs) -> u8 {
 struct Decision<'a> {
     run: &'a str,
     step: &'a str,
-    person: &'a str,
+    sign: &'a SignArgs,
     verdict: Verdict,
     note: Option<String>,
     format: Format,
@@ -94,10 +97,36 @@ impl Decision<'_> {
         engine
             .apply_timers()
             .map_err(|e| runs::fail(&e, exit::USAGE))?;
+        // What the person signs: this run, this confirm, this plan, exactly the writes the
+        // waiting request allows, and the verdict.
+        let gates: Vec<String> = engine
+            .state()
+            .steps
+            .get(self.step)
+            .and_then(|s| s.request.as_ref())
+            .map(|(request, _)| request.gates.iter().map(|g| g.hash.clone()).collect())
+            .unwrap_or_default();
+        let fields = json!({
+            "run": self.run,
+            "step": self.step,
+            "fingerprint": engine.state().fingerprint,
+            "decision": match self.verdict {
+                Verdict::Confirm => "confirm",
+                Verdict::Reject => "reject",
+            },
+            "gates": gates,
+            "note": self.note,
+        });
+        let acting = match self.sign.sign(&opened.pinned, Act::Decide, fields, &[])? {
+            Signing::Act(acting) => acting,
+            Signing::Printed => return Ok(exit::OK),
+        };
+        let engine = &mut opened.engine;
         let decider = Decider::Person {
-            name: self.person,
+            name: &acting.person,
             verdict: self.verdict,
             note: self.note,
+            proof: acting.proof,
         };
         let refused = match engine.decide(self.step, decider) {
             Ok(()) => None,
@@ -111,7 +140,7 @@ impl Decision<'_> {
                 .get(self.step)
                 .and_then(|s| s.deciding_role.clone())
                 .unwrap_or_default();
-            engine.act_as(self.person, &role);
+            engine.act_as(&acting.person, &role, None);
         }
         runs::drive(engine, Mode::Settle, concurrency)?;
         if let Some(refusal) = refused {

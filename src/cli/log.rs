@@ -25,7 +25,7 @@ enum LogFormat {
 }
 
 pub fn run(args: &Args) -> u8 {
-    let (_, store) = match args.config.open_store() {
+    let (_, store, _) = match args.config.open_store() {
         Ok(opened) => opened,
         Err(code) => return code,
     };
@@ -43,7 +43,7 @@ pub fn run(args: &Args) -> u8 {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for event in &events {
         let line = match args.format {
-            LogFormat::Jsonl => serde_json::to_string(event).unwrap_or_default(),
+            LogFormat::Jsonl => jsonl(event),
             LogFormat::Text => super::log_text::line(event),
         };
         // A closed pipe (`writ log ... | head`) ends the listing, quietly.
@@ -53,4 +53,22 @@ pub fn run(args: &Args) -> u8 {
     }
     let _ = out.flush();
     exit::OK
+}
+
+/// One event as a JSON line, with its proof lifted to the top: `identity`, and for a signed
+/// act `statement` (the exact signed bytes) and `signature` (the armored SSHSIG), so that
+/// `ssh-keygen -Y verify -f allowed_signers -I PERSON -n writ -s SIG < STATEMENT` checks it.
+fn jsonl(event: &crate::runtime::event::Event) -> String {
+    let mut value = serde_json::to_value(event).unwrap_or_default();
+    if let (Some(proof), serde_json::Value::Object(map)) = (
+        crate::runtime::trust::Proof::of(&event.event.data),
+        &mut value,
+    ) {
+        map.insert("identity".into(), proof.identity.as_str().into());
+        if let (Some(statement), Some(signature)) = (proof.statement, proof.signature) {
+            map.insert("statement".into(), statement.into());
+            map.insert("signature".into(), signature.into());
+        }
+    }
+    value.to_string()
 }

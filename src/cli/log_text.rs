@@ -45,6 +45,9 @@ fn escape_controls(text: &str) -> String {
         .collect()
 }
 
+use crate::runtime::trust::open::RegistryChanged;
+use crate::runtime::trust::plans::PlanApproved;
+
 fn read<T: serde::de::DeserializeOwned>(event: &Event) -> Option<T> {
     T::deserialize(&event.event.data).ok()
 }
@@ -139,6 +142,27 @@ fn summary(event: &Event) -> String {
                 .map(|s| format!("system `{s}`"))
                 .unwrap_or_default();
             format!("{scope} {}", d.reason.unwrap_or_default())
+        }),
+        EventKind::PlanApproved => read::<PlanApproved>(event).map(|d| {
+            format!(
+                "`{}` {} (owner `{}`) may run",
+                d.workflow,
+                d.fingerprint.get(..12).unwrap_or(&d.fingerprint),
+                d.owner
+            )
+        }),
+        EventKind::RegistryChanged => read::<RegistryChanged>(event).map(|d| {
+            let kind = if d.genesis {
+                "store created, trusting"
+            } else {
+                "now trusts"
+            };
+            format!(
+                "{kind} {} people ({} keys), identity {}",
+                d.registry.people.len(),
+                d.registry.signers.len(),
+                d.registry.identity.as_str()
+            )
         }),
     };
     text.unwrap_or_else(|| event.event.data.to_string())

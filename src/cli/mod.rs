@@ -1,6 +1,7 @@
 //! The command line: arguments (clap) -> a validated command -> one subcommand module each.
 //! Nothing below this module prints.
 
+mod approve_plan;
 mod audit;
 mod check;
 mod decision;
@@ -16,6 +17,7 @@ mod rollback;
 mod run;
 mod runs;
 mod runtime_args;
+mod sign;
 mod status;
 mod switch;
 
@@ -56,6 +58,8 @@ enum Command {
     Explain(explain::Args),
     /// Set up a SQLite helpdesk and run ticket triage end to end, printing each command.
     Demo(demo::Args),
+    /// Sign a workflow version as runnable (its owner role).
+    ApprovePlan(approve_plan::Args),
     /// Start a run of a workflow: runs until done, or until a confirm waits (exit 3).
     Run(run::Args),
     /// Confirm a waiting step of a run (four eyes: not the person who started it).
@@ -97,6 +101,7 @@ pub fn run() -> ExitCode {
         Command::Plan(args) => plan::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::ApprovePlan(args) => approve_plan::run(&args),
         Command::Run(args) => run::run(&args),
         Command::Approve(args) => decision::approve(&args),
         Command::Reject(args) => decision::reject(&args),

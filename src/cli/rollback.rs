@@ -1,4 +1,4 @@
-//! `writ rollback RUN --as PERSON`: reverses a run's writes, newest first, on a person's
+//! `writ rollback RUN --key K [--as P] [--reason T]`: reverses a run's writes, newest first, on a person's
 //! request. Only the workflow's `owner` role or one of its rollbacks' `repair by` roles may ask.
 //! Exit 0 when every write is reversed, 1 when refused or when a reversal failed
 //! (`needs_repair`).
@@ -7,14 +7,20 @@ use super::exit;
 use super::report::Format;
 use super::runs::{self, show};
 use super::runtime_args::ConfigArg;
+use super::sign::{SignArgs, Signing};
 use crate::runtime::run::Status;
+use crate::runtime::trust::statement::Act;
+use serde_json::json;
 
 #[derive(clap::Args)]
 pub struct Args {
     /// The run's id.
     run: String,
-    #[arg(long = "as", value_name = "PERSON")]
-    person: String,
+    #[command(flatten)]
+    sign: SignArgs,
+    /// Why the run is reversed (kept with the request).
+    #[arg(long, value_name = "TEXT")]
+    reason: Option<String>,
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
     #[command(flatten)]
@@ -27,8 +33,19 @@ pub fn run(args: &Args) -> u8 {
 
 fn rollback(args: &Args) -> Result<u8, u8> {
     let config = args.config.load()?;
-    let roles = runs::roles_of(&config, &args.person)?;
     let mut opened = runs::open(config, &args.run)?;
+    let fields = json!({ "run": args.run, "reason": args.reason });
+    let acting = match args.sign.sign(&opened.pinned, Act::Rollback, fields, &[])? {
+        Signing::Act(acting) => acting,
+        Signing::Printed => return Ok(exit::OK),
+    };
+    let person = acting.person.as_str();
+    let roles = opened
+        .pinned
+        .registry
+        .roles_of(person)
+        .map(<[String]>::to_vec)
+        .unwrap_or_default();
     let engine = &mut opened.engine;
     let allowed = engine.rollback_roles();
     let Some(role) = roles
@@ -37,11 +54,11 @@ fn rollback(args: &Args) -> Result<u8, u8> {
     else {
         eprintln!(
             "error: `{}` may not roll back run `{}`: that needs one of the roles {}",
-            args.person,
+            person,
             args.run,
             allowed.join(", ")
         );
-        eprintln!("  help: {}'s roles: {}", args.person, roles.join(", "));
+        eprintln!("  help: {}'s roles: {}", person, roles.join(", "));
         return Err(exit::FINDINGS);
     };
     let status = engine.state().status();
@@ -56,7 +73,7 @@ fn rollback(args: &Args) -> Result<u8, u8> {
         );
         return Err(exit::FINDINGS);
     }
-    engine.act_as(&args.person, role);
+    engine.act_as(person, role, Some(acting.proof.clone()));
     engine.rollback().map_err(|e| runs::fail(&e, exit::USAGE))?;
     Ok(match show(engine.state(), args.format) {
         Status::RolledBack => exit::OK,

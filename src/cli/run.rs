@@ -1,18 +1,25 @@
-//! `writ run FILE --input k=v ... --as PERSON [--context TEXT]`: starts a run and drives it
-//! until it is done (exit 0), waits for a human (3) or failed after rollback (1).
+//! `writ run FILE --input k=v ... --key K [--as P] [--context TEXT]`: starts a run of an
+//! approved plan and drives it until it is done (exit 0), waits for a human (3) or failed after
+//! rollback (1).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::exit;
+use super::files;
 use super::report::Format;
 use super::runs::{self, exit_for, show};
 use super::runtime_args::ConfigArg;
+use super::runtime_args::trusted;
+use super::sign::{SignArgs, Signing};
 use crate::plan::Plan;
 use crate::runtime::engine::{Engine, Mode, new_run_id};
 use crate::runtime::lock;
-use crate::runtime::store::sqlite::SqliteStore;
+use crate::runtime::store::Store;
+use crate::runtime::trust::statement::Act;
+use crate::runtime::trust::{Create, plans};
 use crate::runtime::value::Value;
+use serde_json::json;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -21,9 +28,8 @@ pub struct Args {
     /// An input, `name=value`, parsed by the input's declared type (repeatable).
     #[arg(long = "input", value_name = "NAME=VALUE")]
     inputs: Vec<String>,
-    /// The person starting the run (from the config's `people`).
-    #[arg(long = "as", value_name = "PERSON")]
-    person: String,
+    #[command(flatten)]
+    sign: SignArgs,
     /// What triggered the run (a ticket, an alert): kept for the audit trail.
     #[arg(long, value_name = "TEXT")]
     context: Option<String>,
@@ -41,14 +47,56 @@ pub fn run(args: &Args) -> u8 {
 
 fn start(args: &Args) -> Result<u8, u8> {
     let config = args.config.load()?;
-    runs::roles_of(&config, &args.person)?;
     let file = std::path::absolute(&args.file).unwrap_or_else(|_| args.file.clone());
     let plan = runs::load_plan(&file)?;
     let inputs = inputs(&plan, &args.inputs)?;
-    let store = SqliteStore::open(&config.state).map_err(|error| {
-        eprintln!("error: {error}");
-        exit::USAGE
-    })?;
+    let (store, pinned) = trusted(&config, Create::IfMissing)?;
+    // Only an approved version runs, and from the source its approval keeps.
+    if plans::approved(&store, &plan.fingerprint)
+        .map_err(|e| runs::fail(&e, exit::USAGE))?
+        .is_none()
+    {
+        let name = files::shown(&args.file);
+        eprintln!(
+            "error: this version of `{}` ({name}, plan {}) is not approved to run",
+            plan.body.workflow.name,
+            plan.fingerprint.get(..12).unwrap_or(&plan.fingerprint)
+        );
+        eprintln!(
+            "  help: a person with its owner role `{}` approves it: `writ approve-plan {name} --key KEY`",
+            plan.body.workflow.owner
+        );
+        return Err(exit::FINDINGS);
+    }
+    let id = new_run_id();
+    let fields = json!({
+        "run": id,
+        "workflow": plan.body.workflow.name,
+        "fingerprint": plan.fingerprint,
+        "inputs": inputs,
+        "context": args.context,
+    });
+    let acting = match args.sign.sign(&pinned, Act::StartRun, fields, &["run"])? {
+        Signing::Act(acting) => acting,
+        Signing::Printed => return Ok(exit::OK),
+    };
+    // A submitted statement names its own run id: a new one, in writ's form.
+    let id = match acting
+        .statement
+        .get("run")
+        .and_then(serde_json::Value::as_str)
+    {
+        Some(given) if lock::is_run_id(given) => given.to_owned(),
+        Some(given) => {
+            eprintln!("error: `{given}` is not a run id writ makes");
+            return Err(exit::FINDINGS);
+        }
+        None => id,
+    };
+    if store.run_events(&id).map(|e| !e.is_empty()).unwrap_or(true) {
+        eprintln!("error: run `{id}` exists already: a statement starts one run, once");
+        return Err(exit::FINDINGS);
+    }
     let concurrency = config.limits.concurrency;
     let state_path = config.state.clone();
     let shared = runs::shared(plan, config, store, &file)?;
@@ -58,11 +106,18 @@ fn start(args: &Args) -> Result<u8, u8> {
         .map_err(|e| runs::fail(&e, exit::USAGE))?;
     // Locked before the run exists, so no other process can act on it between its first
     // event and this one driving it.
-    let id = new_run_id();
     let _guard = lock::lock(&state_path, &id).map_err(|e| runs::fail(&e, exit::FINDINGS))?;
     let context = args.context.clone();
-    let mut engine = Engine::start(shared, id, &file, inputs, &args.person, context)
-        .map_err(|e| runs::fail(&e, exit::USAGE))?;
+    let mut engine = Engine::start(
+        shared,
+        id,
+        &file,
+        inputs,
+        &acting.person,
+        context,
+        &acting.proof,
+    )
+    .map_err(|e| runs::fail(&e, exit::USAGE))?;
     runs::drive(&mut engine, Mode::Run, concurrency)?;
     Ok(exit_for(show(engine.state(), args.format)))
 }

@@ -3,21 +3,22 @@
 //! exit code DESIGN.md gives each status.
 
 use std::io::IsTerminal;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::report::{self, Format};
+use super::runtime_args::trusted;
 use super::{exit, files, render_options};
 use crate::diagnostics::{draw, render};
 use crate::plan::{Plan, plan_source};
 use crate::runtime::config::Config;
-use crate::runtime::decide::Refusal;
 use crate::runtime::engine::{Engine, Mode, Shared};
 use crate::runtime::lock::{self, RunLock};
 use crate::runtime::run::{ReplayError, RunState, Status, replay};
 use crate::runtime::store::Store;
 use crate::runtime::store::sqlite::SqliteStore;
 use crate::runtime::systems;
+use crate::runtime::trust::{Create, Pinned, plans};
 
 /// Prints any miette diagnostic the way every command does.
 pub fn fail(error: &dyn miette::Diagnostic, code: u8) -> u8 {
@@ -61,20 +62,6 @@ pub fn shared(
     Ok(Arc::new(shared))
 }
 
-/// The roles of `person`; someone not in the config is refused (exit 1) with the message and
-/// help `decide` gives, whichever command they tried.
-pub fn roles_of(config: &Config, person: &str) -> Result<Vec<String>, u8> {
-    config
-        .roles_of(person)
-        .map(<[String]>::to_vec)
-        .ok_or_else(|| {
-            let refusal = Refusal::UnknownPerson {
-                person: person.to_owned(),
-            };
-            fail(&refusal, exit::FINDINGS)
-        })
-}
-
 /// Run `run` replayed from `store`: exit 1 when there is no such run (or the id could name
 /// none), 2 when its events cannot be read.
 pub fn replayed(store: &dyn Store, run: &str) -> Result<RunState, u8> {
@@ -95,50 +82,55 @@ pub fn replayed(store: &dyn Store, run: &str) -> Result<RunState, u8> {
     })
 }
 
-/// A run already in the store: locked, replayed, with its plan and engine.
+/// A run already in the store: locked, replayed, with its plan and engine, and the registry
+/// the store trusts.
 pub struct Opened {
     pub engine: Engine,
+    pub pinned: Pinned,
     _lock: RunLock,
 }
 
-/// Locks, replays and plans run `run`; refuses (exit 1) when its workflow file's plan has
-/// changed since the run started.
+/// Locks, replays and plans run `run` from the plan it started with (kept with the plan's
+/// approval in the store, never read again from a file that may have changed).
 pub fn open(config: Config, run: &str) -> Result<Opened, u8> {
     if !lock::is_run_id(run) {
         eprintln!("error: no run `{run}` in the store");
         return Err(exit::FINDINGS);
     }
-    let store = SqliteStore::open(&config.state).map_err(|error| {
-        eprintln!("error: {error}");
-        exit::USAGE
-    })?;
+    let (store, pinned) = trusted(&config, Create::Never)?;
     let guard = lock::lock(&config.state, run).map_err(|e| fail(&e, exit::FINDINGS))?;
     let state = replayed(&store, run)?;
-    let file = Path::new(&state.started.file).to_path_buf();
-    let plan = load_plan(&file).inspect_err(|_| {
-        eprintln!(
-            "  help: run `{run}` was started from `{}`; writ reads it again to continue",
-            file.display()
-        );
-    })?;
-    if plan.fingerprint != state.fingerprint {
-        eprintln!(
-            "error: the workflow `{}` has changed since run `{run}` started",
-            file.display()
-        );
-        eprintln!(
-            "  help: the run's plan has fingerprint {}, the file's is now {}; restore the \
-             file to continue, or `writ rollback {run}` and start a new run",
-            state.fingerprint, plan.fingerprint
-        );
-        return Err(exit::FINDINGS);
-    }
+    let (plan, file) = approved_plan(&store, &state.fingerprint)?;
     let shared = shared(plan, config, store, &file)?;
     let engine = Engine::load(shared, run).map_err(|e| fail(&e, exit::USAGE))?;
     Ok(Opened {
         engine,
+        pinned,
         _lock: guard,
     })
+}
+
+/// The approved plan with `fingerprint`, built again from the source its approval keeps, and
+/// the workflow file it was read from (whose folder holds the workflow's programs).
+pub fn approved_plan(store: &dyn Store, fingerprint: &str) -> Result<(Plan, PathBuf), u8> {
+    let approval = plans::approved(store, fingerprint)
+        .map_err(|e| fail(&e, exit::USAGE))?
+        .ok_or_else(|| {
+            eprintln!("error: the store holds no approved plan with fingerprint {fingerprint}");
+            exit::FINDINGS
+        })?;
+    let plan = plan_source(&approval.source)
+        .map(|(plan, _)| plan)
+        .ok()
+        .filter(|plan| plan.fingerprint == fingerprint)
+        .ok_or_else(|| {
+            eprintln!(
+                "error: the approved source of plan {fingerprint} no longer builds that plan \
+                 (a different writ version?)"
+            );
+            exit::USAGE
+        })?;
+    Ok((plan, PathBuf::from(approval.file)))
 }
 
 /// Drives a run on a tokio runtime sized by the config's concurrency.

@@ -23,7 +23,7 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> u8 {
-    let (config, store) = match args.config.open_store() {
+    let (config, store, _) = match args.config.open_store() {
         Ok(opened) => opened,
         Err(code) => return code,
     };
@@ -61,7 +61,7 @@ pub fn run(args: &Args) -> u8 {
             },
             Err(_) => Line {
                 status: "unreadable",
-                run: run.clone(),
+                run: run.to_string(),
                 workflow: String::new(),
                 started_by: String::new(),
                 started_at: String::new(),

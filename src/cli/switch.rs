@@ -1,7 +1,8 @@
-//! `writ kill WORKFLOW --as PERSON --reason T` and `writ revive WORKFLOW --as PERSON` (or
-//! `--system NAME` for every workflow that writes that system): the kill switch. Anyone in the
-//! config may pull it; reviving needs the workflow's `owner` role (for a system, the owner role
-//! of every workflow in the store that writes it). WORKFLOW is a workflow's name or its file.
+//! `writ kill WORKFLOW --key K --reason T` and `writ revive WORKFLOW --key K` (or `--system
+//! NAME` for every workflow that writes that system): the kill switch. Anyone the store trusts
+//! may pull it; reviving needs the workflow's `owner` role of record (its approved plans'; for a
+//! system, the owner role of every workflow in the store that writes it). WORKFLOW is a
+//! workflow's name or its file.
 
 use serde::Deserialize;
 use std::path::Path;
@@ -9,12 +10,16 @@ use std::path::Path;
 use super::exit;
 use super::runs;
 use super::runtime_args::ConfigArg;
+use super::sign::{SignArgs, Signing};
 use crate::runtime::config::Config;
 use crate::runtime::event::{EventKind, NewEvent};
 use crate::runtime::record::{self, RunStarted, Switch};
 use crate::runtime::store::Store;
 use crate::runtime::store::sqlite::SqliteStore;
 use crate::runtime::switch;
+use crate::runtime::trust::statement::Act;
+use crate::runtime::trust::{Create, plans};
+use serde_json::json;
 
 #[derive(clap::Args)]
 #[command(group(clap::ArgGroup::new("scope").required(true).args(["workflow", "system"])))]
@@ -24,8 +29,8 @@ pub struct KillArgs {
     /// Every workflow that writes this system instead.
     #[arg(long, value_name = "NAME")]
     system: Option<String>,
-    #[arg(long = "as", value_name = "PERSON")]
-    person: String,
+    #[command(flatten)]
+    sign: SignArgs,
     /// Why the brake was pulled.
     #[arg(long, value_name = "TEXT")]
     reason: String,
@@ -41,8 +46,11 @@ pub struct ReviveArgs {
     /// Every workflow that writes this system instead.
     #[arg(long, value_name = "NAME")]
     system: Option<String>,
-    #[arg(long = "as", value_name = "PERSON")]
-    person: String,
+    #[command(flatten)]
+    sign: SignArgs,
+    /// Why writes may go through again.
+    #[arg(long, value_name = "TEXT")]
+    reason: Option<String>,
     #[command(flatten)]
     config: ConfigArg,
 }
@@ -56,7 +64,7 @@ pub fn kill(args: &KillArgs) -> u8 {
     flip(
         &args.config,
         &scope,
-        &args.person,
+        &args.sign,
         Some(args.reason.clone()),
         true,
     )
@@ -65,7 +73,7 @@ pub fn kill(args: &KillArgs) -> u8 {
 
 pub fn revive(args: &ReviveArgs) -> u8 {
     let scope = Scope::of(args.workflow.as_deref(), args.system.as_deref());
-    flip(&args.config, &scope, &args.person, None, false).unwrap_or_else(|code| code)
+    flip(&args.config, &scope, &args.sign, args.reason.clone(), false).unwrap_or_else(|code| code)
 }
 
 enum Scope {
@@ -86,13 +94,41 @@ impl Scope {
 fn flip(
     config: &ConfigArg,
     scope: &Scope,
-    person: &str,
+    sign: &SignArgs,
     reason: Option<String>,
     kill: bool,
 ) -> Result<u8, u8> {
-    let (config, mut store) = config.open_store()?;
-    let roles = runs::roles_of(&config, person)?;
+    // Anyone may pull the brake before anything has run; reviving needs a store with history.
+    let create = if kill {
+        Create::IfMissing
+    } else {
+        Create::Never
+    };
+    let (config, mut store, pinned) = config.open_trusted(create)?;
     let switched = Switched::find(&store, &config, scope)?;
+    // A statement is good once: it names the last kill-switch event it follows.
+    let after = store
+        .switch_events()
+        .map_err(store_error)?
+        .last()
+        .map_or(0, |e| e.seq);
+    let fields = json!({
+        "workflow": switched.system.is_none().then_some(&switched.workflow),
+        "system": switched.system,
+        "reason": reason,
+        "after": after,
+    });
+    let act = if kill { Act::Kill } else { Act::Revive };
+    let acting = match sign.sign(&pinned, act, fields, &[])? {
+        Signing::Act(acting) => acting,
+        Signing::Printed => return Ok(exit::OK),
+    };
+    let person = acting.person.as_str();
+    let roles = pinned
+        .registry
+        .roles_of(person)
+        .map(<[String]>::to_vec)
+        .unwrap_or_default();
     let role = if kill {
         switched.may_kill()?;
         roles.first().cloned()
@@ -117,6 +153,8 @@ fn flip(
             reason,
         }),
     };
+    let mut event = event;
+    acting.proof.attach(&mut event.data);
     let stored = store.append(event).map_err(store_error)?;
     let done = if kill {
         "killed: every write is drafted, nothing is written"
@@ -194,10 +232,8 @@ impl Switched {
             return Err(exit::FINDINGS);
         }
         let Some(first) = self.owners.first() else {
-            eprintln!("error: writ cannot tell who owns {shown}: no run of it is in the store");
-            eprintln!(
-                "  help: name the workflow's file instead: `writ revive path/to/workflow.writ --as {person}`"
-            );
+            eprintln!("error: writ cannot tell who owns {shown}: no plan of it was ever approved");
+            eprintln!("  help: check the workflow's name (`writ status` lists the runs)");
             return Err(exit::FINDINGS);
         };
         if self.owners.iter().any(|o| !roles.contains(o)) {
@@ -218,25 +254,17 @@ fn store_error(error: crate::runtime::store::StoreError) -> u8 {
     exit::USAGE
 }
 
-/// The workflow's name (`name` may be its `.writ` file) and its owner role: the one its latest
-/// run recorded, so a file written for the occasion cannot name its own owner; the file's owner
-/// only for a workflow that has never run.
+/// The workflow's name (`name` may be its `.writ` file) and its owner role of record: that of
+/// its first approved plan, so a file written for the occasion cannot name its own owner.
 fn workflow_owner(store: &SqliteStore, name: &str) -> Result<(String, Option<String>), u8> {
-    let (name, file_owner) = if name.ends_with(".writ") || Path::new(name).is_file() {
+    let name = if name.ends_with(".writ") || Path::new(name).is_file() {
         let plan = runs::load_plan(Path::new(name))?;
-        let workflow = &plan.body.workflow;
-        (workflow.name.to_string(), Some(workflow.owner.to_string()))
+        plan.body.workflow.name.to_string()
     } else {
-        (name.to_owned(), None)
+        name.to_owned()
     };
-    let events = store.workflow_events(&name).map_err(store_error)?;
-    let recorded = events
-        .iter()
-        .rev()
-        .filter(|e| e.event.kind == EventKind::RunStarted)
-        .find_map(|e| RunStarted::deserialize(&e.event.data).ok())
-        .map(|started| started.owner.to_string());
-    Ok((name, recorded.or(file_owner)))
+    let owner = plans::owner_of_record(store, &name).map_err(|e| runs::fail(&e, exit::USAGE))?;
+    Ok((name, owner))
 }
 
 /// The owner roles of every workflow in the store that writes `system`.

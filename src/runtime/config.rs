@@ -51,6 +51,9 @@ pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 pub struct Config {
     /// The store's file, resolved against the config's folder.
     pub state: PathBuf,
+    /// The OpenSSH `allowed_signers` file naming people's keys (required unless asserted).
+    pub signers: Option<PathBuf>,
+    pub identity: Identity,
     /// Person -> roles; each list non-empty, without repeats.
     pub people: BTreeMap<String, Vec<String>>,
     pub systems: BTreeMap<String, SystemConfig>,
@@ -60,6 +63,25 @@ pub struct Config {
 }
 
 /// How the runtime reaches one system.
+/// How people are identified (the `identity` key).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Identity {
+    /// Every human act is a statement signed with the person's SSH key.
+    Signed,
+    /// Development only: `--as NAME` is taken at its word; every event records it.
+    Asserted,
+}
+
+impl Identity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Identity::Signed => "signed",
+            Identity::Asserted => "asserted",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SystemConfig {
     /// A SQLite file, resolved against the config's folder.
@@ -118,6 +140,8 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         .collect();
     Ok(Config {
         state: folder.join(parsed.state),
+        signers: parsed.signers.map(|s| folder.join(s)),
+        identity: parsed.identity,
         people: parsed.people,
         systems,
         limits: parsed.limits,

@@ -11,6 +11,7 @@ use super::config::Config;
 use super::event::{EventKind, NewEvent};
 use super::record::{self, AutoConfirmed, Decided, Escalated, Figures, Gate};
 use super::run::{Phase, RunState};
+use super::trust::Proof;
 use crate::plan::{Name, Plan, PlanStep};
 
 /// Who decides.
@@ -21,6 +22,8 @@ pub enum Decider<'a> {
         name: &'a str,
         verdict: Verdict,
         note: Option<String>,
+        /// The signed statement of the decision (or, asserted, the bare claim).
+        proof: Proof,
     },
     /// The expiry timer: it can only expire or escalate a wait.
     Timer,
@@ -143,7 +146,12 @@ pub fn decide(
             name,
             verdict,
             note,
-        } => by_person(context, confirm(context, step)?, name, verdict, note),
+            proof,
+        } => {
+            let mut event = by_person(context, confirm(context, step)?, name, verdict, note)?;
+            proof.attach(&mut event.data);
+            Ok(event)
+        }
         Decider::Timer => by_timer(context, confirm(context, step)?),
         Decider::Gate {
             figures,

@@ -28,10 +28,12 @@ pub enum EventKind {
     RunFailed,
     WorkflowKilled,
     WorkflowRevived,
+    PlanApproved,
+    RegistryChanged,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 18] = [
+    pub const ALL: [EventKind; 20] = [
         EventKind::RunStarted,
         EventKind::Recommended,
         EventKind::ConfirmationRequested,
@@ -50,6 +52,8 @@ impl EventKind {
         EventKind::RunFailed,
         EventKind::WorkflowKilled,
         EventKind::WorkflowRevived,
+        EventKind::PlanApproved,
+        EventKind::RegistryChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -72,6 +76,8 @@ impl EventKind {
             EventKind::RunFailed => "run_failed",
             EventKind::WorkflowKilled => "workflow_killed",
             EventKind::WorkflowRevived => "workflow_revived",
+            EventKind::PlanApproved => "plan_approved",
+            EventKind::RegistryChanged => "registry_changed",
         }
     }
 

@@ -15,4 +15,5 @@ pub mod run;
 pub mod store;
 pub mod switch;
 pub mod systems;
+pub mod trust;
 pub mod value;

@@ -289,6 +289,9 @@ impl RunState {
             EventKind::WorkflowKilled | EventKind::WorkflowRevived => {
                 return Err(corrupt(event, "a kill-switch event inside a run"));
             }
+            EventKind::PlanApproved | EventKind::RegistryChanged => {
+                return Err(corrupt(event, "a store-level event inside a run"));
+            }
         }
         Ok(())
     }

@@ -96,6 +96,7 @@ fn person(name: &str, verdict: Verdict) -> Decider<'_> {
         name,
         verdict,
         note: None,
+        proof: writ::runtime::trust::Proof::asserted(),
     }
 }
 

@@ -63,7 +63,21 @@ impl Bed {
     }
 
     /// Writes `text` to `relative` (replacing it), creating the folders on the way.
+    ///
+    /// A config (`*.yaml`) that says nothing of identity is a development config here: the bed
+    /// adds `identity: asserted`, so tests that are not about signing act with `--as NAME`
+    /// (the signing tests write `signers:` and keys themselves).
     pub fn file(&self, relative: &str, text: &str) {
+        let text = if relative.ends_with(".yaml")
+            && text.contains("people:")
+            && !text.contains("identity:")
+            && !text.contains("signers:")
+        {
+            format!("{text}\nidentity: asserted\n")
+        } else {
+            text.to_owned()
+        };
+        let text = text.as_str();
         let path = self.path(relative);
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent)
@@ -117,6 +131,55 @@ impl Bed {
     /// [`Bed::writ`] with the variables in `env` set (after the ones it removes, so
     /// `WRIT_FAULT` and `CRM_TOKEN` can be given here).
     pub fn writ_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Outcome {
+        if let ["run", file, rest @ ..] = args {
+            self.approve_for_run(file, rest, env);
+        }
+        self.writ_raw(args, env)
+    }
+
+    /// Before `writ run FILE` under a development config: `writ approve-plan FILE` as the
+    /// first person with the workflow's owner role, as a team does once per version (a test
+    /// about unapproved plans calls [`Bed::writ_raw`]). Does nothing when it cannot tell.
+    fn approve_for_run(&self, file: &str, rest: &[&str], env: &[(&str, &str)]) {
+        let config_name = rest
+            .iter()
+            .position(|a| *a == "--config")
+            .and_then(|i| rest.get(i + 1))
+            .copied()
+            .unwrap_or("writ.yaml");
+        let Ok(source) = fs::read_to_string(self.path(file)) else {
+            return;
+        };
+        let Ok((plan, _)) = writ::plan::plan_source(&source) else {
+            return;
+        };
+        let Ok(config) = writ::runtime::config::load(&self.path(config_name)) else {
+            return;
+        };
+        let owner = plan.body.workflow.owner.to_string();
+        let Some(person) = config
+            .people
+            .iter()
+            .find(|(_, roles)| roles.contains(&owner))
+            .map(|(name, _)| name.clone())
+        else {
+            return;
+        };
+        self.writ_raw(
+            &[
+                "approve-plan",
+                file,
+                "--as",
+                &person,
+                "--config",
+                config_name,
+            ],
+            env,
+        );
+    }
+
+    /// Runs `writ` with exactly `args` (no plan approved on the way).
+    pub fn writ_raw(&self, args: &[&str], env: &[(&str, &str)]) -> Outcome {
         let mut command = Command::new(env!("CARGO_BIN_EXE_writ"));
         command
             .args(args)

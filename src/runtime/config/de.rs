@@ -22,7 +22,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 
 use super::error::Problem;
 use super::values::{self, shown};
-use super::{Limits, SystemConfig};
+use super::{Identity, Limits, SystemConfig};
 
 /// The most people a config may list.
 pub const MAX_PEOPLE: usize = 10_000;
@@ -39,6 +39,8 @@ thread_local! {
 /// A config as written: paths not yet resolved against its folder.
 pub struct Parsed {
     pub state: PathBuf,
+    pub signers: Option<PathBuf>,
+    pub identity: Identity,
     pub people: BTreeMap<String, Vec<String>>,
     pub systems: BTreeMap<String, SystemConfig>,
     pub limits: Limits,
@@ -72,7 +74,9 @@ impl<'de> de::Deserialize<'de> for Document {
     }
 }
 
-const TOP_KEYS: &[&str] = &["state", "people", "systems", "limits"];
+const TOP_KEYS: &[&str] = &[
+    "state", "signers", "identity", "people", "systems", "limits",
+];
 const SYSTEM_KEYS: &[&str] = &["sqlite", "http", "exec", "token_env", "timeout"];
 const CONNECTORS: &[&str] = &["sqlite", "http", "exec"];
 const LIMIT_KEYS: &[&str] = &["step_timeout", "concurrency"];
@@ -90,11 +94,18 @@ impl<'de> Visitor<'de> for TopVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Parsed, A::Error> {
         let (mut state, mut people, mut systems, mut limits) = (None, None, None, None);
+        let (mut signers, mut identity) = (None, None);
         let mut keys = Keys::new(TOP_KEYS, "the config".to_owned());
         while let Some(key) = map.next_key_seed(&mut keys)? {
             // INVARIANT: `Keys` yields only keys of `TOP_KEYS`, each once.
             match key {
                 "state" => state = Some(map.next_value_seed(Text::new("state", values::path))?),
+                "signers" => {
+                    signers = Some(map.next_value_seed(Text::new("signers", values::path))?);
+                }
+                "identity" => {
+                    identity = Some(map.next_value_seed(Text::new("identity", values::identity))?);
+                }
                 "people" => people = Some(map.next_value_seed(PeopleSeed)?),
                 "systems" => systems = Some(map.next_value_seed(SystemsSeed)?),
                 _ => limits = Some(map.next_value_seed(LimitsSeed)?),
@@ -109,7 +120,23 @@ impl<'de> Visitor<'de> for TopVisitor {
                 .without_snippet(),
             )
         };
+        let identity = identity.unwrap_or(Identity::Signed);
+        if identity == Identity::Signed && signers.is_none() {
+            return Err(fail(
+                Problem::new(
+                    "the config names no `signers` file: people act only through signed \
+                     statements"
+                        .to_owned(),
+                    "add `signers: allowed_signers` (an OpenSSH allowed_signers file, principal = \
+                     person; `writ init` makes one), or `identity: asserted` for development only"
+                        .to_owned(),
+                )
+                .without_snippet(),
+            ));
+        }
         Ok(Parsed {
+            signers,
+            identity,
             state: state.ok_or_else(|| missing("state", "state: .writ/state.db"))?,
             people: people.ok_or_else(|| missing("people", "people: { ana: [analyst] }"))?,
             systems: systems.unwrap_or_default(),

@@ -71,6 +71,24 @@ pub fn path(what: &str, text: &str) -> Result<PathBuf, Problem> {
     Ok(PathBuf::from(text))
 }
 
+/// `identity: signed` (the default: people act through signed statements) or `asserted`
+/// (development only: a typed `--as NAME` is taken at its word, and every event says so).
+pub fn identity(_what: &str, text: &str) -> Result<super::Identity, Problem> {
+    match text {
+        "signed" => Ok(super::Identity::Signed),
+        "asserted" => Ok(super::Identity::Asserted),
+        other => Err(Problem::new(
+            format!(
+                "`identity` is `{}`, not `signed` or `asserted`",
+                shown(other)
+            ),
+            "`identity: signed` (people sign what they do), or `identity: asserted` for \
+             development only"
+                .to_owned(),
+        )),
+    }
+}
+
 /// The base URL of an `http` system: `http://` or `https://`, a host, no credentials, no
 /// spaces.
 pub fn url(_what: &str, text: &str) -> Result<String, Problem> {

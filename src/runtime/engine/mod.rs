@@ -31,6 +31,7 @@ use super::store::StoreError;
 use super::switch;
 use super::value::Value;
 use crate::plan::{Name, PlanStep, WriteFacts};
+use crate::runtime::trust::Proof;
 
 /// What stops the executor itself (not a run's step: those failures are recorded as events).
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -73,6 +74,9 @@ pub struct Engine {
     /// The person (and role) on whose command the engine acts, recorded on the events that
     /// end or reverse a run (`writ rollback`, `writ reject`).
     actor: Option<(String, String)>,
+    /// The proof of the command's act (its signed statement), kept by the first event the
+    /// command appends.
+    proof: std::cell::Cell<Option<Proof>>,
 }
 
 impl Engine {
@@ -85,6 +89,7 @@ impl Engine {
         inputs: BTreeMap<String, Value>,
         person: &str,
         context: Option<String>,
+        proof: &Proof,
     ) -> Result<Engine, EngineError> {
         let plan = &shared.plan;
         let data = RunStarted {
@@ -111,6 +116,8 @@ impl Engine {
             step: None,
             data: record::data(&data),
         };
+        let mut event = event;
+        proof.attach(&mut event.data);
         let stored = shared.append(event)?;
         let state = RunState::start(&stored)?;
         Ok(Engine::new(shared, state))
@@ -169,12 +176,14 @@ impl Engine {
             gates: BTreeMap::new(),
             history: None,
             actor: None,
+            proof: std::cell::Cell::new(None),
         }
     }
 
     /// Records `person` acting in `role` on the events this engine appends for a command.
-    pub fn act_as(&mut self, person: &str, role: &str) {
+    pub fn act_as(&mut self, person: &str, role: &str, proof: Option<Proof>) {
         self.actor = Some((person.to_owned(), role.to_owned()));
+        self.proof.set(proof);
     }
 
     /// The run's systems, resolved.
@@ -373,6 +382,10 @@ impl Engine {
         step: Option<&str>,
         data: &impl serde::Serialize,
     ) -> NewEvent {
+        let mut data = record::data(data);
+        if let Some(proof) = self.proof.take() {
+            proof.attach(&mut data);
+        }
         NewEvent {
             run: Some(self.state.id.clone()),
             workflow: self.state.workflow.clone(),
@@ -381,7 +394,7 @@ impl Engine {
             role: self.actor.as_ref().map(|(_, r)| r.clone()),
             fingerprint: self.state.fingerprint.clone(),
             step: step.map(str::to_owned),
-            data: record::data(data),
+            data,
         }
     }
 

@@ -11,7 +11,7 @@
 pub mod chain;
 pub mod sqlite;
 
-use super::event::{Event, NewEvent};
+use super::event::{Event, EventKind, NewEvent};
 
 /// What can go wrong with the store itself (not with a run).
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +22,10 @@ pub enum StoreError {
     Backend(String),
     #[error("the store holds data writ cannot read: {0}")]
     Corrupt(String),
+    #[error(
+        "the clock reads {now}, before the store's last event ({last}); event times never go backwards"
+    )]
+    ClockBackwards { now: String, last: String },
 }
 
 /// The outcome of walking the hash chain.
@@ -45,6 +49,12 @@ pub trait Store {
 
     /// Every kill-switch event (`workflow_killed`, `workflow_revived`), in order.
     fn switch_events(&self) -> Result<Vec<Event>, StoreError>;
+
+    /// Every event of the given kinds, in order (registry changes, plan approvals).
+    fn kind_events(&self, kinds: &[EventKind]) -> Result<Vec<Event>, StoreError>;
+
+    /// Every event in order, handed to `visit` one at a time until it returns `false`.
+    fn scan(&self, visit: &mut dyn FnMut(Event) -> bool) -> Result<(), StoreError>;
 
     /// The ids of all runs, oldest first.
     fn runs(&self) -> Result<Vec<String>, StoreError>;

@@ -186,11 +186,15 @@ impl Store for SqliteStore {
             .connection
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(backend)?;
-        let (seq, prev_hash) = next_link(&transaction)?;
-        // Taken under the write lock, so times never run backwards along the chain unless the
-        // clock itself does.
+        let (seq, prev_hash, last_at) = next_link(&transaction)?;
+        // Taken under the write lock; a clock that reads earlier than the last event is refused,
+        // so times never run backwards along the chain (the RFC 3339 form with fixed width
+        // compares as text in time order).
         let at = chain::now()
             .ok_or_else(|| StoreError::Backend("the system clock reads before 1970".into()))?;
+        if let Some(last) = last_at.filter(|last| at.as_str() < last.as_str()) {
+            return Err(StoreError::ClockBackwards { now: at, last });
+        }
         let mut stored = Event {
             seq,
             at,
@@ -218,6 +222,30 @@ impl Store for SqliteStore {
             "kind IN ('workflow_killed', 'workflow_revived') AND ?1 = ?1",
             "",
         )
+    }
+
+    fn kind_events(&self, kinds: &[EventKind]) -> Result<Vec<Event>, StoreError> {
+        let mut events = Vec::new();
+        for kind in kinds {
+            events.extend(self.select("kind = ?1", kind.as_str())?);
+        }
+        events.sort_by_key(|event| event.seq);
+        Ok(events)
+    }
+
+    fn scan(&self, visit: &mut dyn FnMut(Event) -> bool) -> Result<(), StoreError> {
+        let mut statement = self
+            .connection
+            .prepare(&format!("SELECT {COLUMNS} FROM events ORDER BY seq"))
+            .map_err(backend)?;
+        let mut rows = statement.query([]).map_err(backend)?;
+        while let Some(row) = rows.next().map_err(backend)? {
+            let raw = RawRow::read(row).map_err(|error| StoreError::Corrupt(error.to_string()))?;
+            if !visit(raw.into_event().map_err(StoreError::Corrupt)?) {
+                break;
+            }
+        }
+        Ok(())
     }
 
     fn runs(&self) -> Result<Vec<String>, StoreError> {
@@ -268,24 +296,25 @@ impl Store for SqliteStore {
     }
 }
 
-/// The `seq` and `prev_hash` of the next event: one past the last event, linked to its hash.
-fn next_link(transaction: &Transaction<'_>) -> Result<(u64, String), StoreError> {
-    let last: Option<(i64, String)> = transaction
-        .prepare_cached("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
+/// The `seq` and `prev_hash` of the next event (one past the last event, linked to its hash),
+/// and the last event's time.
+fn next_link(transaction: &Transaction<'_>) -> Result<(u64, String, Option<String>), StoreError> {
+    let last: Option<(i64, String, String)> = transaction
+        .prepare_cached("SELECT seq, hash, at FROM events ORDER BY seq DESC LIMIT 1")
         .and_then(|mut statement| {
             statement
-                .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))
+                .query_row([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
                 .optional()
         })
         .map_err(backend)?;
-    let Some((seq, hash)) = last else {
-        return Ok((1, GENESIS_HASH.to_owned()));
+    let Some((seq, hash, at)) = last else {
+        return Ok((1, GENESIS_HASH.to_owned(), None));
     };
     let next = u64::try_from(seq)
         .ok()
         .and_then(|seq| seq.checked_add(1))
         .ok_or_else(|| StoreError::Corrupt(format!("the last event is numbered {seq}")))?;
-    Ok((next, hash))
+    Ok((next, hash, Some(at)))
 }
 
 /// What the hash of `event` covers, its data given as the text the store keeps.
