@@ -150,12 +150,15 @@ impl SignArgs {
 
 fn needs_key(pinned: &Pinned) -> TrustError {
     let help = if pinned.registry.identity == Identity::Asserted {
-        "give `--as PERSON`"
+        "give `--as PERSON` (this store is for development: `identity: asserted`)"
     } else {
         "sign with `--key KEY` (or set WRIT_KEY): a key in the signers file; `--statement` \
          prints what to sign elsewhere"
     };
-    TrustError::help("who acts? this store takes only signed statements", help)
+    TrustError::Usage {
+        message: "who acts? this store takes only signed statements".into(),
+        help: help.into(),
+    }
 }
 
 /// The one person `signer`'s key stands for in the registry.

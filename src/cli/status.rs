@@ -23,6 +23,14 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> u8 {
+    // No store yet is no run yet, when listing (one run asked for is unknown all the same).
+    if args.run.is_none()
+        && let Ok(config) = args.config.load()
+        && !config.state.exists()
+    {
+        print_lines(Vec::new(), args.format);
+        return exit::OK;
+    }
     let (config, store, _) = match args.config.open_store() {
         Ok(opened) => opened,
         Err(code) => return code,
@@ -68,7 +76,12 @@ pub fn run(args: &Args) -> u8 {
             },
         });
     }
-    match args.format {
+    print_lines(lines, args.format);
+    exit::OK
+}
+
+fn print_lines(lines: Vec<Line>, format: Format) {
+    match format {
         Format::Json => {
             #[derive(Serialize)]
             struct Runs {
@@ -89,7 +102,6 @@ pub fn run(args: &Args) -> u8 {
             }
         }
     }
-    exit::OK
 }
 
 #[derive(Serialize)]

@@ -111,11 +111,13 @@ workflow chain {
 }
 "#;
 
+/// `lee` holds both owner roles: the sandbox copy (owner `agent`) is approved first, so the
+/// production version (owner `lead`) takes a person of the owner role on record as well.
 const CONFIG: &str = "state: .writ/state.db
 people:
   ana: [agent]
   sam: [agent]
-  lee: [lead]
+  lee: [lead, agent]
 systems:
   notes: { sqlite: notes.db }
   scratch: { sqlite: scratch.db }

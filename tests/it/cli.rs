@@ -257,10 +257,14 @@ fn store_with_a_run(dir: &Path) {
     use writ::runtime::store::{Store, sqlite::SqliteStore};
     fs::write(
         dir.join("writ.yaml"),
-        "state: state/writ.db\npeople:\n  ana: [analyst]\n  sam: [support_lead]\n",
+        "state: state/writ.db\nidentity: asserted\npeople:\n  ana: [analyst]\n  sam: [support_lead]\n",
     )
     .unwrap();
-    let mut store = SqliteStore::open(&dir.join("state/writ.db")).unwrap();
+    // The store's first event is its registry (the genesis), as writ records it.
+    let config = writ::runtime::config::load(&dir.join("writ.yaml")).unwrap();
+    let (mut store, _) =
+        writ::runtime::trust::open_store(&config, writ::runtime::trust::Create::IfMissing).unwrap();
+    let _: &SqliteStore = &store;
     for (kind, person, role) in [
         (EventKind::RunStarted, Some("ana"), Some("analyst")),
         (EventKind::Recommended, None, None),
@@ -275,7 +279,7 @@ fn store_with_a_run(dir: &Path) {
                 role: role.map(str::to_owned),
                 fingerprint: "f".repeat(64),
                 step: Some("lead_review".to_owned()),
-                data: serde_json::json!({"note": "fine"}),
+                data: serde_json::json!({"note": "fine", "identity": "asserted"}),
             })
             .unwrap();
     }
@@ -308,19 +312,20 @@ fn audit_verify_finds_a_tampered_store() {
     store_with_a_run(&dir);
     let intact = writ(&["audit", "verify"], &dir);
     assert_eq!(intact.status.code(), Some(0), "{}", stderr(&intact));
-    assert!(String::from_utf8_lossy(&intact.stdout).contains("intact: 3 events"));
+    assert!(String::from_utf8_lossy(&intact.stdout).contains("intact: 4 events"));
 
     // Someone edits the store behind writ's back (its triggers refuse updates: drop them first).
     let db = rusqlite::Connection::open(dir.join("state/writ.db")).unwrap();
     db.execute_batch(
         "DROP TRIGGER events_no_update; DROP TRIGGER events_no_delete;
-         UPDATE events SET person = 'mallory' WHERE seq = 3;",
+         UPDATE events SET person = 'mallory' WHERE seq = 4;",
     )
     .unwrap();
     drop(db);
     let tampered = writ(&["audit", "verify"], &dir);
     assert_eq!(tampered.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&tampered.stdout).contains("breaks at event 3"));
+    let said = String::from_utf8_lossy(&tampered.stdout);
+    assert!(said.contains("tampered: event 4"), "{said}");
 }
 
 #[test]

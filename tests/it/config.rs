@@ -233,7 +233,7 @@ fn an_unknown_key_is_an_error_with_a_suggestion() {
     assert_eq!(line, 4);
     assert_eq!(
         help,
-        "the keys here are `state`, `people`, `systems` and `limits`"
+        "the keys here are `state`, `signers`, `identity`, `people`, `systems` and `limits`"
     );
 
     let (message, line, column, help) = fails(&with(

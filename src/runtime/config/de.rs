@@ -121,19 +121,6 @@ impl<'de> Visitor<'de> for TopVisitor {
             )
         };
         let identity = identity.unwrap_or(Identity::Signed);
-        if identity == Identity::Signed && signers.is_none() {
-            return Err(fail(
-                Problem::new(
-                    "the config names no `signers` file: people act only through signed \
-                     statements"
-                        .to_owned(),
-                    "add `signers: allowed_signers` (an OpenSSH allowed_signers file, principal = \
-                     person; `writ init` makes one), or `identity: asserted` for development only"
-                        .to_owned(),
-                )
-                .without_snippet(),
-            ));
-        }
         Ok(Parsed {
             signers,
             identity,

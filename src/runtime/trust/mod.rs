@@ -40,6 +40,14 @@ pub enum TrustError {
     #[error("{0}")]
     #[diagnostic(code(writ::io))]
     Io(String),
+    /// The command was not given what it needs (exit 2).
+    #[error("{message}")]
+    #[diagnostic(code(writ::usage))]
+    Usage {
+        message: String,
+        #[help]
+        help: String,
+    },
 }
 
 impl TrustError {
@@ -52,6 +60,9 @@ impl TrustError {
 
     /// Whether the failure is the caller's setup (exit 2) rather than a refusal (exit 1).
     pub fn is_usage(&self) -> bool {
-        matches!(self, TrustError::Store(_) | TrustError::Io(_))
+        matches!(
+            self,
+            TrustError::Store(_) | TrustError::Io(_) | TrustError::Usage { .. }
+        )
     }
 }

@@ -33,8 +33,11 @@ impl Registry {
             (None, Identity::Asserted) => Vec::new(),
             (None, Identity::Signed) => {
                 return Err(TrustError::help(
-                    "the config names no `signers` file",
-                    "add `signers: allowed_signers` to writ.yaml",
+                    "the config names no `signers` file: people act only through signed \
+                     statements",
+                    "add `signers: allowed_signers` to writ.yaml (an OpenSSH allowed_signers \
+                     file, principal = person; `writ init` makes one), or `identity: asserted` \
+                     for development only",
                 ));
             }
         };
