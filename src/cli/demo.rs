@@ -1,29 +1,18 @@
 //! `writ demo [DIR]`: the whole loop on the embedded default, end to end, with nothing but
-//! writ itself: a SQLite helpdesk made from `workflows/data/helpdesk.sql`, the ticket triage
-//! workflow of LANGUAGE.md, and a runtime config, written into DIR (default: a new folder under
-//! the system's temporary folder); then the real commands, each printed before it runs, so
-//! every step can be repeated by hand: ana starts the run (it waits for a support lead), sam
-//! approves, the run resumes and writes the helpdesk, the log and the hash chain are shown.
+//! writ itself: the starter `writ init` writes (a SQLite helpdesk, the ticket triage workflow,
+//! a config, keys and signers for ana, sam and olu) in DIR (default: a new folder under the
+//! system's temporary folder); then the real commands, each printed before it runs, so every
+//! step can be repeated by hand: olu approves the plan, ana starts the run (it waits for a
+//! support lead), her own approval is refused, sam signs his, the run resumes and writes the
+//! helpdesk; the log, sam's signature checked by `ssh-keygen -Y verify`, a checkpoint and the
+//! audit are shown.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::exit;
+use super::{exit, starter};
 
-const WORKFLOW: &str = include_str!("../../workflows/ticket_triage.writ");
-const SCRIPT: &str = include_str!("../../workflows/scripts/suggest_priority");
-const HELPDESK: &str = include_str!("../../workflows/data/helpdesk.sql");
-const CONFIG: &str = "\
-# The runtime config of the demo (DESIGN.md, \"Runtime config\").
-state: .writ/state.db
-people:
-  ana: [analyst]
-  sam: [support_lead]
-  olu: [ops_lead]
-systems:
-  helpdesk: { sqlite: data/helpdesk.db }
-";
 /// Ticket 105 is `low`; the stand-in model suggests `urgent` for it.
 const TICKET: &str = "105";
 
@@ -49,7 +38,7 @@ pub fn run(args: &Args) -> u8 {
     match walk_through(&dir) {
         Ok(()) => {
             println!(
-                "\n# done: try `writ rollback RUN --as olu`, `writ status`, in {}",
+                "\n# done: try `writ rollback RUN --key keys/olu`, `writ status`, in {}",
                 dir.display()
             );
             exit::OK
@@ -70,20 +59,17 @@ fn set_up(dir: &Path) -> Result<(), String> {
     {
         return Err("the folder is not empty; name a new one".to_owned());
     }
-    let io = |e: std::io::Error| e.to_string();
-    fs::create_dir_all(dir.join("scripts")).map_err(io)?;
-    fs::create_dir_all(dir.join("data")).map_err(io)?;
-    fs::write(dir.join("ticket_triage.writ"), WORKFLOW).map_err(io)?;
-    fs::write(dir.join("writ.yaml"), CONFIG).map_err(io)?;
-    let script = dir.join("scripts/suggest_priority");
-    fs::write(&script, SCRIPT).map_err(io)?;
-    use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).map_err(io)?;
-    let db = rusqlite::Connection::open(dir.join("data/helpdesk.db")).map_err(|e| e.to_string())?;
-    db.execute_batch(HELPDESK).map_err(|e| e.to_string())
+    starter::write(dir)
 }
 
 fn walk_through(dir: &Path) -> Result<(), String> {
+    println!("# `writ init` wrote a config, keys for ana, sam and olu, and allowed_signers.");
+    println!("# olu owns the workflow (ops_lead): only a version he signed may run.");
+    writ(
+        dir,
+        &["approve-plan", "ticket_triage.writ", "--key", "keys/olu"],
+        exit::OK,
+    )?;
     show_ticket(dir, "before")?;
     let started = writ(
         dir,
@@ -92,8 +78,8 @@ fn walk_through(dir: &Path) -> Result<(), String> {
             "ticket_triage.writ",
             "--input",
             &format!("ticket_id={TICKET}"),
-            "--as",
-            "ana",
+            "--key",
+            "keys/ana",
             "--context",
             "customer called about ticket 105",
             "--format",
@@ -106,20 +92,22 @@ fn walk_through(dir: &Path) -> Result<(), String> {
         .and_then(|v| v.get("run")?.as_str().map(str::to_owned))
         .ok_or("`writ run` printed no run id")?;
     writ(dir, &["status", &run], exit::OK)?;
-    println!("# ana started the run, so she cannot approve it (four eyes):");
+    println!("# ana started the run, so her signed approval is refused (four eyes):");
     writ(
         dir,
-        &["approve", &run, "lead_review", "--as", "ana"],
+        &["approve", &run, "lead_review", "--key", "keys/ana"],
         exit::FINDINGS,
     )?;
+    println!("# sam signs the approval with his key; his statement names this run, this step,");
+    println!("# this plan and the exact write it allows:");
     writ(
         dir,
         &[
             "approve",
             &run,
             "lead_review",
-            "--as",
-            "sam",
+            "--key",
+            "keys/sam",
             "--note",
             "outage: agreed",
         ],
@@ -128,8 +116,79 @@ fn walk_through(dir: &Path) -> Result<(), String> {
     writ(dir, &["resume", &run], exit::OK)?;
     show_ticket(dir, "after")?;
     writ(dir, &["log", &run], exit::OK)?;
-    writ(dir, &["audit", "verify"], exit::OK)?;
+    verify_offline(dir, &run)?;
+    let checkpoint = writ(dir, &["audit", "checkpoint"], exit::OK)?;
+    fs::write(dir.join("checkpoint.txt"), checkpoint).map_err(|e| e.to_string())?;
+    writ(
+        dir,
+        &["audit", "verify", "--checkpoint", "checkpoint.txt"],
+        exit::OK,
+    )?;
     Ok(())
+}
+
+/// Sam's decision checked with stock OpenSSH, as an auditor would, from what `writ log
+/// --format jsonl` gives: the signed statement and its signature.
+fn verify_offline(dir: &Path, run: &str) -> Result<(), String> {
+    let log = writ_quiet(dir, &["log", run, "--format", "jsonl"])?;
+    let confirmed = log
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find(|event| event["kind"] == "confirmed")
+        .ok_or("the log has no `confirmed` event")?;
+    let (Some(statement), Some(signature)) = (
+        confirmed["statement"].as_str(),
+        confirmed["signature"].as_str(),
+    ) else {
+        return Err("the decision carries no statement".into());
+    };
+    fs::write(dir.join("decision.json"), statement).map_err(|e| e.to_string())?;
+    fs::write(dir.join("decision.json.sig"), signature).map_err(|e| e.to_string())?;
+    println!(
+        "# sam's decision, checked offline with OpenSSH (statement and signature from the log):"
+    );
+    println!(
+        "$ ssh-keygen -Y verify -f allowed_signers -I sam -n writ -s decision.json.sig < decision.json"
+    );
+    let input = fs::File::open(dir.join("decision.json")).map_err(|e| e.to_string())?;
+    match Command::new("ssh-keygen")
+        .args([
+            "-Y",
+            "verify",
+            "-f",
+            "allowed_signers",
+            "-I",
+            "sam",
+            "-n",
+            "writ",
+            "-s",
+        ])
+        .arg("decision.json.sig")
+        .current_dir(dir)
+        .stdin(input)
+        .output()
+    {
+        Ok(out) => {
+            print!("{}", String::from_utf8_lossy(&out.stdout));
+            print!("{}", String::from_utf8_lossy(&out.stderr));
+            println!("(exit {})\n", out.status.code().unwrap_or(-1));
+            if !out.status.success() {
+                return Err("ssh-keygen did not accept sam's signature".into());
+            }
+        }
+        Err(_) => println!("(ssh-keygen is not installed here: run the line above where it is)\n"),
+    }
+    Ok(())
+}
+
+fn writ_quiet(dir: &Path, args: &[&str]) -> Result<String, String> {
+    let program = std::env::current_exe().map_err(|e| e.to_string())?;
+    let output = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .map_err(|e| e.to_string())?;
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// Runs `writ ARGS` in `dir` as a user would, printing the command and its output; the exit

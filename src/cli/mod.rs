@@ -8,6 +8,8 @@ mod decision;
 mod demo;
 mod explain;
 mod files;
+mod init;
+mod keygen;
 mod log;
 mod log_text;
 mod plan;
@@ -18,6 +20,7 @@ mod run;
 mod runs;
 mod runtime_args;
 mod sign;
+mod starter;
 mod status;
 mod switch;
 
@@ -56,6 +59,10 @@ enum Command {
     Plan(plan::Args),
     /// Print the rationale and a fixed example of one diagnostic code.
     Explain(explain::Args),
+    /// Write a working starter: config, signers, development keys, a workflow and its database.
+    Init(init::Args),
+    /// Make an OpenSSH ed25519 key pair for signing.
+    Keygen(keygen::Args),
     /// Set up a SQLite helpdesk and run ticket triage end to end, printing each command.
     Demo(demo::Args),
     /// Sign a workflow version as runnable (its owner role).
@@ -101,6 +108,8 @@ pub fn run() -> ExitCode {
         Command::Plan(args) => plan::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::Init(args) => init::run(&args),
+        Command::Keygen(args) => keygen::run(&args),
         Command::ApprovePlan(args) => approve_plan::run(&args),
         Command::Run(args) => run::run(&args),
         Command::Approve(args) => decision::approve(&args),

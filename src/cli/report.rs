@@ -198,7 +198,7 @@ fn waiting_text(wait: &Waiting<'_>, state: &RunState) -> String {
         ));
     }
     out.push_str(&format!(
-        "    decide: writ approve {run} {step} --as PERSON   |   writ reject {run} {step} --as PERSON --reason TEXT\n",
+        "    decide: writ approve {run} {step} --key KEY   |   writ reject {run} {step} --key KEY --reason TEXT\n",
         run = state.id,
         step = wait.step
     ));
