@@ -13,6 +13,7 @@ mod keygen;
 mod log;
 mod log_text;
 mod plan;
+mod registry;
 mod report;
 mod resume;
 mod rollback;
@@ -83,6 +84,8 @@ enum Command {
     Log(log::Args),
     /// Check the store's hash chain.
     Audit(audit::Args),
+    /// The people, roles and keys the store trusts; changes signed by an admin.
+    Registry(registry::Args),
     /// Kill switch: a workflow (or every workflow writing `--system`) drops to draft-only.
     Kill(switch::KillArgs),
     /// Lift the kill switch (needs the workflow's owner role).
@@ -121,6 +124,7 @@ pub fn run() -> ExitCode {
         Command::Kill(args) => switch::kill(&args),
         Command::Revive(args) => switch::revive(&args),
         Command::Audit(args) => audit::run(&args),
+        Command::Registry(args) => registry::run(&args),
     };
     ExitCode::from(code)
 }

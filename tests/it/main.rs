@@ -21,4 +21,5 @@ mod runtime;
 mod runtime_guards;
 mod sqlite_turns;
 mod store;
+mod trust;
 mod verify_exec;

@@ -132,6 +132,14 @@ fn execute(shared: &Arc<Shared>, job: &Job, events: &mut Vec<Event>) -> Result<(
              nothing was written"
         ));
     }
+    // INVARIANT: the decision that allows the write still holds now (signature, signer, role,
+    // against the registry the store trusts at this moment).
+    crate::runtime::trust::allowance::holds(
+        &**shared.store(),
+        &job.header.run,
+        &hash,
+        crate::runtime::clock::now(),
+    )?;
     let mut wrote = Wrote {
         system: system.clone(),
         target: described,

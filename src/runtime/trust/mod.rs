@@ -10,6 +10,7 @@
 //!   kept in an event's data, and the one function that says whether it holds.
 //! - [`open`]: opening a store: file modes, the genesis, the pinning check.
 
+pub mod allowance;
 pub mod audit;
 pub mod open;
 pub mod plans;
