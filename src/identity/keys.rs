@@ -8,8 +8,11 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use signature::{SignatureEncoding as _, Signer as _};
+use ssh_key::private::RsaKeypair;
+use ssh_key::public::KeyData;
 use ssh_key::rand_core::OsRng;
-use ssh_key::{Algorithm, HashAlg, LineEnding, PrivateKey, SshSig};
+use ssh_key::{Algorithm, HashAlg, LineEnding, Mpint, PrivateKey, SshSig};
 
 use super::NAMESPACE;
 use super::signers::PublicKey;
@@ -123,9 +126,12 @@ impl Signer {
     /// Signs `message` (SHA-512, namespace `writ`), as `ssh-keygen -Y sign -n writ` does.
     pub fn sign(&self, message: &[u8]) -> Result<Signature, KeyError> {
         let sig = match &self.how {
-            Backend::File(key) => key
-                .sign(NAMESPACE, HashAlg::Sha512, message)
-                .map_err(|e| KeyError::Sign(e.to_string()))?,
+            Backend::File(key) => match key.key_data().rsa() {
+                Some(rsa_key) => sign_rsa(rsa_key, message)?,
+                None => key
+                    .sign(NAMESPACE, HashAlg::Sha512, message)
+                    .map_err(|e| KeyError::Sign(e.to_string()))?,
+            },
             Backend::Agent { socket, key } => agent_sign(socket, key, message)?,
         };
         let signature = Signature::from_sshsig(sig).map_err(|e| KeyError::Sign(e.0))?;
@@ -135,6 +141,43 @@ impl Signer {
             .map_err(|e| KeyError::Sign(format!("the signature made does not verify: {e}")))?;
         Ok(signature)
     }
+}
+
+/// An SSHSIG with an RSA key file (rsa-sha2-512), the RSA key built from all its parts: ssh-key
+/// 0.6.7's own conversion passes `p` where `q` belongs, so its RSA signing always fails.
+fn sign_rsa(key: &RsaKeypair, message: &[u8]) -> Result<SshSig, KeyError> {
+    let error = |e: String| KeyError::Sign(format!("RSA: {e}"));
+    let int = |m: &Mpint| {
+        m.as_positive_bytes()
+            .map(rsa::BigUint::from_bytes_be)
+            .ok_or_else(|| error("a negative number in the key".to_owned()))
+    };
+    let private = rsa::RsaPrivateKey::from_components(
+        int(&key.public.n)?,
+        int(&key.public.e)?,
+        int(&key.private.d)?,
+        vec![int(&key.private.p)?, int(&key.private.q)?],
+    )
+    .map_err(|e| error(e.to_string()))?;
+    let data = SshSig::signed_data(NAMESPACE, HashAlg::Sha512, message)
+        .map_err(|e| error(e.to_string()))?;
+    let raw = rsa::pkcs1v15::SigningKey::<ssh_key::sha2::Sha512>::new(private)
+        .try_sign(&data)
+        .map_err(|e| error(e.to_string()))?;
+    let signature = ssh_key::Signature::new(
+        Algorithm::Rsa {
+            hash: Some(HashAlg::Sha512),
+        },
+        raw.to_vec(),
+    )
+    .map_err(|e| error(e.to_string()))?;
+    SshSig::new(
+        KeyData::Rsa(key.public.clone()),
+        NAMESPACE,
+        HashAlg::Sha512,
+        signature,
+    )
+    .map_err(|e| error(e.to_string()))
 }
 
 /// Reads an OpenSSH private key file: owner-only permissions, unencrypted.

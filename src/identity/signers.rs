@@ -3,8 +3,8 @@
 //!
 //! Each line: `PRINCIPALS [OPTIONS] KEYTYPE BASE64 [COMMENT]`; `#` comments and blank lines
 //! are skipped. Principals are comma-separated (the field may be in double quotes). Options
-//! (comma-separated, case-insensitive, values in optional double quotes):
-//! `namespaces="a,b"`, `valid-after=TIME`, `valid-before=TIME`, where TIME is
+//! (comma-separated, case-insensitive, values in double quotes):
+//! `namespaces="a,b"`, `valid-after="TIME"`, `valid-before="TIME"`, where TIME is
 //! `YYYYMMDD[HHMM[SS]]` with an optional `Z`. `cert-authority` is refused.
 //!
 //! Deviations from ssh-keygen, on purpose: principal patterns (`*`, `?`, `!`) are refused (a
@@ -338,15 +338,13 @@ fn parse_options(field: &str) -> Result<Options, String> {
     Ok(options)
 }
 
+/// An option's value: in double quotes, as ssh-keygen requires ("missing start quote").
 fn dequote(value: &str) -> Result<&str, String> {
-    match value.strip_prefix('"') {
-        Some(rest) => rest
-            .strip_suffix('"')
-            .filter(|inner| !inner.contains('"'))
-            .ok_or_else(|| format!("the value `{value}` is not properly quoted")),
-        None if value.contains('"') => Err(format!("the value `{value}` is not properly quoted")),
-        None => Ok(value),
-    }
+    value
+        .strip_prefix('"')
+        .and_then(|rest| rest.strip_suffix('"'))
+        .filter(|inner| !inner.contains('"'))
+        .ok_or_else(|| format!("the value `{value}` must be in double quotes (`name=\"value\"`)"))
 }
 
 /// `YYYYMMDD[HHMM[SS]][Z]` as Unix seconds, read as UTC whether or not `Z` is there.
@@ -466,7 +464,7 @@ mod tests {
     #[test]
     fn lines_with_options_and_quotes() {
         let text = format!(
-            "# people\n\n\"ana,bo\" namespaces=\"writ,git\",valid-after=20200101,VALID-BEFORE=\"20300101Z\" {KEY} ana@laptop\ncy {KEY}\n"
+            "# people\n\n\"ana,bo\" namespaces=\"writ,git\",valid-after=\"20200101\",VALID-BEFORE=\"20300101Z\" {KEY} ana@laptop\ncy {KEY}\n"
         );
         let signers = AllowedSigners::parse(&text).unwrap();
         let first = &signers.entries()[0];
@@ -496,7 +494,8 @@ mod tests {
             format!("ana {KEY}\nbo ssh-ed25519"),
             format!("ana {KEY}\nbo ssh-dss AAAAB3NzaC1kc3M="),
             format!("ana {KEY}\nbo ssh-rsa {}", &KEY[12..]),
-            format!("ana {KEY}\nbo valid-after=2020 {KEY}"),
+            format!("ana {KEY}\nbo valid-after=\"2020\" {KEY}"),
+            format!("ana {KEY}\nbo valid-after=20200101 {KEY}"),
             format!("ana {KEY}\n\"bo {KEY}"),
         ];
         for text in cases {

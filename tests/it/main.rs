@@ -14,6 +14,7 @@ mod crash;
 mod decide;
 mod examples;
 mod http_connector;
+mod identity;
 mod parallel;
 mod plans;
 mod robustness;
