@@ -14,7 +14,10 @@ fn allowed(kind: StepKind, clause: &ClauseKind) -> bool {
             clause,
             C::After(_) | C::Reads(_) | C::Writes(_) | C::Run(_) | C::Yields(_)
         ),
-        StepKind::Confirm => matches!(clause, C::After(_) | C::By(_) | C::Shows(_) | C::Expires(_)),
+        StepKind::Confirm => matches!(
+            clause,
+            C::After(_) | C::By(..) | C::Shows(_) | C::Expires(_)
+        ),
         StepKind::Execute => matches!(
             clause,
             C::After(_)

@@ -131,7 +131,7 @@ impl<'w> Clauses<'w> {
             ClauseKind::Writes(system) => put(&mut self.writes, system, span),
             ClauseKind::Run(action) => put(&mut self.run, action, span),
             ClauseKind::Yields(fields) => self.yields.add(fields, span),
-            ClauseKind::By(role) => put(&mut self.by, role, span),
+            ClauseKind::By(role, _) => put(&mut self.by, role, span),
             ClauseKind::Shows(refs) => self.shows.add(refs, span),
             ClauseKind::Expires(expiry) => put(&mut self.expires, expiry, span),
             ClauseKind::Risk(risk) => put(&mut self.risk, *risk, span),

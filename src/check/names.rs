@@ -96,7 +96,7 @@ impl<'w> Resolver<'_, 'w> {
         // Only the first `run`, `verify` or `capture` feeds E0209; a repeated one is an error.
         let first = |slot: Option<Span>| slot.is_some_and(|s| s.start == clause.span.start);
         match &clause.kind {
-            ClauseKind::By(role) | ClauseKind::Approver(role) | ClauseKind::RepairBy(role) => {
+            ClauseKind::By(role, _) | ClauseKind::Approver(role) | ClauseKind::RepairBy(role) => {
                 self.role(role)
             }
             ClauseKind::Expires(expiry) => {

@@ -17,6 +17,7 @@ pub(crate) fn check(model: &Model<'_>, out: &mut Vec<Diagnostic>) {
         }
     }
     for info in &model.steps {
+        quorum(info, out);
         for field in info.clauses.yields.iter() {
             for literal in field.allowed.iter().flatten() {
                 literal_fits(
@@ -27,6 +28,32 @@ pub(crate) fn check(model: &Model<'_>, out: &mut Vec<Diagnostic>) {
                 );
             }
         }
+    }
+}
+
+/// `by N of ROLE` needs N of at least 2: one person is `by ROLE`, and none is no decision.
+fn quorum(info: &super::model::StepInfo<'_>, out: &mut Vec<Diagnostic>) {
+    for clause in &info.step.clauses {
+        let ClauseKind::By(role, Some(count)) = &clause.kind else {
+            continue;
+        };
+        if count.value >= 2 && count.value <= 1_000 {
+            continue;
+        }
+        out.push(
+            Diagnostic::new(
+                Code::E0105,
+                format!("a quorum of {} people of `{}`", count.value, role.name),
+                count.span,
+                "a quorum is 2 to 1000 people".to_owned(),
+            )
+            .help(format!(
+                "write `by {} of {}` for several people, or `by {}` for one",
+                count.value.clamp(2, 1_000),
+                role.name,
+                role.name
+            )),
+        );
     }
 }
 

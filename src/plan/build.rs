@@ -141,6 +141,7 @@ impl<'a> Context<'a> {
             run: None,
             yields: Vec::new(),
             by: None,
+            quorum: 1,
             shows: Vec::new(),
             expires: None,
             risk: None,
@@ -255,7 +256,7 @@ fn confirms_as(step: &Step, role: &str) -> bool {
         && step
             .clauses
             .iter()
-            .any(|c| matches!(&c.kind, ClauseKind::By(by) if by.name == role))
+            .any(|c| matches!(&c.kind, ClauseKind::By(by, _) if by.name == role))
 }
 
 fn writes_of(step: &Step) -> Option<&str> {
@@ -290,7 +291,10 @@ fn fill(plan: &mut PlanStep, clause: &ClauseKind) {
             fields.sort_unstable_by(|a, b| a.name.cmp(&b.name));
             plan.yields = fields;
         }
-        ClauseKind::By(role) => plan.by = Some(role.name.clone()),
+        ClauseKind::By(role, quorum) => {
+            plan.by = Some(role.name.clone());
+            plan.quorum = quorum.as_ref().map_or(1, |q| q.value);
+        }
         ClauseKind::Shows(refs) => plan.shows = refs.iter().map(ToString::to_string).collect(),
         ClauseKind::Expires(expiry) => plan.expires = Some(expiry_of(expiry)),
         ClauseKind::Risk(risk) => plan.risk = Some(risk.value.as_str()),

@@ -104,6 +104,10 @@ pub struct PlanStep {
     /// Confirm: the role that decides.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub by: Option<Name>,
+    /// Confirm: how many distinct people of `by` must confirm (`by N of ROLE`); 1 is left out
+    /// of the plan, so a plan without a quorum keeps its fingerprint.
+    #[serde(skip_serializing_if = "is_one")]
+    pub quorum: u64,
     /// Confirm: what the confirmer sees, in the order written.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub shows: Vec<String>,
@@ -230,4 +234,8 @@ pub enum PlanValue {
         reference: String,
     },
     Literal(serde_json::Value),
+}
+
+fn is_one(n: &u64) -> bool {
+    *n == 1
 }

@@ -119,6 +119,17 @@ pub enum Refusal {
         step: String,
         deadline: String,
     },
+    #[error("`{person}` has confirmed `{step}` already ({signed} of {needed} people)")]
+    #[diagnostic(
+        code(writ::already_signed),
+        help("a quorum needs {needed} different people of the role")
+    )]
+    AlreadySigned {
+        person: String,
+        step: String,
+        signed: u64,
+        needed: u64,
+    },
     #[error("the timer of `{step}` is not due")]
     #[diagnostic(code(writ::not_due))]
     NotDue { step: String },
@@ -249,12 +260,28 @@ fn by_person(
         Verdict::Confirm => EventKind::Confirmed,
         Verdict::Reject => EventKind::Rejected,
     };
+    // A quorum: each distinct person's confirmation is its own event; the one that completes
+    // it confirms the step.
+    let signers = state.map(|s| s.signers.as_slice()).unwrap_or_default();
+    if signers.iter().any(|s| s == person) {
+        return Err(Refusal::AlreadySigned {
+            person: person.to_owned(),
+            step: step.name.to_string(),
+            signed: signers.len() as u64,
+            needed: step.quorum,
+        });
+    }
+    let quorum = (step.quorum > 1 && verdict == Verdict::Confirm).then(|| record::Quorum {
+        signed: signers.len() as u64 + 1,
+        needed: step.quorum,
+    });
     let data = Decided {
         shows,
         gates,
         note,
         escalated,
         deadline: None,
+        quorum,
     };
     Ok(event(context, kind, &step.name, Some(person), Some(&role)).with(&data))
 }
@@ -293,6 +320,7 @@ fn by_timer(context: &Context<'_>, step: &PlanStep) -> Result<NewEvent, Refusal>
         note: None,
         escalated: !first_wait,
         deadline: Some(clock::format(deadline)),
+        quorum: None,
     };
     Ok(event(context, EventKind::Expired, &step.name, None, None).with(&data))
 }

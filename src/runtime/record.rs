@@ -96,6 +96,18 @@ pub struct Decided {
     /// For an expiry: the deadline that passed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline: Option<String>,
+    /// A confirmation of a quorum (`by N of ROLE`): how many distinct people have confirmed
+    /// with this one, of how many needed. The step is confirmed (and its writes allowed) only
+    /// by the confirmation that completes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quorum: Option<Quorum>,
+}
+
+/// Where a quorum stands after one confirmation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quorum {
+    pub signed: u64,
+    pub needed: u64,
 }
 
 /// `escalated`: the decision passes to another role, with a new deadline.

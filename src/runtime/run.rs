@@ -103,6 +103,8 @@ pub struct StepState {
     pub before: Option<BeforeImage>,
     /// The `seq` of its `written` event (the order of completion for rollbacks).
     pub written_seq: Option<u64>,
+    /// A quorum confirm's people who have confirmed so far.
+    pub signers: Vec<String>,
 }
 
 /// Where the reversal of one execute stands.
@@ -238,6 +240,12 @@ impl RunState {
                 let data: Decided = read(event)?;
                 let phase = match event.event.kind {
                     EventKind::Confirmed => {
+                        if data.quorum.is_some_and(|q| q.signed < q.needed) {
+                            // One more of the quorum: the step still waits for the rest.
+                            let state = self.step_mut(named()?);
+                            state.signers.extend(event.event.person.clone());
+                            return Ok(());
+                        }
                         self.allow(&data.gates);
                         Phase::Confirmed
                     }

@@ -197,7 +197,8 @@ pub enum ClauseKind {
     Writes(Ident),
     Run(Action),
     Yields(Vec<Field>),
-    By(Ident),
+    /// `by ROLE`, or `by N of ROLE` (N distinct people of ROLE).
+    By(Ident, Option<Count>),
     Shows(Vec<Reference>),
     Expires(Expiry),
     Risk(Word<Risk>),
@@ -217,7 +218,7 @@ impl ClauseKind {
             ClauseKind::Writes(_) => "writes",
             ClauseKind::Run(_) => "run",
             ClauseKind::Yields(_) => "yields",
-            ClauseKind::By(_) => "by",
+            ClauseKind::By(..) => "by",
             ClauseKind::Shows(_) => "shows",
             ClauseKind::Expires(_) => "expires",
             ClauseKind::Risk(_) => "risk",

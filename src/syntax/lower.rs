@@ -175,7 +175,19 @@ impl Lowering {
                 }
                 ClauseKind::Yields(fields)
             }
-            Rule::by => ClauseKind::By(ident(take(&mut inner, Rule::ident)?)),
+            Rule::by => {
+                let quorum = match take_if(&mut inner, Rule::count) {
+                    Some(count) => {
+                        take(&mut inner, Rule::kw_of)?;
+                        Some(Count {
+                            value: self.whole_number(&count)?,
+                            span: span_of(&count),
+                        })
+                    }
+                    None => None,
+                };
+                ClauseKind::By(ident(take(&mut inner, Rule::ident)?), quorum)
+            }
             Rule::shows => ClauseKind::Shows(
                 inner
                     .filter_map(|reference| self.reference(reference))

@@ -721,3 +721,60 @@ fn event_times_never_go_backwards() {
     };
     assert!(!run.is_empty());
 }
+
+#[test]
+fn a_quorum_needs_that_many_distinct_signers_each_its_own_event() {
+    let bed = Bed::new("trust-quorum");
+    code(&bed.writ_raw(&["init", "."], &[]), 0);
+    code(&bed.writ_raw(&["keygen", "--out", "keys/kim"], &[]), 0);
+    let kim = fs::read_to_string(bed.path("keys/kim.pub")).unwrap();
+    let mut signers = fs::read_to_string(bed.path("allowed_signers")).unwrap();
+    signers.push_str(&format!("kim {kim}"));
+    fs::write(bed.path("allowed_signers"), signers).unwrap();
+    let config = fs::read_to_string(bed.path("writ.yaml")).unwrap().replace(
+        "  sam: [support_lead]",
+        "  sam: [support_lead]\n  kim: [support_lead]",
+    );
+    fs::write(bed.path("writ.yaml"), config).unwrap();
+    let source = fs::read_to_string(bed.path(TRIAGE)).unwrap();
+    let two = source.replace("by support_lead", "by 2 of support_lead");
+    assert_ne!(two, source);
+    fs::write(bed.path(TRIAGE), two).unwrap();
+    code(
+        &bed.writ_raw(&["approve-plan", TRIAGE, "--key", "keys/olu"], &[]),
+        0,
+    );
+    let run = waiting(&bed);
+
+    code(
+        &bed.writ_raw(&["approve", &run, "lead_review", "--key", "keys/sam"], &[]),
+        0,
+    );
+    let status = bed.writ_raw(&["status", &run, "--format", "json"], &[]);
+    assert_eq!(status.json()["status"], "waiting", "{}", status.describe());
+    // The same person twice does not make two.
+    let again = bed.writ_raw(&["approve", &run, "lead_review", "--key", "keys/sam"], &[]);
+    code(&again, 1);
+    assert!(again.stderr.contains("already"), "{}", again.describe());
+    code(
+        &bed.writ_raw(&["approve", &run, "lead_review", "--key", "keys/ana"], &[]),
+        1,
+    );
+    code(&bed.writ_raw(&["resume", &run], &[]), 3);
+    assert_eq!(priority(&bed), "low");
+
+    code(
+        &bed.writ_raw(&["approve", &run, "lead_review", "--key", "keys/kim"], &[]),
+        0,
+    );
+    code(&bed.writ_raw(&["resume", &run], &[]), 0);
+    assert_eq!(priority(&bed), "urgent");
+    let confirmed: Vec<String> = bed
+        .events(&run)
+        .iter()
+        .filter(|e| e["kind"] == "confirmed")
+        .map(|e| e["person"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(confirmed, ["sam", "kim"]);
+    code(&audit(&bed, &[]), 0);
+}

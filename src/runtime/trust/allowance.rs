@@ -6,6 +6,8 @@
 //! signer lost the role, or that was put into the store by hand without a valid signature
 //! allows nothing. An `auto_confirmed` event is the runner's own (the autonomy gate).
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use super::open;
 use super::proof::{Proof, verify};
 use crate::runtime::clock::Millis;
@@ -21,6 +23,9 @@ pub fn holds(store: &dyn Store, run: &str, hash: &str, now: Millis) -> Result<()
         .ok_or("the store has no registry")?;
     let events = store.run_events(run).map_err(|e| e.to_string())?;
     let mut reasons = Vec::new();
+    // Per confirm step: the people whose decision allowing `hash` still holds, and how many
+    // it needs (a quorum's every confirmation must still hold).
+    let mut holding: BTreeMap<&str, (BTreeSet<&str>, u64)> = BTreeMap::new();
     for event in &events {
         let allows = |gates: &[crate::runtime::record::Gate]| gates.iter().any(|g| g.hash == hash);
         match event.event.kind {
@@ -43,6 +48,9 @@ pub fn holds(store: &dyn Store, run: &str, hash: &str, now: Millis) -> Result<()
                 }
                 let person = event.event.person.as_deref().unwrap_or_default();
                 let role = event.event.role.as_deref().unwrap_or_default();
+                let confirm = event.event.step.as_deref().unwrap_or_default();
+                let entry = holding.entry(confirm).or_default();
+                entry.1 = entry.1.max(data.quorum.map_or(1, |q| q.needed));
                 let Some(proof) = Proof::of(&event.event.data) else {
                     reasons.push(format!("event {} carries no statement", event.seq));
                     continue;
@@ -58,9 +66,20 @@ pub fn holds(store: &dyn Store, run: &str, hash: &str, now: Millis) -> Result<()
                     ));
                     continue;
                 }
-                return Ok(());
+                entry.0.insert(person);
             }
             _ => {}
+        }
+    }
+    for (confirm, (people, needed)) in &holding {
+        if people.len() as u64 >= *needed {
+            return Ok(());
+        }
+        if *needed > 1 {
+            reasons.push(format!(
+                "`{confirm}` needs {needed} people and {} still hold",
+                people.len()
+            ));
         }
     }
     if reasons.is_empty() {
