@@ -1,8 +1,8 @@
 //! Earned autonomy (MISSION.md 4-5, DESIGN.md "Earned autonomy"): whether an execute's
 //! `auto when acceptance >= P% over DUR [min N] [and critical == 0]` holds, from the store.
 //!
-//! Counted: human decisions (`confirmed`, `rejected`, `expired`) on the confirm steps that
-//! gate this execute, whose recorded gates hold this execute with the same plan slice (action
+//! Counted: human decisions (`confirmed`, `rejected`, `expired`) on the same approved plan (the
+//! run's fingerprint) and the confirm steps that gate this execute, whose recorded gates hold this execute with the same plan slice (action
 //! text, system, approver, confirms and their roles: `systems::text_hash`) and the same target
 //! (a changed action, or a copy of the workflow pointed at a scratch database, starts from
 //! zero). `auto_confirmed` events never count. Critical: within the window, this execute
@@ -18,6 +18,7 @@ use serde::Deserialize;
 /// The gate's figures now, or `None` when there is no record spanning the window yet.
 pub fn figures(
     events: &[Event],
+    fingerprint: &str,
     gate: &Gate,
     confirms: &[Name],
     auto: &PlanAuto,
@@ -49,7 +50,9 @@ pub fn figures(
                     .step
                     .as_deref()
                     .is_some_and(|s| confirms.iter().any(|c| c == s));
-                if !on_confirm || !gates_this(event, gate) {
+                // Only decisions on this approved plan count: a look-alike version (another
+                // fingerprint) earns nothing for this one.
+                if !on_confirm || e.fingerprint != fingerprint || !gates_this(event, gate) {
                     continue;
                 }
                 first = Some(first.map_or(at, |f| f.min(at)));

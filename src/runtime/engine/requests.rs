@@ -237,7 +237,14 @@ impl Engine {
         .ok()?
         .is_some();
         let confirms = &self.facts.get(execute)?.confirmed_by;
-        let figures = autonomy::figures(&history, &gate, confirms, auto, clock::now())?;
+        let figures = autonomy::figures(
+            &history,
+            &self.state.fingerprint,
+            &gate,
+            confirms,
+            auto,
+            clock::now(),
+        )?;
         autonomy::holds(&figures, auto, killed).then_some(figures)
     }
 
