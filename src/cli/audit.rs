@@ -145,9 +145,8 @@ fn checkpoint(args: &CheckpointArgs) -> Result<u8, u8> {
         let person = match &args.sign.person {
             Some(person) => person.clone(),
             None => {
-                let signers = pinned.registry.allowed().map_err(|e| unusable(&e))?;
                 let key = signer.public_key();
-                let people = signers.principals_for(
+                let people = pinned.signers.principals_for(
                     &key,
                     crate::identity::NAMESPACE,
                     crate::runtime::clock::now() / 1_000,

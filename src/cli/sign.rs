@@ -88,7 +88,7 @@ impl SignArgs {
             let draft = Draft::new(act, &pinned.store, &person, fields);
             let parsed = draft.matches(&statement, now, free)?;
             let proof = Proof::signed(statement, signature);
-            let person = verify(&pinned.registry, &proof, &person, now)?;
+            let person = verify(pinned, &proof, &person, now)?;
             return Ok(Signing::Act(Acting {
                 person,
                 proof,
@@ -115,7 +115,7 @@ impl SignArgs {
         let Some(signer) = signer else {
             if pinned.registry.identity == Identity::Asserted {
                 let proof = Proof::asserted();
-                let person = verify(&pinned.registry, &proof, &person, now)?;
+                let person = verify(pinned, &proof, &person, now)?;
                 return Ok(Signing::Act(Acting {
                     person,
                     proof,
@@ -130,7 +130,7 @@ impl SignArgs {
             .map_err(|e| TrustError::Refused(e.to_string()))?;
         let statement = crate::runtime::trust::statement::parse(&text)?;
         let proof = Proof::signed(text, signature.armored().to_owned());
-        let person = verify(&pinned.registry, &proof, &person, now)?;
+        let person = verify(pinned, &proof, &person, now)?;
         Ok(Signing::Act(Acting {
             person,
             proof,
@@ -164,8 +164,7 @@ fn needs_key(pinned: &Pinned) -> TrustError {
 /// The one person `signer`'s key stands for in the registry.
 fn key_person(pinned: &Pinned, signer: &Signer, now: clock::Millis) -> Result<String, TrustError> {
     let key = signer.public_key();
-    let signers = pinned.registry.allowed()?;
-    let people = signers.principals_for(&key, NAMESPACE, now / 1_000);
+    let people = pinned.signers.principals_for(&key, NAMESPACE, now / 1_000);
     match people.as_slice() {
         [one] => Ok((*one).to_owned()),
         [] => Err(TrustError::help(

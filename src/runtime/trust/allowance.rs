@@ -55,7 +55,7 @@ pub fn holds(store: &dyn Store, run: &str, hash: &str, now: Millis) -> Result<()
                     reasons.push(format!("event {} carries no statement", event.seq));
                     continue;
                 };
-                if let Err(error) = verify(&pinned.registry, &proof, person, now) {
+                if let Err(error) = verify(&pinned, &proof, person, now) {
                     reasons.push(format!("event {} by `{person}`: {error}", event.seq));
                     continue;
                 }

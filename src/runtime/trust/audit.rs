@@ -12,7 +12,7 @@ use super::open::{Pinned, RegistryChanged};
 use super::proof::{Proof, verify};
 use super::statement;
 use crate::identity::note::{self, Checkpoint};
-use crate::identity::{AllowedSigners, PublicKey};
+use crate::identity::PublicKey;
 use crate::runtime::clock;
 use crate::runtime::config::Identity;
 use crate::runtime::event::{Event, EventKind};
@@ -92,7 +92,7 @@ impl Walk<'_> {
         };
         let proof = Proof::of(&event.event.data)
             .ok_or_else(|| format!("`{}` by `{person}` carries no statement", kind.as_str()))?;
-        verify(&registry.registry, &proof, person, at).map_err(|e| e.to_string())?;
+        verify(registry, &proof, person, at).map_err(|e| e.to_string())?;
         match proof.identity {
             Identity::Signed => self.report.signed += 1,
             Identity::Asserted => self.report.asserted += 1,
@@ -123,7 +123,7 @@ impl Walk<'_> {
                     ));
                 }
                 let proof = Proof::of(&event.event.data).ok_or("a registry change unsigned")?;
-                verify(&previous.registry, &proof, person, at).map_err(|e| e.to_string())?;
+                verify(previous, &proof, person, at).map_err(|e| e.to_string())?;
                 if let Some(text) = &proof.statement {
                     agrees(event, text, &previous.store)?;
                 }
@@ -135,13 +135,7 @@ impl Walk<'_> {
         if data.registry.hash() != data.hash {
             return Err("the registry does not have the hash it records".into());
         }
-        self.registry = Some(Pinned {
-            store: data.store,
-            registry: data.registry,
-            hash: data.hash,
-            runner_key: data.runner_key,
-            seq: event.seq,
-        });
+        self.registry = Some(Pinned::new(data, event.seq).map_err(|e| e.to_string())?);
         Ok(())
     }
 }
@@ -248,8 +242,7 @@ pub fn check_checkpoint(
         .map_err(|e| e.to_string())?
         .ok_or("the store has no registry")?;
     let runner = PublicKey::from_openssh(&genesis.runner_key).map_err(|e| e.to_string())?;
-    let signers: AllowedSigners = latest.registry.allowed().unwrap_or_default();
-    let verified = note::verify(note_text, &runner, &signers, clock::now() / 1_000)
+    let verified = note::verify(note_text, &runner, &latest.signers, clock::now() / 1_000)
         .map_err(|e| e.to_string())?;
     let Checkpoint {
         origin,

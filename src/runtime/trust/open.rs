@@ -54,19 +54,28 @@ pub struct Pinned {
     pub runner_key: String,
     /// The event that recorded it.
     pub seq: u64,
+    /// The registry's keys, parsed once.
+    pub signers: crate::identity::AllowedSigners,
 }
 
 impl Pinned {
-    fn from_event(event: &Event) -> Result<Pinned, TrustError> {
-        let data: RegistryChanged = serde_json::from_value(event.event.data.clone())
-            .map_err(|e| TrustError::Refused(format!("event {} is unreadable: {e}", event.seq)))?;
+    /// The registry `data` records, as event `seq` did.
+    pub fn new(data: RegistryChanged, seq: u64) -> Result<Pinned, TrustError> {
+        let signers = data.registry.allowed()?;
         Ok(Pinned {
             store: data.store,
             registry: data.registry,
             hash: data.hash,
             runner_key: data.runner_key,
-            seq: event.seq,
+            seq,
+            signers,
         })
+    }
+
+    fn from_event(event: &Event) -> Result<Pinned, TrustError> {
+        let data: RegistryChanged = serde_json::from_value(event.event.data.clone())
+            .map_err(|e| TrustError::Refused(format!("event {} is unreadable: {e}", event.seq)))?;
+        Pinned::new(data, event.seq)
     }
 }
 

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::TrustError;
-use super::registry::Registry;
+use super::open::Pinned;
 use crate::identity::{self, Signature};
 use crate::runtime::clock::Millis;
 use crate::runtime::config::Identity;
@@ -52,16 +52,17 @@ impl Proof {
     }
 }
 
-/// Who a proof says acted, if it holds against `registry` at `at` (the runner's time):
+/// Who a proof says acted, if it holds against the registry `pinned` at `at` (the runner's time):
 /// for a signed proof, the signature is valid over the statement, by a key the registry names
 /// and holds then, and the statement names that key's person; an asserted proof holds only
 /// where the registry itself is `asserted`, for the person `claimed`.
 pub fn verify(
-    registry: &Registry,
+    pinned: &Pinned,
     proof: &Proof,
     claimed: &str,
     at: Millis,
 ) -> Result<String, TrustError> {
+    let registry = &pinned.registry;
     match proof.identity {
         Identity::Asserted => {
             if registry.identity != Identity::Asserted {
@@ -85,8 +86,7 @@ pub fn verify(
             };
             let signature =
                 Signature::parse(signature).map_err(|e| TrustError::Refused(e.to_string()))?;
-            let signers = registry.allowed()?;
-            let verified = identity::verify(&signers, statement.as_bytes(), &signature, at / 1_000)
+            let verified = identity::verify(&pinned.signers, statement.as_bytes(), &signature, at / 1_000)
                 .map_err(|e| TrustError::Refused(format!("the signature does not hold: {e}")))?;
             let named = serde_json::from_str::<Value>(statement)
                 .ok()
