@@ -281,7 +281,9 @@ fn unreadable_signatures_are_refused() {
     let truncated = format!("{}\n{}\n{}\n", lines[0], lines[1], lines[lines.len() - 1]);
     let cut = &armored[..armored.len() / 2];
     let foreign = armored.replace("SSH SIGNATURE", "PGP SIGNATURE");
-    for bad in ["", "hello", cut, &truncated, &foreign] {
+    let trailing = format!("{armored}more text\n");
+    let leading = format!("text first\n{armored}");
+    for bad in ["", "hello", cut, &truncated, &foreign, &trailing, &leading] {
         assert!(Signature::parse(bad).is_err(), "{bad:?}");
     }
 }
