@@ -82,9 +82,11 @@ fn build(dir: &Path, events: usize, every: usize) -> usize {
     let db = rusqlite::Connection::open(dir.join(".writ/state.db")).unwrap();
     db.execute_batch("PRAGMA synchronous = OFF; BEGIN").unwrap();
     let (mut prev, _): (String, i64) = db
-        .query_row("SELECT hash, seq FROM events ORDER BY seq DESC LIMIT 1", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(
+            "SELECT hash, seq FROM events ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .unwrap();
     let at = clock::format(clock::now());
     let mut signed = 0;
@@ -96,15 +98,22 @@ fn build(dir: &Path, events: usize, every: usize) -> usize {
             let (person, signer) = &keys[n % PEOPLE];
             let kill = signed % 2 == 1;
             let act = if kill { Act::Kill } else { Act::Revive };
-            let fields = json!({ "workflow": "w", "system": null, "reason": "r", "after": seq - 1 });
-            let text = Draft::new(act, &pinned.store, person, fields).at(clock::now()).unwrap();
+            let fields =
+                json!({ "workflow": "w", "system": null, "reason": "r", "after": seq - 1 });
+            let text = Draft::new(act, &pinned.store, person, fields)
+                .at(clock::now())
+                .unwrap();
             let signature = signer.sign(text.as_bytes()).unwrap();
             let mut data = json!({ "reason": "r" });
             Proof::signed(text, signature.armored().to_owned()).attach(&mut data);
             NewEvent {
                 run: None,
                 workflow: "w".into(),
-                kind: if kill { EventKind::WorkflowKilled } else { EventKind::WorkflowRevived },
+                kind: if kill {
+                    EventKind::WorkflowKilled
+                } else {
+                    EventKind::WorkflowRevived
+                },
                 person: Some(person.clone()),
                 role: Some("lead".into()),
                 fingerprint: String::new(),

@@ -5,14 +5,16 @@
 //! event names, about exactly what the event records; and each checkpoint given is held and
 //! extended by the store.
 
+use std::sync::Arc;
+
 use serde_json::Value;
 
 use super::TrustError;
 use super::open::{Pinned, RegistryChanged};
 use super::proof::{Proof, verify};
 use super::statement;
-use crate::identity::note::{self, Checkpoint};
 use crate::identity::PublicKey;
+use crate::identity::note::{self, Checkpoint};
 use crate::runtime::clock;
 use crate::runtime::config::Identity;
 use crate::runtime::event::{Event, EventKind};
@@ -49,26 +51,83 @@ pub fn audit(store: &dyn Store) -> Result<Report, TrustError> {
         registry: None,
         last_at: String::new(),
         report: &mut report,
+        batch: Vec::new(),
+        failure: None,
     };
-    let mut failure = None;
-    store.scan(&mut |event| match walk.event(&event) {
-        Ok(()) => true,
-        Err(reason) => {
-            failure = Some((event.seq, reason));
-            false
+    store.scan(&mut |event| {
+        if let Err(reason) = walk.event(&event) {
+            walk.fail(event.seq, reason);
         }
+        if walk.batch.len() >= BATCH {
+            walk.flush();
+        }
+        walk.failure.is_none()
     })?;
+    walk.flush();
+    let failure = walk.failure.take();
     report.broken = failure;
     Ok(report)
 }
 
+/// Signatures are checked in batches of this many, on every core.
+const BATCH: usize = 4_096;
+
+/// One signature to check: its event, proof, signer and time, and the registry then.
+struct Job {
+    seq: u64,
+    proof: Proof,
+    person: String,
+    at: clock::Millis,
+    registry: Arc<Pinned>,
+}
+
 struct Walk<'a> {
-    registry: Option<Pinned>,
+    registry: Option<Arc<Pinned>>,
     last_at: String,
     report: &'a mut Report,
+    batch: Vec<Job>,
+    /// The first problem found (lowest event number).
+    failure: Option<(u64, String)>,
 }
 
 impl Walk<'_> {
+    fn fail(&mut self, seq: u64, reason: String) {
+        if self.failure.as_ref().is_none_or(|(first, _)| seq < *first) {
+            self.failure = Some((seq, reason));
+        }
+    }
+
+    /// Checks the batched signatures on every core; the first failure (by event) is kept.
+    fn flush(&mut self) {
+        let jobs = std::mem::take(&mut self.batch);
+        if jobs.is_empty() {
+            return;
+        }
+        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        let chunk = jobs.len().div_ceil(threads).max(1);
+        let failures: Vec<(u64, String)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = jobs
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter().find_map(|job| {
+                            verify(&job.registry, &job.proof, &job.person, job.at)
+                                .err()
+                                .map(|e| (job.seq, e.to_string()))
+                        })
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .filter_map(|h| h.join().unwrap_or(Some((0, "a check failed".into()))))
+                .collect()
+        });
+        for (seq, reason) in failures {
+            self.fail(seq, reason);
+        }
+    }
+
     fn event(&mut self, event: &Event) -> Result<(), String> {
         self.report.events = event.seq;
         self.report.head = event.hash.clone();
@@ -92,7 +151,6 @@ impl Walk<'_> {
         };
         let proof = Proof::of(&event.event.data)
             .ok_or_else(|| format!("`{}` by `{person}` carries no statement", kind.as_str()))?;
-        verify(registry, &proof, person, at).map_err(|e| e.to_string())?;
         match proof.identity {
             Identity::Signed => self.report.signed += 1,
             Identity::Asserted => self.report.asserted += 1,
@@ -100,6 +158,13 @@ impl Walk<'_> {
         if let Some(text) = &proof.statement {
             agrees(event, text, &registry.store)?;
         }
+        self.batch.push(Job {
+            seq: event.seq,
+            proof,
+            person: person.to_owned(),
+            at,
+            registry: Arc::clone(registry),
+        });
         Ok(())
     }
 
@@ -135,7 +200,11 @@ impl Walk<'_> {
         if data.registry.hash() != data.hash {
             return Err("the registry does not have the hash it records".into());
         }
-        self.registry = Some(Pinned::new(data, event.seq).map_err(|e| e.to_string())?);
+        // Signatures under the registry being replaced are checked against it first.
+        self.flush();
+        self.registry = Some(Arc::new(
+            Pinned::new(data, event.seq).map_err(|e| e.to_string())?,
+        ));
         Ok(())
     }
 }

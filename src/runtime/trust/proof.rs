@@ -86,8 +86,13 @@ pub fn verify(
             };
             let signature =
                 Signature::parse(signature).map_err(|e| TrustError::Refused(e.to_string()))?;
-            let verified = identity::verify(&pinned.signers, statement.as_bytes(), &signature, at / 1_000)
-                .map_err(|e| TrustError::Refused(format!("the signature does not hold: {e}")))?;
+            let verified = identity::verify(
+                &pinned.signers,
+                statement.as_bytes(),
+                &signature,
+                at / 1_000,
+            )
+            .map_err(|e| TrustError::Refused(format!("the signature does not hold: {e}")))?;
             let named = serde_json::from_str::<Value>(statement)
                 .ok()
                 .and_then(|v| v.get("person").and_then(Value::as_str).map(str::to_owned))
