@@ -16,6 +16,14 @@ pub fn line(event: &Event) -> String {
         (None, Some(role)) => format!("writ for {role}"),
         (None, None) => "writ".to_owned(),
     };
+    // A typed name (development) is marked as such on every line it acts in.
+    let asserted = crate::runtime::trust::Proof::of(&e.data)
+        .is_some_and(|p| p.identity == crate::runtime::config::Identity::Asserted);
+    let who = if asserted {
+        format!("{who} [asserted]")
+    } else {
+        who
+    };
     let line = format!(
         "{:>5}  {}  {:<22} {:<18} {:<20} {}",
         event.seq,

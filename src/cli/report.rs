@@ -25,6 +25,9 @@ pub struct Report<'a> {
     pub status: &'static str,
     pub started_by: &'a str,
     pub started_at: &'a str,
+    /// How the people of this run were identified: `signed`, or `asserted` (development).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<&'static str>,
     pub fingerprint: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub context: Option<&'a str>,
@@ -63,6 +66,7 @@ pub fn report(state: &RunState, status: Status) -> Report<'_> {
         status: status.as_str(),
         started_by: &state.starter,
         started_at: &state.started_at,
+        identity: state.identity.map(|i| i.as_str()),
         fingerprint: &state.fingerprint,
         context: state.started.context.as_deref(),
         steps: state
@@ -146,6 +150,9 @@ fn text(report: &Report<'_>, state: &RunState) -> String {
         "run {} ({}): {}\n",
         report.run, report.workflow, report.status
     );
+    if report.identity == Some("asserted") {
+        out.push_str("  identity: asserted (development: names were typed, not signed)\n");
+    }
     for (step, phase) in &report.steps {
         out.push_str(&format!("  {step:<24} {phase}\n"));
     }

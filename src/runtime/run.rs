@@ -124,6 +124,8 @@ pub struct RunState {
     pub starter: String,
     pub started_at: String,
     pub started: RunStarted,
+    /// How the starter was identified (`signed`, or `asserted` in development).
+    pub identity: Option<crate::runtime::config::Identity>,
     pub steps: BTreeMap<Name, StepState>,
     /// Per execute, the hashes of the actions a decision allows.
     pub allowed: BTreeMap<Name, Vec<String>>,
@@ -190,6 +192,7 @@ impl RunState {
             starter: event.event.person.clone().unwrap_or_default(),
             started_at: event.at.clone(),
             started: read(event)?,
+            identity: crate::runtime::trust::Proof::of(&event.event.data).map(|p| p.identity),
             steps: BTreeMap::new(),
             allowed: BTreeMap::new(),
             reversals: BTreeMap::new(),

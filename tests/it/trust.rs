@@ -778,3 +778,106 @@ fn a_quorum_needs_that_many_distinct_signers_each_its_own_event() {
     assert_eq!(confirmed, ["sam", "kim"]);
     code(&audit(&bed, &[]), 0);
 }
+
+#[test]
+fn a_key_held_by_ssh_agent_signs_through_writ_key() {
+    let bed = starter("trust-agent");
+    let run = waiting(&bed);
+    let socket = bed.path("agent.sock");
+    let mut agent = Command::new("ssh-agent")
+        .args(["-D", "-a"])
+        .arg(&socket)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("ssh-agent starts");
+    for _ in 0..100 {
+        if socket.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let sock = socket.to_str().unwrap();
+    let added = Command::new("ssh-add")
+        .arg("keys/sam")
+        .env("SSH_AUTH_SOCK", sock)
+        .current_dir(bed.path(""))
+        .output()
+        .unwrap();
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    // Only the public half is named: the agent signs.
+    fs::rename(bed.path("keys/sam"), bed.path("keys/sam.away")).unwrap();
+    let out = bed.writ_raw(
+        &["approve", &run, "lead_review"],
+        &[("SSH_AUTH_SOCK", sock), ("WRIT_KEY", "keys/sam.pub")],
+    );
+    let _ = agent.kill();
+    let _ = agent.wait();
+    code(&out, 0);
+    code(&bed.writ_raw(&["resume", &run], &[]), 0);
+    assert_eq!(priority(&bed), "urgent");
+}
+
+#[test]
+fn asserted_identity_is_said_on_every_act_in_status_log_and_audit() {
+    let bed = Bed::new("trust-asserted");
+    code(&bed.writ_raw(&["init", "."], &[]), 0);
+    let config = fs::read_to_string(bed.path("writ.yaml"))
+        .unwrap()
+        .replace("identity: signed", "identity: asserted");
+    fs::write(bed.path("writ.yaml"), config).unwrap();
+    code(
+        &bed.writ_raw(&["approve-plan", TRIAGE, "--as", "olu"], &[]),
+        0,
+    );
+    let out = bed.writ_raw(
+        &[
+            "run",
+            TRIAGE,
+            "--input",
+            "ticket_id=105",
+            "--as",
+            "ana",
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    code(&out, 3);
+    let run = out.json()["run"].as_str().unwrap().to_owned();
+    assert_eq!(out.json()["identity"], "asserted");
+    code(
+        &bed.writ_raw(&["approve", &run, "lead_review", "--as", "sam"], &[]),
+        0,
+    );
+    let status = bed.writ_raw(&["status", &run], &[]);
+    assert!(
+        status.stdout.contains("identity: asserted"),
+        "{}",
+        status.describe()
+    );
+    let log = bed.writ_raw(&["log", &run], &[]);
+    assert!(
+        log.stdout.contains("sam (support_lead) [asserted]"),
+        "{}",
+        log.describe()
+    );
+    let audit = audit(&bed, &[]);
+    code(&audit, 0);
+    assert!(
+        audit.stdout.contains("only asserted"),
+        "{}",
+        audit.describe()
+    );
+    // The store was made asserted: a signed config is another registry, refused until an
+    // admin records the change.
+    let signed = fs::read_to_string(bed.path("writ.yaml"))
+        .unwrap()
+        .replace("identity: asserted", "identity: signed");
+    fs::write(bed.path("writ.yaml"), signed).unwrap();
+    code(&bed.writ_raw(&["status", &run], &[]), 1);
+}
