@@ -36,6 +36,10 @@ pub enum LockError {
 
 /// The folder of the lock files of the store at `state`.
 fn folder(state: &Path) -> PathBuf {
+    // The store's real path: two configs that reach one store by different paths (a symlink)
+    // share its locks. (The store itself refuses a second driver too: `Store::append_after`.)
+    let real = fs::canonicalize(state).unwrap_or_else(|_| state.to_path_buf());
+    let state = real.as_path();
     let mut name = state.file_name().unwrap_or_default().to_os_string();
     name.push(".locks");
     state.with_file_name(name)

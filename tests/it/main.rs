@@ -12,6 +12,7 @@ mod connectors;
 mod corpus;
 mod crash;
 mod decide;
+mod drivers;
 mod examples;
 mod http_connector;
 mod identity;

@@ -118,6 +118,7 @@ impl Engine {
         };
         let mut event = event;
         proof.attach(&mut event.data);
+        shared.claim(&id_of(&event), None);
         let stored = shared.append(event)?;
         let state = RunState::start(&stored)?;
         Ok(Engine::new(shared, state))
@@ -127,6 +128,7 @@ impl Engine {
     pub fn load(shared: Arc<Shared>, run: &str) -> Result<Engine, EngineError> {
         let events = shared.store().run_events(run)?;
         let state = replay(run, &events)?;
+        shared.claim(run, Some(state.last_seq));
         Ok(Engine::new(shared, state))
     }
 
@@ -417,6 +419,10 @@ impl Engine {
                 .unwrap_or_default(),
         }
     }
+}
+
+fn id_of(event: &NewEvent) -> String {
+    event.run.clone().unwrap_or_default()
 }
 
 /// A new run's id: the UTC date and time it started and six hex digits, e.g.

@@ -22,6 +22,8 @@ pub struct Shared {
     /// not fair: a writer could lose until its timeout under load, failing the run).
     write_locks: std::collections::BTreeMap<crate::plan::Name, Mutex<()>>,
     observer: Option<Observer>,
+    /// The runs this process drives, with the last event it knows of each.
+    tails: Mutex<std::collections::BTreeMap<String, Option<u64>>>,
     pub plan: Plan,
     pub config: Config,
     pub systems: Systems,
@@ -39,11 +41,20 @@ impl Shared {
             store: Mutex::new(store),
             write_locks,
             observer: None,
+            tails: Mutex::new(std::collections::BTreeMap::new()),
             plan,
             config,
             systems,
             fault: Fault::from_env(),
         }
+    }
+
+    /// This process drives `run`, whose last event is `last` (`None`: it has none yet).
+    pub fn claim(&self, run: &str, last: Option<u64>) {
+        self.tails
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(run.to_owned(), last);
     }
 
     /// The lock that puts this process's writes to `system` in turn.
@@ -115,7 +126,24 @@ impl Shared {
 
     /// Appends one event; it is durable when this returns.
     pub fn append(&self, event: NewEvent) -> Result<Event, StoreError> {
-        let stored = self.store().append(event)?;
+        // A run this process drives is appended to only where it left it: a second driver
+        // (another config, a lock file lost) fails its next append instead of acting twice.
+        let stored = {
+            let mut tails = self
+                .tails
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let claimed = event.run.as_ref().and_then(|run| tails.get(run).copied());
+            let run = event.run.clone();
+            let stored = match claimed {
+                Some(after) => self.store().append_after(event, after)?,
+                None => self.store().append(event)?,
+            };
+            if let (Some(run), Some(_)) = (run, claimed) {
+                tails.insert(run, Some(stored.seq));
+            }
+            stored
+        };
         self.crash_if(stored.event.kind.as_str(), stored.event.step.as_deref());
         if let Some(observer) = &self.observer {
             observer(&stored);

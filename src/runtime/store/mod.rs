@@ -26,6 +26,10 @@ pub enum StoreError {
         "the clock reads {now}, before the store's last event ({last}); event times never go backwards"
     )]
     ClockBackwards { now: String, last: String },
+    #[error(
+        "another writ process acted on run `{run}` since this one read it; nothing more was done here (`writ status {run}`)"
+    )]
+    Conflict { run: String },
 }
 
 /// The outcome of walking the hash chain.
@@ -40,6 +44,15 @@ pub enum ChainReport {
 pub trait Store {
     /// Appends one event at the end of the chain; returns it as stored, once durable.
     fn append(&mut self, event: NewEvent) -> Result<Event, StoreError>;
+
+    /// Appends an event of a run only if the run's last event is still `after` (`None`: the run
+    /// has no event yet), in the same transaction: one driver per run, enforced by the store,
+    /// whatever lock files or config paths the processes used. A store that cannot check this
+    /// appends unchecked.
+    fn append_after(&mut self, event: NewEvent, after: Option<u64>) -> Result<Event, StoreError> {
+        let _ = after;
+        self.append(event)
+    }
 
     /// Every event of one run, in order.
     fn run_events(&self, run: &str) -> Result<Vec<Event>, StoreError>;

@@ -180,33 +180,11 @@ fn backend(error: rusqlite::Error) -> StoreError {
 
 impl Store for SqliteStore {
     fn append(&mut self, event: NewEvent) -> Result<Event, StoreError> {
-        let data = serde_json::to_string(&event.data)
-            .map_err(|error| StoreError::Backend(format!("cannot encode event data: {error}")))?;
-        let transaction = self
-            .connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(backend)?;
-        let (seq, prev_hash, last_at) = next_link(&transaction)?;
-        // Taken under the write lock; a clock that reads earlier than the last event is refused,
-        // so times never run backwards along the chain (the RFC 3339 form with fixed width
-        // compares as text in time order).
-        let at = chain::now()
-            .ok_or_else(|| StoreError::Backend("the system clock reads before 1970".into()))?;
-        if let Some(last) = last_at.filter(|last| at.as_str() < last.as_str()) {
-            return Err(StoreError::ClockBackwards { now: at, last });
-        }
-        let mut stored = Event {
-            seq,
-            at,
-            event,
-            prev_hash,
-            hash: String::new(),
-        };
-        stored.hash = chained(&stored, &data).hash();
-        insert(&transaction, &stored, &data)?;
-        // INVARIANT: with synchronous=FULL the commit returns once the event is on disk.
-        transaction.commit().map_err(backend)?;
-        Ok(stored)
+        self.append_checked(event, None)
+    }
+
+    fn append_after(&mut self, event: NewEvent, after: Option<u64>) -> Result<Event, StoreError> {
+        self.append_checked(event, Some(after))
     }
 
     fn run_events(&self, run: &str) -> Result<Vec<Event>, StoreError> {
@@ -293,6 +271,55 @@ impl Store for SqliteStore {
         Ok(ChainReport::Intact {
             events: expected - 1,
         })
+    }
+}
+
+impl SqliteStore {
+    /// The one append: with `check`, only if the event's run still ends at that event (see
+    /// [`Store::append_after`]).
+    fn append_checked(
+        &mut self,
+        event: NewEvent,
+        check: Option<Option<u64>>,
+    ) -> Result<Event, StoreError> {
+        let data = serde_json::to_string(&event.data)
+            .map_err(|error| StoreError::Backend(format!("cannot encode event data: {error}")))?;
+        let transaction = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        if let (Some(after), Some(run)) = (check, event.run.as_deref()) {
+            let last: Option<i64> = transaction
+                .prepare_cached("SELECT MAX(seq) FROM events WHERE run = ?1")
+                .and_then(|mut statement| statement.query_row([run], |row| row.get(0)))
+                .map_err(backend)?;
+            if last.and_then(|seq| u64::try_from(seq).ok()) != after {
+                return Err(StoreError::Conflict {
+                    run: run.to_owned(),
+                });
+            }
+        }
+        let (seq, prev_hash, last_at) = next_link(&transaction)?;
+        // Taken under the write lock; a clock that reads earlier than the last event is refused,
+        // so times never run backwards along the chain (the RFC 3339 form with fixed width
+        // compares as text in time order).
+        let at = chain::now()
+            .ok_or_else(|| StoreError::Backend("the system clock reads before 1970".into()))?;
+        if let Some(last) = last_at.filter(|last| at.as_str() < last.as_str()) {
+            return Err(StoreError::ClockBackwards { now: at, last });
+        }
+        let mut stored = Event {
+            seq,
+            at,
+            event,
+            prev_hash,
+            hash: String::new(),
+        };
+        stored.hash = chained(&stored, &data).hash();
+        insert(&transaction, &stored, &data)?;
+        // INVARIANT: with synchronous=FULL the commit returns once the event is on disk.
+        transaction.commit().map_err(backend)?;
+        Ok(stored)
     }
 }
 
