@@ -75,6 +75,8 @@ impl Op {
 pub struct Figure {
     pub bytes: usize,
     pub seconds: f64,
+    /// CPU seconds (user and system, all threads) of the fastest run by that measure.
+    pub cpu: f64,
     /// Peak resident memory in bytes, when the platform reports it.
     pub peak: Option<u64>,
 }
@@ -100,17 +102,32 @@ pub fn serve_child() {
     let source = shape.source(steps);
     // Resets VmHWM to the current resident size (Linux 4.0 and later; ignored elsewhere).
     let _ = std::fs::write("/proc/self/clear_refs", "5");
-    let mut best = f64::INFINITY;
+    let (mut best, mut best_cpu) = (f64::INFINITY, f64::INFINITY);
     for _ in 0..runs.max(1) {
-        let start = Instant::now();
+        let (start, cpu) = (Instant::now(), cpu_seconds());
         let built = op.run(std::hint::black_box(&source));
         best = best.min(start.elapsed().as_secs_f64());
+        if let (Some(before), Some(after)) = (cpu, cpu_seconds()) {
+            best_cpu = best_cpu.min(after - before);
+        }
         drop(built);
     }
     let peak = peak_bytes().map_or_else(|| "-".to_owned(), |p| p.to_string());
-    println!("{} {best} {peak}", source.len());
+    println!("{} {best} {peak} {best_cpu}", source.len());
     let _ = io::stdout().flush();
     std::process::exit(0);
+}
+
+/// User and system time of this process (all threads) so far, from `/proc/self/stat`, at the
+/// usual 100 ticks a second. On a machine shared with other work this is the steadier figure.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = stat.rsplit_once(')')?.1;
+    let mut fields = rest.split_whitespace().skip(11);
+    let user: f64 = fields.next()?.parse().ok()?;
+    let system: f64 = fields.next()?.parse().ok()?;
+    Some((user + system) / 100.0)
 }
 
 /// `VmHWM` of this process, in bytes.
@@ -147,9 +164,14 @@ pub fn measure(op: Op, shape: Shape, steps: usize, runs: usize) -> Figure {
         .and_then(|f| f.parse().ok())
         .unwrap_or(f64::NAN);
     let peak = fields.next().and_then(|f| f.parse().ok());
+    let cpu = fields
+        .next()
+        .and_then(|f| f.parse().ok())
+        .unwrap_or(f64::NAN);
     Figure {
         bytes,
         seconds,
+        cpu,
         peak,
     }
 }
@@ -174,14 +196,19 @@ pub fn report(op: Op, sizes: [usize; 2], runs: usize) {
                 .peak
                 .map_or_else(|| "n/a".to_owned(), |p| format!("{:.0} MB", p as f64 / 1e6));
             format!(
-                "{steps} steps {mb:.1} MB: {:.3} s, {:.1} MB/s, peak {peak}",
+                "{steps} steps {mb:.1} MB: {:.3} s ({:.2} s cpu), {:.1} MB/s, peak {peak}",
                 f.seconds,
+                f.cpu,
                 mb / f.seconds
             )
         };
         let time = exponent(
             (small.bytes as f64, small.seconds),
             (large.bytes as f64, large.seconds),
+        );
+        let cpu = exponent(
+            (small.bytes as f64, small.cpu.max(0.01)),
+            (large.bytes as f64, large.cpu.max(0.01)),
         );
         let memory = match (small.peak, large.peak) {
             (Some(a), Some(b)) => format!(
@@ -194,7 +221,7 @@ pub fn report(op: Op, sizes: [usize; 2], runs: usize) {
             _ => "n/a".to_owned(),
         };
         eprintln!(
-            "  {:<12} {} | {} | exponent: time {time:.2}, memory {memory}",
+            "  {:<12} {} | {} | exponent: time {time:.2}, cpu {cpu:.2}, memory {memory}",
             shape.name(),
             line(sizes[0], &small),
             line(sizes[1], &large)
