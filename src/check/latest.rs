@@ -182,3 +182,66 @@ impl<'a> Sweep<'a> {
         kept.into()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::check::check_source;
+
+    /// The names of the confirms that bind `execute` in `source` (which must check clean).
+    fn binding(source: &str, execute: &str) -> Vec<String> {
+        let checked = check_source(source);
+        let workflow = checked.workflow.expect("the workflow checks clean");
+        let graph = workflow.graph();
+        // Node weights index the steps in declaration order.
+        let steps: Vec<String> = workflow
+            .workflow()
+            .items
+            .iter()
+            .filter_map(|item| match item {
+                crate::syntax::ast::Item::Step(step) => Some(step.name.as_str().to_owned()),
+                _ => None,
+            })
+            .collect();
+        let name = |node| steps[graph.step(node)].clone();
+        let node = graph
+            .graph
+            .node_indices()
+            .find(|&n| name(n) == execute)
+            .expect("the execute is a node");
+        let mut names: Vec<String> = workflow.binding(node).iter().map(|&n| name(n)).collect();
+        names.sort();
+        names
+    }
+
+    const HEAD: &str = "workflow w { owner r role r system db: sqlite outside input id: int
+      recommend a { run exec \"x\" [] yields v: text }";
+    const TAIL: &str = "rollback u undoes e { repair by r run sql \"UPDATE t SET a = 1\" } }";
+
+    #[test]
+    fn an_earlier_confirm_with_a_path_around_the_latest_does_not_bind() {
+        // c1 -> b -> c2 -> e, and b -> e through the value: c1 reaches e around c2.
+        let source = format!(
+            "{HEAD}
+            confirm c1 {{ after a by r shows a.v expires 1h -> reject }}
+            recommend b {{ after c1 run exec \"x\" [] yields v: text }}
+            confirm c2 {{ after b by r shows b.v expires 1h -> reject }}
+            execute e {{ after c2 writes db risk medium approver r run sql \"UPDATE t SET a = :b.v\" }}
+            {TAIL}"
+        );
+        assert_eq!(binding(&source, "e"), ["c2"]);
+    }
+
+    #[test]
+    fn confirms_side_by_side_all_bind_and_the_ones_behind_them_do_not() {
+        // c0 above both c1 and c2; c1 and c2 side by side; e after all three.
+        let source = format!(
+            "{HEAD}
+            confirm c0 {{ after a by r shows a.v expires 1h -> reject }}
+            confirm c1 {{ after c0 by r shows a.v expires 1h -> reject }}
+            confirm c2 {{ after c0 by r shows a.v expires 1h -> reject }}
+            execute e {{ after c0, c1, c2 writes db risk medium approver r run sql \"UPDATE t SET a = :a.v\" }}
+            {TAIL}"
+        );
+        assert_eq!(binding(&source, "e"), ["c1", "c2"]);
+    }
+}
