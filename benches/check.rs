@@ -1,28 +1,42 @@
-//! How fast `writ` reads and judges workflows: parse alone and parse + check, at two sizes ten
-//! times apart (the throughput should not fall as files grow), a 100,000-step chain (the graph
-//! rules on a long graph), and many small real files one after another (per-file overhead).
+//! How fast `writ` reads and judges workflows: parse + check of every graph shape people write
+//! ([`generate::Shape`]) at two sizes ten times apart, with the fitted exponent of time and of
+//! peak memory between them (linear is 1.0), and many small real files one after another
+//! (per-file overhead).
 //!
-//! Run with `cargo bench --bench check`; it takes about two minutes. Every generated input is
-//! clean, so the figures measure the ordinary path, not diagnostic building.
+//! Run with `cargo bench --bench check`; it takes a few minutes. Every generated input is clean,
+//! so the figures measure the ordinary path, not diagnostic building. Under `cargo test` each
+//! part runs once on small inputs.
 
 #[path = "../tests/support/generate.rs"]
 mod generate;
+#[path = "support/measure.rs"]
+mod measure;
 
 use std::fs;
 use std::hint::black_box;
 use std::path::Path;
 use std::time::Duration;
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
 
-/// The two sizes of the scaling benchmarks, ten times apart.
-const SIZES: [usize; 2] = [2_000, 20_000];
+use generate::Shape;
 
-/// Steps in the long-chain benchmark.
-const CHAIN_STEPS: usize = 100_000;
+/// The two sizes (steps) of every shape, ten times apart.
+const SIZES: [usize; 2] = [10_000, 100_000];
+
+/// The sizes when the benchmark runs as a test: it must be quick.
+const TEST_SIZES: [usize; 2] = [100, 1_000];
 
 /// Sources in the corpus benchmark.
 const CORPUS_FILES: usize = 5_000;
+
+fn benchmarking() -> bool {
+    std::env::args().any(|arg| arg == "--bench")
+}
+
+fn sizes() -> [usize; 2] {
+    if benchmarking() { SIZES } else { TEST_SIZES }
+}
 
 /// Panics unless `source` checks clean: a benchmark of a failing input measures the wrong path.
 fn assert_clean(what: &str, source: &str) {
@@ -34,58 +48,26 @@ fn assert_clean(what: &str, source: &str) {
     );
 }
 
-fn scaling(c: &mut Criterion) {
-    let sources: Vec<(usize, String)> = SIZES
-        .iter()
-        .map(|&steps| (steps, generate::workflow(steps)))
-        .collect();
-    for (steps, source) in &sources {
-        assert_clean(&format!("workflow({steps})"), source);
-    }
-
-    let mut parse = c.benchmark_group("parse");
-    parse
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(6));
-    for (steps, source) in &sources {
-        parse.throughput(Throughput::Bytes(source.len() as u64));
-        parse.bench_with_input(BenchmarkId::new("steps", steps), source, |b, source| {
-            b.iter(|| writ::parse(black_box(source)).is_ok());
-        });
-    }
-    parse.finish();
-
-    let mut parse_check = c.benchmark_group("parse_check");
-    parse_check
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(8));
-    for (steps, source) in &sources {
-        parse_check.throughput(Throughput::Bytes(source.len() as u64));
-        parse_check.bench_with_input(BenchmarkId::new("steps", steps), source, |b, source| {
-            b.iter(|| writ::check_source(black_box(source)).workflow.is_some());
-        });
-    }
-    parse_check.finish();
-}
-
-fn long_chain(c: &mut Criterion) {
-    let source = generate::chain(CHAIN_STEPS);
-    assert_clean("chain(100000)", &source);
-    let mut group = c.benchmark_group("chain");
+fn shapes(c: &mut Criterion) {
+    let mut group = c.benchmark_group("parse_check");
     group
         .sample_size(10)
         .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(10));
-    group.throughput(Throughput::Bytes(source.len() as u64));
-    group.bench_with_input(
-        BenchmarkId::new("parse_check_steps", CHAIN_STEPS),
-        &source,
-        |b, source| {
-            b.iter(|| writ::check_source(black_box(source)).workflow.is_some());
-        },
-    );
+        .measurement_time(Duration::from_secs(3));
+    for shape in Shape::ALL {
+        for steps in sizes() {
+            let source = shape.source(steps);
+            assert_clean(&format!("{}({steps})", shape.name()), &source);
+            group.throughput(Throughput::Bytes(source.len() as u64));
+            group.bench_with_input(
+                BenchmarkId::new(shape.name(), steps),
+                &source,
+                |b, source| {
+                    b.iter_with_large_drop(|| writ::check_source(black_box(source)));
+                },
+            );
+        }
+    }
     group.finish();
 }
 
@@ -133,5 +115,19 @@ fn corpus(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, scaling, long_chain, corpus);
-criterion_main!(benches);
+/// Time, memory and exponents per shape, each figure from a child process.
+fn summary(_: &mut Criterion) {
+    measure::report(
+        measure::Op::Check,
+        sizes(),
+        if benchmarking() { 3 } else { 1 },
+    );
+}
+
+criterion_group!(benches, shapes, corpus, summary);
+
+fn main() {
+    measure::serve_child();
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

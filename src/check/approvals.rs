@@ -1,13 +1,12 @@
 //! The ancestry rules: an approver's confirmation among a write's ancestors (E0203), and only
 //! values the confirmer could have seen in the write's action (E0209).
 //!
-//! E0203 is one forward search per approver role, from all of its confirms at once. E0209 goes
-//! through `N(X)`, the nearest confirms by the role above each write `X`
-//! ([`StepGraph::nearest`]); see [`check`] for why that is enough, and ARCHITECTURE.md
-//! ("Cost") for what each step costs.
+//! Both read `L(X)`, the latest confirms by the approver role above each write `X`
+//! ([`super::latest`], the binding rule the plan and the runtime share): E0203 is `L(X)` empty,
+//! E0209 a value whose step is an ancestor of none of `L(X)`. See ARCHITECTURE.md ("Cost") for
+//! what each step costs.
 
 use std::collections::VecDeque;
-use std::rc::Rc;
 
 use crate::hash::{HashMap, HashSet};
 
@@ -15,30 +14,80 @@ use petgraph::Direction;
 use petgraph::graph::NodeIndex;
 
 use super::graph::{Marks, StepGraph, UNORDERED, reachable_from, topological_positions};
+use super::latest::{Latest, Sweep};
 use super::model::{Model, StepId};
 use super::names::Resolution;
 use crate::diagnostics::{Code, Diagnostic};
 use crate::syntax::ast::*;
 
-/// E0203 and E0209, for every execute whose approver role and ancestry are known.
+/// E0203 and E0209, for every execute whose approver role and ancestry are known. Returns the
+/// binding of every write that passed E0203, by node index (empty for every other node).
 ///
-/// E0203: no confirm by the approver role is an ancestor of the write. One forward search from
-/// all of a role's confirms decides it for every write of that role at once.
+/// E0203: no confirm by the approver role is an ancestor of the write, i.e. `L(X)` is empty.
 ///
 /// E0209: every value's step `S` must be an ancestor of some confirm `C` by the role that is
-/// an ancestor of the write `X`. Only the nearest such confirms above `X`, `N(X)`, need be
-/// looked at ([`StepGraph::nearest`]): on a path `S -> C -> X`, the last confirm by the role
-/// is in `N(X)`, and `S` is its ancestor too.
+/// an ancestor of the write `X`. Only `L(X)` need be looked at: `C` is one of them or an
+/// ancestor of one of them, and then so is `S`.
 pub(crate) fn check(
     model: &Model<'_>,
     resolution: &Resolution<'_>,
     graph: &StepGraph,
     out: &mut Vec<Diagnostic>,
-) {
+) -> Vec<Box<[NodeIndex]>> {
     let confirmers = Confirmers::new(model, graph);
-    let uncertain = uncertain_nodes(resolution, graph);
-    let mut roles: HashMap<&str, RoleFacts> = HashMap::default();
+    let position = topological_positions(graph);
+    let mut marks = Marks::new(graph.graph.node_count());
     let mut confirmed = Vec::new();
+    for writes in writes_by_role(model, resolution, graph) {
+        let Some(&(_, _, first)) = writes.first() else {
+            continue;
+        };
+        let confirms = confirmers.of(first.as_str());
+        let nodes: Vec<NodeIndex> = writes.iter().map(|&(_, node, _)| node).collect();
+        let mut latest = Sweep::new(graph, &position, &mut marks).latest(confirms, &nodes);
+        // A write on or after a cycle (E0103) has no order to sweep: plain reachability.
+        let mut reached: Option<Vec<bool>> = None;
+        for (id, node, role) in writes {
+            let ordered = position.get(node.index()).is_some_and(|&p| p != UNORDERED);
+            if let Some(binding) = latest.remove(&node) {
+                confirmed.push(Write {
+                    id,
+                    node,
+                    role,
+                    latest: binding,
+                });
+            } else if ordered
+                || !reached
+                    .get_or_insert_with(|| reachable_from(graph, confirms))
+                    .get(node.index())
+                    .copied()
+                    .unwrap_or(false)
+            {
+                out.push(not_confirmed(model, graph, id, role, confirms));
+            }
+        }
+    }
+    let mut binding: Vec<Box<[NodeIndex]>> = vec![Box::default(); graph.graph.node_count()];
+    for write in &confirmed {
+        if let Some(slot) = binding.get_mut(write.node.index()) {
+            *slot = write.latest.iter().copied().collect();
+        }
+    }
+    seen_values(model, resolution, graph, &position, confirmed, out);
+    binding
+}
+
+/// The executes to judge with their approver, grouped by approver role (roles in the order of
+/// their first write). Skipped: an unknown role, a step after a broken ordering edge (E0101
+/// said what is wrong).
+fn writes_by_role<'w>(
+    model: &Model<'w>,
+    resolution: &Resolution<'_>,
+    graph: &StepGraph,
+) -> Vec<Vec<(StepId, NodeIndex, &'w Ident)>> {
+    let uncertain = uncertain_nodes(resolution, graph);
+    let mut index: HashMap<&str, usize> = HashMap::default();
+    let mut groups: Vec<Vec<(StepId, NodeIndex, &'w Ident)>> = Vec::new();
     for (id, info) in model.steps.iter().enumerate() {
         if info.kind() != StepKind::Execute {
             continue;
@@ -48,19 +97,17 @@ pub(crate) fn check(
         };
         let unknown_role = !model.roles.contains_key(role.as_str());
         if unknown_role || uncertain.get(node.index()).copied().unwrap_or(true) {
-            continue; // E0101 already said what is wrong here
+            continue;
         }
-        let confirms = confirmers.of(role.as_str());
-        let facts = roles
-            .entry(role.as_str())
-            .or_insert_with(|| RoleFacts::new(graph, confirms));
-        if facts.reached.get(node.index()).copied().unwrap_or(false) {
-            confirmed.push(Write { id, node, role });
-        } else {
-            out.push(not_confirmed(model, graph, id, role, confirms));
+        let slot = *index.entry(role.as_str()).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        if let Some(writes) = groups.get_mut(slot) {
+            writes.push((id, node, role));
         }
     }
-    seen_values(model, resolution, graph, &mut roles, confirmed, out);
+    groups
 }
 
 /// The confirm steps that count for each role. A confirm whose `by` did not resolve (E0101)
@@ -118,51 +165,13 @@ fn uncertain_nodes(resolution: &Resolution<'_>, graph: &StepGraph) -> Vec<bool> 
     uncertain
 }
 
-/// An execute that passed E0203, with its approver role.
+/// An execute that passed E0203, with its approver role and its binding.
 struct Write<'w> {
     id: StepId,
     node: NodeIndex,
     role: &'w Ident,
-}
-
-/// What the graph rules need to know of one approver role.
-struct RoleFacts {
-    /// `is_confirm[n]`: node `n` is a confirm that counts for the role.
-    is_confirm: Vec<bool>,
-    /// `reached[n]`: some confirm by the role is an ancestor of node `n`.
-    reached: Vec<bool>,
-    /// `N(X)` of the writes judged so far: the writes below reuse them.
-    nearest: HashMap<NodeIndex, Rc<[NodeIndex]>>,
-}
-
-impl RoleFacts {
-    fn new(graph: &StepGraph, confirms: &[NodeIndex]) -> RoleFacts {
-        let mut is_confirm = vec![false; graph.graph.node_count()];
-        for confirm in confirms {
-            if let Some(flag) = is_confirm.get_mut(confirm.index()) {
-                *flag = true;
-            }
-        }
-        RoleFacts {
-            is_confirm,
-            reached: reachable_from(graph, confirms),
-            nearest: HashMap::default(),
-        }
-    }
-
-    /// `N(write)`, remembered for the writes below it.
-    fn nearest(
-        &mut self,
-        graph: &StepGraph,
-        write: NodeIndex,
-        marks: &mut Marks,
-    ) -> Rc<[NodeIndex]> {
-        let is_confirm = &self.is_confirm;
-        let is_target = |n: NodeIndex| is_confirm.get(n.index()).copied().unwrap_or(false);
-        let found = graph.nearest_memo(write, &is_target, &self.nearest, marks);
-        self.nearest.insert(write, Rc::clone(&found));
-        found
-    }
+    /// `L(X)`: the latest confirms by the role above the write.
+    latest: Latest,
 }
 
 fn not_confirmed(
@@ -208,17 +217,15 @@ fn not_confirmed(
 }
 
 /// E0209 for the writes that passed E0203. Writes on or after a cycle (E0103) are not judged:
-/// their ancestry has no order. The rest are judged in topological order, so `N(X)` reuses
-/// the answers of the writes above `X` (a chain of writes costs O(1) each).
+/// their ancestry has no order. The rest are judged in topological order.
 fn seen_values(
     model: &Model<'_>,
     resolution: &Resolution<'_>,
     graph: &StepGraph,
-    roles: &mut HashMap<&str, RoleFacts>,
+    position: &[usize],
     mut writes: Vec<Write<'_>>,
     out: &mut Vec<Diagnostic>,
 ) {
-    let position = topological_positions(graph);
     let place = |n: NodeIndex| position.get(n.index()).copied().unwrap_or(UNORDERED);
     writes.retain(|write| place(write.node) != UNORDERED);
     writes.sort_unstable_by_key(|write| place(write.node));
@@ -235,7 +242,7 @@ fn seen_values(
     };
     // Computed once per write: the first pass announces the questions, the second asks them.
     let asked: Vec<Vec<StepId>> = writes.iter().map(|write| distinct(write.id)).collect();
-    let mut sources = Sources::new(graph, &position);
+    let mut sources = Sources::new(graph, position);
     for (write, steps) in writes.iter().zip(&asked) {
         for &source in steps {
             sources.expect(source, place(write.node));
@@ -246,28 +253,27 @@ fn seen_values(
         if steps.is_empty() {
             continue;
         }
-        let Some(facts) = roles.get_mut(write.role.as_str()) else {
-            continue;
-        };
-        let nearest = facts.nearest(graph, write.node, &mut marks);
+        // Sorted by source (as `steps` is), so each use finds its answer by bisection.
         let answers: Vec<(StepId, bool)> = steps
             .iter()
             .map(|&source| {
-                (
-                    source,
-                    sources.ancestor_of_any(source, &nearest, &mut marks),
-                )
+                let seen = sources.ancestor_of_any(source, &write.latest, &mut marks);
+                (source, seen)
             })
             .collect();
         for &(source, reference) in used(write.id) {
-            let seen = answers.iter().any(|&(s, seen)| s == source && seen);
+            let seen = answers
+                .binary_search_by_key(&source, |&(s, _)| s)
+                .ok()
+                .and_then(|i| answers.get(i))
+                .is_some_and(|&(_, seen)| seen);
             if !seen {
                 let cx = Unseen {
                     model,
                     graph,
-                    position: &position,
+                    position,
                     write,
-                    nearest: &nearest,
+                    latest: &write.latest,
                 };
                 out.push(cx.diagnostic(source, reference));
             }
@@ -355,6 +361,15 @@ impl<'g> Sources<'g> {
     /// Whether `source` leads to one of `confirms`, searching back from them through the steps
     /// ordered after `source` (only those can lie on a path from it).
     fn search_back(&self, source: NodeIndex, confirms: &[NodeIndex], marks: &mut Marks) -> bool {
+        // The common case first, from the source's side: a confirm that directly follows it
+        // (a confirm with many inputs would otherwise rescan them all for each one).
+        let mut successors = self
+            .graph
+            .graph
+            .neighbors_directed(source, Direction::Outgoing);
+        if successors.any(|next| confirms.binary_search(&next).is_ok()) {
+            return true;
+        }
         let floor = self.place(source);
         marks.clear();
         let mut queue: VecDeque<NodeIndex> = confirms
@@ -404,8 +419,8 @@ struct Unseen<'a, 'w> {
     graph: &'a StepGraph,
     position: &'a [usize],
     write: &'a Write<'a>,
-    /// `N(X)`: the nearest confirms by the approver role above the write.
-    nearest: &'a [NodeIndex],
+    /// `L(X)`: the latest confirms by the approver role above the write.
+    latest: &'a [NodeIndex],
 }
 
 impl Unseen<'_, '_> {
@@ -439,14 +454,14 @@ impl Unseen<'_, '_> {
         diagnostic.help(self.help(name, source, reference))
     }
 
-    /// How to fix E0209: order the source before one of the nearest confirms when that makes no
+    /// How to fix E0209: order the source before one of the latest confirms when that makes no
     /// cycle, otherwise add a confirm after the source.
     fn help(&self, name: &str, source: StepId, reference: &Reference) -> String {
         let role = self.write.role;
         let source_name = self.model.steps.get(source).map_or("?", |s| s.name());
         let source_node = self.graph.node(source);
         // Only the first few confirms are tried: this runs per error, and must stay cheap.
-        let orderable = self.nearest.iter().take(8).find(|&&confirm| {
+        let orderable = self.latest.iter().take(8).find(|&&confirm| {
             // Putting the source before this confirm is a cycle if the confirm leads to it.
             source_node.is_some_and(|s| !self.may_reach(confirm, s))
         });

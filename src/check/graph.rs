@@ -1,13 +1,12 @@
 //! The step graph, its cycles (E0103), and the searches the ancestry rules
-//! ([`super::approvals`]) and the plan builder use.
+//! ([`super::approvals`]) use.
 //!
 //! Nodes are the forward steps (recommend, confirm, execute); rollbacks are not part of the
 //! forward order. Every algorithm here is iterative (a 100,000-step chain must not overflow
-//! the stack): cycles by Kosaraju's SCC, topological positions by Kahn's algorithm, the
-//! nearest targets above a node by a backward breadth-first search.
+//! the stack): cycles by Kosaraju's SCC, topological positions by Kahn's algorithm; the latest
+//! confirms above a write are [`super::latest`]'s.
 
 use std::collections::VecDeque;
-use std::rc::Rc;
 
 use crate::hash::{HashMap, HashSet};
 
@@ -35,66 +34,6 @@ impl StepGraph {
     pub(crate) fn step(&self, node: NodeIndex) -> StepId {
         self.graph.node_weight(node).copied().unwrap_or(usize::MAX)
     }
-
-    /// The nearest targets above `node`: every node `t` with `is_target(t)` from which a path
-    /// leads to `node` without passing through another target. A backward breadth-first search
-    /// that collects a target and does not search past it; `node` itself is never a result.
-    ///
-    /// For an execute and "is a confirm by its approver role", these are the confirmations the
-    /// write waits for directly: every confirm by the role above it has one of them on each of
-    /// its paths to the write, or is one of them.
-    pub fn nearest(
-        &self,
-        node: NodeIndex,
-        is_target: impl Fn(NodeIndex) -> bool,
-    ) -> Vec<NodeIndex> {
-        let mut marks = Marks::new(self.graph.node_count());
-        let found = self.nearest_memo(node, &is_target, &HashMap::default(), &mut marks);
-        found.to_vec()
-    }
-
-    /// [`StepGraph::nearest`], taking the answers already known for other nodes (`known`): a
-    /// known node contributes its answer instead of being searched past, which is the same
-    /// set. When the whole answer is one known answer, it is shared rather than copied.
-    pub(crate) fn nearest_memo(
-        &self,
-        node: NodeIndex,
-        is_target: &impl Fn(NodeIndex) -> bool,
-        known: &HashMap<NodeIndex, Rc<[NodeIndex]>>,
-        marks: &mut Marks,
-    ) -> Rc<[NodeIndex]> {
-        marks.clear();
-        marks.insert(node);
-        let mut found: Vec<NodeIndex> = Vec::new();
-        let mut shared: Option<&Rc<[NodeIndex]>> = None;
-        let mut parts = 0usize;
-        let mut queue = VecDeque::from([node]);
-        while let Some(at) = queue.pop_front() {
-            for previous in self.graph.neighbors_directed(at, Direction::Incoming) {
-                if !marks.insert(previous) {
-                    continue;
-                }
-                if is_target(previous) {
-                    found.push(previous);
-                    parts += 1;
-                } else if let Some(answer) = known.get(&previous) {
-                    shared = Some(answer);
-                    parts += 1;
-                    found.extend(answer.iter().copied());
-                } else {
-                    queue.push_back(previous);
-                }
-            }
-        }
-        match shared {
-            Some(answer) if parts == 1 => Rc::clone(answer),
-            _ => {
-                found.sort_unstable();
-                found.dedup();
-                found.into()
-            }
-        }
-    }
 }
 
 /// Visited marks for repeated searches over one graph, cleared in O(1) by starting an epoch.
@@ -117,6 +56,10 @@ impl Marks {
             self.epoch = 0;
         }
         self.epoch += 1;
+    }
+
+    pub(crate) fn contains(&self, node: NodeIndex) -> bool {
+        self.stamp.get(node.index()) == Some(&self.epoch)
     }
 
     /// Marks `node`; false when it was already marked in this epoch (or is not in the graph).
@@ -282,32 +225,3 @@ pub(crate) fn topological_positions(graph: &StepGraph) -> Vec<usize> {
 
 /// The position of a node on or after a cycle.
 pub(crate) const UNORDERED: usize = usize::MAX;
-
-#[cfg(test)]
-mod tests {
-    use crate::check::check_source;
-
-    #[test]
-    fn nearest_stops_at_the_first_targets() {
-        let source = r#"workflow w {
-          owner r
-          role r
-          system db: sqlite outside
-          recommend a { run exec "x" [] yields v: text }
-          confirm c1 { after a by r shows a.v expires 1h -> reject }
-          confirm c2 { after c1 by r shows a.v expires 1h -> reject }
-          recommend b { after a run exec "x" [] yields v: text }
-          execute e { after c2, b writes db risk medium approver r run sql "UPDATE t SET a = :a.v" }
-          rollback u undoes e { repair by r run sql "UPDATE t SET a = 1" }
-        }"#;
-        let checked = check_source(source);
-        let workflow = checked.workflow.expect("the workflow checks clean");
-        let graph = workflow.graph();
-        let node = |step| graph.node(step).expect("a forward step");
-        let (c1, c2, e) = (node(1), node(2), node(4));
-        // `c1` is above `c2`, and `b`'s path up reaches no confirm before `a`.
-        assert_eq!(graph.nearest(e, |n| n == c1 || n == c2), vec![c2]);
-        assert_eq!(graph.nearest(e, |n| n == c1), vec![c1]);
-        assert_eq!(graph.nearest(c1, |n| n == c2), vec![]);
-    }
-}

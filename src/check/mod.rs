@@ -11,6 +11,7 @@ mod actions;
 mod approvals;
 mod clauses;
 mod graph;
+mod latest;
 mod model;
 mod names;
 mod rollbacks;
@@ -20,6 +21,8 @@ mod warnings;
 
 pub use graph::StepGraph;
 
+use petgraph::graph::NodeIndex;
+
 use crate::diagnostics::{self, Diagnostic};
 use crate::syntax::{self, ast::Workflow};
 
@@ -27,6 +30,8 @@ use crate::syntax::{self, ast::Workflow};
 pub struct CheckedWorkflow {
     workflow: Workflow,
     graph: StepGraph,
+    /// Per node index: the confirms that bind that execute (empty for other steps).
+    binding: Vec<Box<[NodeIndex]>>,
 }
 
 impl CheckedWorkflow {
@@ -38,6 +43,13 @@ impl CheckedWorkflow {
     /// in declaration order.
     pub fn graph(&self) -> &StepGraph {
         &self.graph
+    }
+
+    /// The confirms that bind the write `execute` (the binding rule, `docs/plan-format.md`):
+    /// among the confirms by its approver role above it, the latest ones, those not above
+    /// another one of them. Never empty for an execute (E0203); empty for any other node.
+    pub fn binding(&self, execute: NodeIndex) -> &[NodeIndex] {
+        self.binding.get(execute.index()).map_or(&[], |b| b)
     }
 }
 
@@ -58,7 +70,7 @@ impl Checked {
 /// Runs every rule over `workflow`.
 pub fn check(workflow: Workflow) -> Checked {
     let mut out = Vec::new();
-    let graph = {
+    let (graph, binding) = {
         let model = model::build(&workflow, &mut out);
         let resolution = names::resolve(&model, &mut out);
         clauses::check(&model, &mut out);
@@ -67,13 +79,16 @@ pub fn check(workflow: Workflow) -> Checked {
         rollbacks::check(&model, &mut out);
         let graph = graph::build(&model, &resolution.edges);
         graph::cycles(&model, &graph, &mut out);
-        approvals::check(&model, &resolution, &graph, &mut out);
+        let binding = approvals::check(&model, &resolution, &graph, &mut out);
         warnings::check(&model, &resolution, &mut out);
-        graph
+        (graph, binding)
     };
     diagnostics::sort(&mut out);
-    let workflow =
-        (!out.iter().any(Diagnostic::is_error)).then_some(CheckedWorkflow { workflow, graph });
+    let workflow = (!out.iter().any(Diagnostic::is_error)).then_some(CheckedWorkflow {
+        workflow,
+        graph,
+        binding,
+    });
     Checked {
         diagnostics: out,
         workflow,

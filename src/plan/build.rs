@@ -44,6 +44,7 @@ pub(super) fn body(checked: &CheckedWorkflow) -> PlanBody {
         }
     }
     let cx = Context {
+        checked,
         steps: &steps,
         graph,
         rollback_of,
@@ -72,6 +73,7 @@ pub(super) fn body(checked: &CheckedWorkflow) -> PlanBody {
 }
 
 struct Context<'a> {
+    checked: &'a CheckedWorkflow,
     /// The steps in declaration order: graph node weights index this.
     steps: &'a [&'a Step],
     graph: &'a StepGraph,
@@ -226,7 +228,7 @@ impl<'a> Context<'a> {
             connector: system.connector,
             envelope: system.envelope,
             risk: plan.risk?,
-            confirmed_by: self.nearest_confirms(node, &approver),
+            confirmed_by: self.binding(node),
             approver,
             rollback: rollback.name.name.clone(),
             repair_by: repair_role(rollback),
@@ -236,27 +238,18 @@ impl<'a> Context<'a> {
         })
     }
 
-    /// The confirms by `role` among the ancestors of `node` that are not behind another one.
-    fn nearest_confirms(&self, node: NodeIndex, role: &str) -> Vec<Name> {
-        let is_confirm = |n: NodeIndex| self.step(n).is_some_and(|step| confirms_as(step, role));
+    /// The confirms that bind the write at `node` (the checker's binding rule), by name.
+    fn binding(&self, node: NodeIndex) -> Vec<Name> {
         let mut found: Vec<Name> = self
-            .graph
-            .nearest(node, is_confirm)
-            .into_iter()
-            .map(|n| self.name_of(n))
+            .checked
+            .binding(node)
+            .iter()
+            .map(|&n| self.name_of(n))
             .collect();
         found.sort_unstable();
         found.dedup();
         found
     }
-}
-
-fn confirms_as(step: &Step, role: &str) -> bool {
-    step.kind.value == StepKind::Confirm
-        && step
-            .clauses
-            .iter()
-            .any(|c| matches!(&c.kind, ClauseKind::By(by, _) if by.name == role))
 }
 
 fn writes_of(step: &Step) -> Option<&str> {

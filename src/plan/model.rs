@@ -156,8 +156,9 @@ pub struct WriteFacts {
     pub envelope: &'static str,
     pub risk: &'static str,
     pub approver: Name,
-    /// The nearest confirm steps by the approver role among the step's ancestors: those not
-    /// already behind another such confirm. Never empty in a plan (E0203).
+    /// The confirms that bind the write (the binding rule): among the confirms by the approver
+    /// role above the step, the latest ones, those not above another one of them. Never empty
+    /// in a plan (E0203).
     pub confirmed_by: Vec<Name>,
     pub rollback: Name,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -6,6 +6,7 @@ mod support;
 
 mod autonomy;
 mod autonomy_rules;
+mod binding;
 mod cli;
 mod config;
 mod connectors;

@@ -287,12 +287,12 @@ fn shaped(steps: &str, write_after: &str) -> String {
 }
 
 #[test]
-fn confirmed_by_names_the_nearest_confirms_on_every_shape() {
+fn confirmed_by_names_the_latest_confirms_on_every_shape() {
     let confirm = |name: &str, after: &str| {
         format!("confirm {name} {{ after {after} by clerk shows r.x expires 1h -> reject }}")
     };
     let read = r#"recommend r { run exec "p" [id] yields x: int }"#;
-    // chain: r -> c1 -> c2 -> write: only the nearest confirm.
+    // chain: r -> c1 -> c2 -> write: only the latest confirm.
     let chain = shaped(
         &format!("{read} {} {}", confirm("c1", "r"), confirm("c2", "c1")),
         "c2",

@@ -94,6 +94,12 @@ fn generated_workflows_check_clean() {
     for steps in [0, 1, 4, 100] {
         assert_clean(&format!("chain({steps})"), &generate::chain(steps));
     }
+    for shape in generate::Shape::ALL {
+        for steps in [0, 1, 10, 400] {
+            let what = format!("{}({steps})", shape.name());
+            assert_clean(&what, &shape.source(steps));
+        }
+    }
 }
 
 #[test]

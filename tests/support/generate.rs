@@ -1,8 +1,9 @@
-//! Generated workflows for the benchmarks (`benches/check.rs`) and the robustness tests.
+//! Generated workflows for the benchmarks (`benches/check.rs`, `benches/plan.rs`) and the
+//! robustness and binding tests: one generator per graph shape people write ([`Shape`]).
 //!
-//! Both generators produce files that check clean: no error and no warning. That matters for
+//! Every generator produces files that check clean: no error and no warning. That matters for
 //! the figures: a workflow with findings measures diagnostic building, not the checker's
-//! ordinary path. `tests/robustness.rs` asserts it, so a rule change that makes the output
+//! ordinary path. `tests/it/robustness.rs` asserts it, so a rule change that makes the output
 //! dirty fails a test instead of silently changing what the benchmarks measure.
 //!
 //! Included by path (`#[path = "../tests/support/generate.rs"] mod generate;`), so not every
@@ -194,6 +195,277 @@ pub fn chain(steps: usize) -> String {
   rollback r{i} undoes a{i} {{ repair by lead run sql "UPDATE t SET v = :before.v WHERE id = :id" }}
 "#
         );
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// The graph shapes the checker and the planner must handle in linear time and memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// [`chain`]: recommend, confirm, execute; the execute does not use the value.
+    Chain,
+    /// [`chain_values`]: the same, and the execute writes the recommended value.
+    ChainValues,
+    /// [`workflow`]: a chain of diamonds of reads, four approver roles in turn, four connectors.
+    Wide,
+    /// [`diamonds`]: two confirms of one recommend side by side, one execute after both.
+    Diamonds,
+    /// [`fan`]: one recommend fans out to [`FAN_WIDTH`] confirm/execute branches, which fan in
+    /// to one recommend, its confirm and its execute.
+    Fan,
+    /// [`roles`]: [`chain_values`] with a distinct approver role in every block.
+    Roles,
+    /// [`far`]: [`chain_values`] whose executes also write the value recommended
+    /// [`FAR_BLOCKS`] blocks earlier.
+    Far,
+    /// [`many_inputs`]: one confirm after every recommend, showing all of them; one execute per
+    /// recommend after it, writing that recommend's value.
+    ManyInputs,
+}
+
+impl Shape {
+    pub const ALL: [Shape; 8] = [
+        Shape::Chain,
+        Shape::ChainValues,
+        Shape::Wide,
+        Shape::Diamonds,
+        Shape::Fan,
+        Shape::Roles,
+        Shape::Far,
+        Shape::ManyInputs,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Shape::Chain => "chain",
+            Shape::ChainValues => "chain_values",
+            Shape::Wide => "wide",
+            Shape::Diamonds => "diamonds",
+            Shape::Fan => "fan",
+            Shape::Roles => "roles",
+            Shape::Far => "far",
+            Shape::ManyInputs => "many_inputs",
+        }
+    }
+
+    /// A clean workflow of this shape with about `steps` steps (rollbacks included).
+    pub fn source(self, steps: usize) -> String {
+        match self {
+            Shape::Chain => chain(steps),
+            Shape::ChainValues => chain_values(steps),
+            Shape::Wide => workflow(steps),
+            Shape::Diamonds => diamonds(steps),
+            Shape::Fan => fan(steps),
+            Shape::Roles => roles(steps),
+            Shape::Far => far(steps),
+            Shape::ManyInputs => many_inputs(steps),
+        }
+    }
+}
+
+/// Branches of one fan in [`fan`].
+pub const FAN_WIDTH: usize = 50;
+
+/// How many blocks back the second value of a [`far`] execute was recommended.
+pub const FAR_BLOCKS: usize = 25;
+
+/// The header shared by the terse shapes: roles `clerk` (confirms, approves) and `lead`
+/// (escalation, repair), one inside database, one input.
+fn terse_header(name: &str, capacity: usize) -> String {
+    let mut out = String::with_capacity(capacity);
+    // INVARIANT: writing into a String cannot fail.
+    let _ = write!(
+        out,
+        "workflow {name} {{\n  title \"Generated {name}\"\n  owner lead\n  role clerk, lead\n  \
+         system db: sqlite inside\n  input id: int\n"
+    );
+    out
+}
+
+/// `after a{i-1} ` for every block but the first.
+fn after_previous(i: usize) -> String {
+    match i.checked_sub(1) {
+        Some(previous) => format!("after a{previous} "),
+        None => String::new(),
+    }
+}
+
+/// One terse execute `a{name}` after `after`, writing `values` (SQL references), by `role`,
+/// and its rollback.
+fn terse_write(out: &mut String, name: &str, after: &str, role: &str, values: &[String]) {
+    let set: Vec<String> = values
+        .iter()
+        .enumerate()
+        .map(|(k, v)| format!("v{k} = :{v}"))
+        .collect();
+    let _ = write!(
+        out,
+        r#"  execute a{name} {{ after {after} writes db risk medium approver {role} capture sql "SELECT v0 FROM t WHERE id = :id" run sql "UPDATE t SET {} WHERE id = :id" }}
+  rollback r{name} undoes a{name} {{ repair by lead run sql "UPDATE t SET v0 = :before.v0 WHERE id = :id" }}
+"#,
+        set.join(", ")
+    );
+}
+
+/// A recommend `s{name}` yielding `v` after `after` (may be empty).
+fn terse_read(out: &mut String, name: &str, after: &str) {
+    let _ = writeln!(
+        out,
+        r#"  recommend s{name} {{ {after}reads db run sql "SELECT v FROM t WHERE id = :id" yields v: int }}"#
+    );
+}
+
+/// A confirm `c{name}` by `role` after `after` (may be empty), showing `shows`.
+fn terse_confirm(out: &mut String, name: &str, after: &str, role: &str, shows: &str) {
+    let _ = writeln!(
+        out,
+        "  confirm c{name} {{ {after}by {role} shows {shows} expires 4h -> escalate lead }}"
+    );
+}
+
+/// [`chain`] whose executes write the recommended value: the shape real workflows have, and
+/// the one on which the nearest confirms (rather than the latest) grow with the chain.
+pub fn chain_values(steps: usize) -> String {
+    let blocks = steps.div_ceil(CHAIN_BLOCK_STEPS).max(1);
+    let mut out = terse_header("chain_values", blocks * 420 + 200);
+    for i in 0..blocks {
+        terse_read(&mut out, &i.to_string(), &after_previous(i));
+        terse_confirm(&mut out, &i.to_string(), "", "clerk", &format!("s{i}.v"));
+        terse_write(
+            &mut out,
+            &i.to_string(),
+            &format!("c{i}"),
+            "clerk",
+            &[format!("s{i}.v")],
+        );
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// [`chain_values`] with its own approver role in every block (`clerk{i}`).
+pub fn roles(steps: usize) -> String {
+    let blocks = steps.div_ceil(CHAIN_BLOCK_STEPS).max(1);
+    let mut out = terse_header("roles", blocks * 440 + 200);
+    for i in 0..blocks {
+        let role = format!("clerk{i}");
+        let _ = writeln!(out, "  role {role}");
+        terse_read(&mut out, &i.to_string(), &after_previous(i));
+        terse_confirm(&mut out, &i.to_string(), "", &role, &format!("s{i}.v"));
+        terse_write(
+            &mut out,
+            &i.to_string(),
+            &format!("c{i}"),
+            &role,
+            &[format!("s{i}.v")],
+        );
+    }
+    // `clerk` of the header is then unused: the first block's execute shows it to nobody, so
+    // one last confirm and write by `clerk` keep the file clean.
+    let last = blocks;
+    terse_read(&mut out, &last.to_string(), &after_previous(last));
+    terse_confirm(
+        &mut out,
+        &last.to_string(),
+        "",
+        "clerk",
+        &format!("s{last}.v"),
+    );
+    terse_write(
+        &mut out,
+        &last.to_string(),
+        &format!("c{last}"),
+        "clerk",
+        &[format!("s{last}.v")],
+    );
+    out.push_str("}\n");
+    out
+}
+
+/// [`chain_values`] whose executes, from block [`FAR_BLOCKS`] on, also write the value of the
+/// recommend that many blocks back (seen by that block's confirm, long before the write).
+pub fn far(steps: usize) -> String {
+    let blocks = steps.div_ceil(CHAIN_BLOCK_STEPS).max(1);
+    let mut out = terse_header("far", blocks * 440 + 200);
+    for i in 0..blocks {
+        terse_read(&mut out, &i.to_string(), &after_previous(i));
+        terse_confirm(&mut out, &i.to_string(), "", "clerk", &format!("s{i}.v"));
+        let mut values = vec![format!("s{i}.v")];
+        if let Some(back) = i.checked_sub(FAR_BLOCKS) {
+            values.push(format!("s{back}.v"));
+        }
+        terse_write(&mut out, &i.to_string(), &format!("c{i}"), "clerk", &values);
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// Blocks of five steps: a recommend, two confirms by one role after it, one execute after
+/// both (bound by both: neither is above the other), and its rollback.
+pub fn diamonds(steps: usize) -> String {
+    let blocks = steps.div_ceil(5).max(1);
+    let mut out = terse_header("diamonds", blocks * 520 + 200);
+    for i in 0..blocks {
+        terse_read(&mut out, &i.to_string(), &after_previous(i));
+        let shows = format!("s{i}.v");
+        terse_confirm(&mut out, &format!("{i}l"), "", "clerk", &shows);
+        terse_confirm(&mut out, &format!("{i}r"), "", "clerk", &shows);
+        let after = format!("c{i}l, c{i}r");
+        terse_write(&mut out, &i.to_string(), &after, "clerk", &[shows]);
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// Fans of `3 * FAN_WIDTH + 5` steps: `s{i}` after the previous fan's join, [`FAN_WIDTH`]
+/// branches each a confirm and an execute (with its rollback) of `s{i}`'s value, then the join:
+/// `s{i}j` after every branch, its confirm and its execute `a{i}`, which the next fan follows.
+pub fn fan(steps: usize) -> String {
+    let fans = steps.div_ceil(3 * FAN_WIDTH + 5).max(1);
+    let mut out = terse_header("fan", fans * (FAN_WIDTH * 420 + 1_200) + 200);
+    for i in 0..fans {
+        terse_read(&mut out, &i.to_string(), &after_previous(i));
+        let mut branches = Vec::with_capacity(FAN_WIDTH);
+        for k in 0..FAN_WIDTH {
+            let branch = format!("{i}b{k}");
+            terse_confirm(&mut out, &branch, "", "clerk", &format!("s{i}.v"));
+            terse_write(
+                &mut out,
+                &branch,
+                &format!("c{branch}"),
+                "clerk",
+                &[format!("s{i}.v")],
+            );
+            branches.push(format!("a{branch}"));
+        }
+        let join = format!("{i}j");
+        terse_read(&mut out, &join, &format!("after {} ", branches.join(", ")));
+        terse_confirm(&mut out, &join, "", "clerk", &format!("s{join}.v"));
+        terse_write(
+            &mut out,
+            &i.to_string(),
+            &format!("c{join}"),
+            "clerk",
+            &[format!("s{join}.v")],
+        );
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// One confirm with many inputs: about `steps / 3` recommends, one confirm after all of them
+/// showing every value, and per recommend one execute after the confirm writing its value.
+pub fn many_inputs(steps: usize) -> String {
+    let count = (steps / 3).max(1);
+    let mut out = terse_header("many_inputs", count * 400 + 200);
+    for k in 0..count {
+        terse_read(&mut out, &k.to_string(), "");
+    }
+    let shows: Vec<String> = (0..count).map(|k| format!("s{k}.v")).collect();
+    terse_confirm(&mut out, "", "", "clerk", &shows.join(", "));
+    for k in 0..count {
+        terse_write(&mut out, &k.to_string(), "c", "clerk", &[format!("s{k}.v")]);
     }
     out.push_str("}\n");
     out
