@@ -27,7 +27,7 @@ use super::graph::{Marks, StepGraph, UNORDERED};
 /// The latest confirms above one node, sorted by node index.
 pub(crate) type Latest = Rc<[NodeIndex]>;
 
-/// One approver role's sweep: its confirms, the graph's topological positions, scratch marks.
+/// What the sweeps of every role share: the graph, its topological positions, scratch marks.
 pub(crate) struct Sweep<'a> {
     graph: &'a StepGraph,
     position: &'a [usize],
