@@ -67,7 +67,7 @@ fn walk_through(dir: &Path) -> Result<(), String> {
     println!("# olu owns the workflow (ops_lead): only a version he signed may run.");
     writ(
         dir,
-        &["approve-plan", "ticket_triage.writ", "--key", "keys/olu"],
+        &["approve-plan", starter::WORKFLOW_FILE, "--key", "keys/olu"],
         exit::OK,
     )?;
     show_ticket(dir, "before")?;
@@ -75,7 +75,7 @@ fn walk_through(dir: &Path) -> Result<(), String> {
         dir,
         &[
             "run",
-            "ticket_triage.writ",
+            starter::WORKFLOW_FILE,
             "--input",
             &format!("ticket_id={TICKET}"),
             "--key",

@@ -24,13 +24,15 @@ pub fn run(args: &Args) -> u8 {
     println!("  writ.yaml           the runtime config (people, roles, systems, the store)");
     println!("  allowed_signers     who may act: each person's public key");
     println!("  keys/               development keys for ana, sam and olu (private: 0600)");
-    println!("  ticket_triage.writ  the workflow; scripts/suggest_priority its stand-in model");
+    println!("  workflows/          ticket_triage.writ and its stand-in model (scripts/)");
     println!("  data/helpdesk.db    the system it writes (SQLite)");
     println!();
     println!("next, in {at}:");
-    println!("  writ check ticket_triage.writ");
-    println!("  writ approve-plan ticket_triage.writ --key keys/olu     # olu owns it (ops_lead)");
-    println!("  writ run ticket_triage.writ --input ticket_id=105 --key keys/ana");
+    println!("  writ check workflows/");
+    println!(
+        "  writ approve-plan workflows/ticket_triage.writ --key keys/olu     # olu owns it (ops_lead)"
+    );
+    println!("  writ run workflows/ticket_triage.writ --input ticket_id=105 --key keys/ana");
     println!("  writ approve RUN lead_review --key keys/sam --note ok   # four eyes: not ana");
     println!("  writ resume RUN");
     println!("  writ log RUN && writ audit verify");

@@ -1,7 +1,10 @@
 //! The starter set `writ init` writes and `writ demo` runs: a SQLite helpdesk made from
-//! `workflows/data/helpdesk.sql`, the ticket triage workflow and its stand-in model, a runtime
-//! config, and for each person (ana, an analyst; sam, a support lead; olu, the ops lead and
-//! admin) an ed25519 key pair in `keys/` listed in `allowed_signers`. The keys are for a
+//! `workflows/data/helpdesk.sql`, the ticket triage workflow and its stand-in model in
+//! `workflows/`, a runtime config, and for each person (ana, an analyst; sam, a support lead;
+//! olu, the ops lead and admin) an ed25519 key pair in `keys/` listed in `allowed_signers`.
+//!
+//! The workflow has a folder of its own because its programs see that folder (read-only) and
+//! nothing of the config, the signers, the keys or the store beside it. The keys are for a
 //! development setup: in production each person makes their own (`writ keygen` or
 //! `ssh-keygen -t ed25519`) and only the public halves reach the signers file.
 
@@ -28,6 +31,9 @@ systems:
   helpdesk: { sqlite: data/helpdesk.db }
 ";
 
+/// Where the starter's workflow is, relative to its folder.
+pub const WORKFLOW_FILE: &str = "workflows/ticket_triage.writ";
+
 /// The people of the starter, with their roles as the config lists them.
 pub const PEOPLE: [&str; 3] = ["ana", "sam", "olu"];
 
@@ -44,14 +50,18 @@ pub fn write(dir: &Path) -> Result<(), String> {
         let what = what.display().to_string();
         move |e: std::io::Error| format!("`{what}`: {e}")
     };
-    for folder in ["scripts", "data", "keys"] {
+    for folder in ["workflows/scripts", "data", "keys"] {
         fs::create_dir_all(dir.join(folder)).map_err(io(&dir.join(folder)))?;
     }
     fs::set_permissions(dir.join("keys"), fs::Permissions::from_mode(0o700))
         .map_err(io(&dir.join("keys")))?;
-    new_file(&dir.join("ticket_triage.writ"), WORKFLOW, 0o644)?;
+    new_file(&dir.join(WORKFLOW_FILE), WORKFLOW, 0o644)?;
     new_file(&dir.join("writ.yaml"), CONFIG, 0o644)?;
-    new_file(&dir.join("scripts/suggest_priority"), SCRIPT, 0o755)?;
+    new_file(
+        &dir.join("workflows/scripts/suggest_priority"),
+        SCRIPT,
+        0o755,
+    )?;
     let mut signers = String::from(
         "# Who may act: one line per key, principal = person (man ssh-keygen, ALLOWED SIGNERS).\n",
     );

@@ -17,7 +17,7 @@ use writ::runtime::store::sqlite::SqliteStore;
 
 use crate::support::bed::{Bed, Outcome};
 
-const TRIAGE: &str = "ticket_triage.writ";
+const TRIAGE: &str = "workflows/ticket_triage.writ";
 
 #[track_caller]
 fn code(out: &Outcome, expected: i32) {
@@ -472,8 +472,11 @@ fn only_approved_plans_run_and_a_look_alike_cannot_take_the_workflow_over() {
     let source = fs::read_to_string(bed.path(TRIAGE)).unwrap();
     let fake = source.replace("owner ops_lead", "owner support_lead");
     assert_ne!(fake, source);
-    fs::write(bed.path("fake.writ"), &fake).unwrap();
-    let out = bed.writ_raw(&["approve-plan", "fake.writ", "--key", "keys/sam"], &[]);
+    fs::write(bed.path("workflows/fake.writ"), &fake).unwrap();
+    let out = bed.writ_raw(
+        &["approve-plan", "workflows/fake.writ", "--key", "keys/sam"],
+        &[],
+    );
     code(&out, 1);
     assert!(out.stderr.contains("on record"), "{}", out.describe());
     // Nor can sam revive the real one after a kill by naming his file.
@@ -492,7 +495,7 @@ fn only_approved_plans_run_and_a_look_alike_cannot_take_the_workflow_over() {
         0,
     );
     code(
-        &bed.writ_raw(&["revive", "fake.writ", "--key", "keys/sam"], &[]),
+        &bed.writ_raw(&["revive", "workflows/fake.writ", "--key", "keys/sam"], &[]),
         1,
     );
     code(
