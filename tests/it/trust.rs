@@ -884,3 +884,27 @@ fn asserted_identity_is_said_on_every_act_in_status_log_and_audit() {
     fs::write(bed.path("writ.yaml"), signed).unwrap();
     code(&bed.writ_raw(&["status", &run], &[]), 1);
 }
+
+#[test]
+fn the_readme_demo_runs_end_to_end_with_signed_decisions() {
+    let bed = Bed::new("trust-demo");
+    let out = bed.writ_raw(&["demo", "demo"], &[]);
+    code(&out, 0);
+    for said in [
+        "approved: `workflows/ticket_triage.writ`",
+        "cannot also confirm its steps (four eyes)",
+        "priority urgent",
+        "Good \"writ\" signature for sam",
+        "checkpoint `checkpoint.txt` holds",
+        "intact: 9 events",
+    ] {
+        assert!(
+            out.stdout.contains(said) || out.stderr.contains(said),
+            "{said}:\n{}",
+            out.describe()
+        );
+    }
+    // A folder that is not empty is refused, and nothing is written into it.
+    let again = bed.writ_raw(&["demo", "demo"], &[]);
+    code(&again, 2);
+}
