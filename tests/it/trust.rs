@@ -286,9 +286,13 @@ fn nobody_acts_as_another_person() {
 fn a_second_config_or_an_edited_one_grants_nothing() {
     let bed = starter("trust-second-config");
     let run = waiting(&bed);
-    // Mallory's own key and a config of his naming the real store.
-    let made = bed.writ_raw(&["keygen", "--out", "mallory"], &[]);
-    code(&made, 0);
+    // Mallory's own key (an ECDSA key made by OpenSSH) and a config of his naming the real store.
+    let made = ssh_keygen(&bed, &["-t", "ecdsa", "-N", "", "-f", "mallory", "-q"]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
     let public = fs::read_to_string(bed.path("mallory.pub")).unwrap();
     let signers = format!(
         "{}mallory {public}",
