@@ -241,6 +241,17 @@ impl RunState {
             }
             EventKind::Confirmed | EventKind::Rejected | EventKind::Expired => {
                 let data: Decided = read(event)?;
+                // A decision recorded at or after its deadline never counts, however it got
+                // into the store (a clock set back, an event written by hand): the wait stays
+                // open for the timer to end.
+                let late = self
+                    .steps
+                    .get(named()?.as_str())
+                    .and_then(|s| s.deadline)
+                    .is_some_and(|deadline| at >= deadline);
+                if late && event.event.kind != EventKind::Expired {
+                    return Ok(());
+                }
                 let phase = match event.event.kind {
                     EventKind::Confirmed => {
                         if data.quorum.is_some_and(|q| q.signed < q.needed) {

@@ -912,3 +912,39 @@ fn the_readme_demo_runs_end_to_end_with_signed_decisions() {
     let again = bed.writ_raw(&["demo", "demo"], &[]);
     code(&again, 2);
 }
+
+#[test]
+fn a_decision_dated_after_its_deadline_never_counts() {
+    let bed = starter("trust-late");
+    // A version whose confirm expires after 2 s.
+    let source = fs::read_to_string(bed.path(TRIAGE)).unwrap();
+    let short = source.replace("expires 4h -> escalate ops_lead", "expires 2s -> reject");
+    assert_ne!(short, source);
+    fs::write(bed.path(TRIAGE), short).unwrap();
+    code(
+        &bed.writ_raw(&["approve-plan", TRIAGE, "--key", "keys/olu"], &[]),
+        0,
+    );
+    let run = waiting(&bed);
+    code(
+        &bed.writ_raw(&["approve", &run, "lead_review", "--key", "keys/sam"], &[]),
+        0,
+    );
+    let requested = bed
+        .events(&run)
+        .into_iter()
+        .find(|e| e["kind"] == "confirmation_requested")
+        .unwrap();
+    let deadline = requested["data"]["deadline"].as_str().unwrap().to_owned();
+    // The approval's time moved to its deadline, as a clock set back at approval time would
+    // have let it be made late; its signature still holds.
+    rewrite(&bed, |e| {
+        if e.event.kind == EventKind::Confirmed {
+            e.at = deadline.clone();
+        }
+    });
+    std::thread::sleep(std::time::Duration::from_millis(2_500));
+    let out = bed.writ_raw(&["resume", &run, "--format", "json"], &[]);
+    assert_eq!(out.json()["status"], "expired", "{}", out.describe());
+    assert_eq!(priority(&bed), "low", "a late decision allowed the write");
+}
