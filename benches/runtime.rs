@@ -109,9 +109,23 @@ fn database(path: &Path, rows: usize) {
 
 fn config_text(systems: &str, concurrency: usize) -> String {
     format!(
-        "state: state.db\npeople:\n  ana: [analyst]\n  sam: [lead]\nsystems:\n{systems}\
+        "state: state.db\nidentity: asserted\npeople:\n  ana: [analyst]\n  sam: [lead]\nsystems:\n{systems}\
          limits: {{ step_timeout: 30s, concurrency: {concurrency} }}\n"
     )
+}
+
+/// The registry's genesis event, as `writ` records it when it creates a store.
+fn genesis(store: &mut (dyn Store + Send), config: &config::Config) {
+    use writ::runtime::trust::open::{RegistryChanged, registry_event};
+    let registry = writ::runtime::trust::Registry::from_config(config).unwrap();
+    let data = RegistryChanged {
+        store: "bench".into(),
+        hash: registry.hash(),
+        registry,
+        genesis: true,
+        runner_key: String::new(),
+    };
+    store.append(registry_event(&data, None, None)).unwrap();
 }
 
 /// One workflow ready to run: its folder, file and config.
@@ -145,10 +159,12 @@ impl Bed {
     fn shared(&self, store: Option<Box<dyn Store + Send>>) -> Arc<Shared> {
         let config = config::parse(&self.config, &self.dir.join("writ.yaml")).unwrap();
         assert_eq!(config.state, self.state_path());
-        let store = store.unwrap_or_else(|| {
+        let mut store = store.unwrap_or_else(|| {
             remove_database(&config.state);
             Box::new(SqliteStore::open(&config.state).unwrap())
         });
+        // Every store begins with its registry (the executor checks decisions against it).
+        genesis(&mut *store, &config);
         let plan = plan(&self.source);
         let systems = systems::resolve(&plan, &config, &self.file).unwrap();
         Arc::new(Shared::new(store, plan, config, systems))

@@ -103,8 +103,9 @@ pub struct StepState {
     pub before: Option<BeforeImage>,
     /// The `seq` of its `written` event (the order of completion for rollbacks).
     pub written_seq: Option<u64>,
-    /// A quorum confirm's people who have confirmed so far.
+    /// A quorum confirm's people who have confirmed so far, and their events.
     pub signers: Vec<String>,
+    pub signer_events: Vec<u64>,
 }
 
 /// Where the reversal of one execute stands.
@@ -129,6 +130,9 @@ pub struct RunState {
     pub steps: BTreeMap<Name, StepState>,
     /// Per execute, the hashes of the actions a decision allows.
     pub allowed: BTreeMap<Name, Vec<String>>,
+    /// Per allowed action hash, the decisions that allow it: each a list of events (one, or a
+    /// quorum's every confirmation), checked again right before the write.
+    pub allowed_by: BTreeMap<String, Vec<Vec<u64>>>,
     /// Per execute, the reversal's state (keyed by the execute, not the rollback).
     pub reversals: BTreeMap<Name, (ReversalPhase, Reversal)>,
     /// Compensation under way (rollbacks started, the run not ended since).
@@ -195,6 +199,7 @@ impl RunState {
             identity: crate::runtime::trust::Proof::of(&event.event.data).map(|p| p.identity),
             steps: BTreeMap::new(),
             allowed: BTreeMap::new(),
+            allowed_by: BTreeMap::new(),
             reversals: BTreeMap::new(),
             compensating: None,
             compensating_for: (None, None),
@@ -258,9 +263,16 @@ impl RunState {
                             // One more of the quorum: the step still waits for the rest.
                             let state = self.step_mut(named()?);
                             state.signers.extend(event.event.person.clone());
+                            state.signer_events.push(event.seq);
                             return Ok(());
                         }
-                        self.allow(&data.gates);
+                        let mut decisions = self
+                            .steps
+                            .get(named()?.as_str())
+                            .map(|s| s.signer_events.clone())
+                            .unwrap_or_default();
+                        decisions.push(event.seq);
+                        self.allow(&data.gates, &decisions);
                         Phase::Confirmed
                     }
                     EventKind::Rejected => Phase::Rejected,
@@ -270,7 +282,7 @@ impl RunState {
             }
             EventKind::AutoConfirmed => {
                 let data: AutoConfirmed = read(event)?;
-                self.allow(&data.gates);
+                self.allow(&data.gates, &[event.seq]);
                 self.step_mut(named()?).phase = Some(Phase::AutoConfirmed);
             }
             EventKind::BeforeImage => {
@@ -322,12 +334,16 @@ impl RunState {
         self.steps.entry(name).or_default()
     }
 
-    fn allow(&mut self, gates: &[Gate]) {
+    fn allow(&mut self, gates: &[Gate], decisions: &[u64]) {
         for gate in gates {
             self.allowed
                 .entry(gate.step.clone())
                 .or_default()
                 .push(gate.hash.clone());
+            self.allowed_by
+                .entry(gate.hash.clone())
+                .or_default()
+                .push(decisions.to_vec());
         }
     }
 

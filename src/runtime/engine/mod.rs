@@ -417,6 +417,17 @@ impl Engine {
                 .get(&step.name)
                 .cloned()
                 .unwrap_or_default(),
+            allowed_by: self
+                .state
+                .allowed
+                .get(&step.name)
+                .into_iter()
+                .flatten()
+                .filter_map(|hash| {
+                    let by = self.state.allowed_by.get(hash)?;
+                    Some((hash.clone(), by.clone()))
+                })
+                .collect(),
         }
     }
 }

@@ -22,6 +22,8 @@ pub struct Shared {
     /// not fair: a writer could lose until its timeout under load, failing the run).
     write_locks: std::collections::BTreeMap<crate::plan::Name, Mutex<()>>,
     observer: Option<Observer>,
+    /// The decisions verified so far (the check right before each write).
+    pub verified: crate::runtime::trust::allowance::Verifications,
     /// The runs this process drives, with the last event it knows of each.
     tails: Mutex<std::collections::BTreeMap<String, Option<u64>>>,
     pub plan: Plan,
@@ -42,6 +44,7 @@ impl Shared {
             write_locks,
             observer: None,
             tails: Mutex::new(std::collections::BTreeMap::new()),
+            verified: Default::default(),
             plan,
             config,
             systems,

@@ -45,6 +45,8 @@ pub struct Job {
     pub scope: Scope,
     /// Execute: the action hashes decisions allow.
     pub allowed: Vec<String>,
+    /// Per hash this step may write, the decisions that allow it (`RunState::allowed_by`).
+    pub allowed_by: std::collections::BTreeMap<String, Vec<Vec<u64>>>,
 }
 
 /// What a step did: the events it appended and, if it failed, why.
@@ -136,7 +138,8 @@ fn execute(shared: &Arc<Shared>, job: &Job, events: &mut Vec<Event>) -> Result<(
     // against the registry the store trusts at this moment).
     crate::runtime::trust::allowance::holds(
         &**shared.store(),
-        &job.header.run,
+        &shared.verified,
+        job.allowed_by.get(&hash).map_or(&[][..], Vec::as_slice),
         &hash,
         crate::runtime::clock::now(),
     )?;

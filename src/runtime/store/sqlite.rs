@@ -187,6 +187,11 @@ impl Store for SqliteStore {
         self.append_checked(event, Some(after))
     }
 
+    fn event(&self, seq: u64) -> Result<Option<Event>, StoreError> {
+        let seq = i64::try_from(seq).unwrap_or(i64::MAX).to_string();
+        Ok(self.select("seq = CAST(?1 AS INTEGER)", &seq)?.into_iter().next())
+    }
+
     fn run_events(&self, run: &str) -> Result<Vec<Event>, StoreError> {
         self.select("run = ?1", run)
     }
