@@ -1,0 +1,140 @@
+//! Attacks on the trust model that an earlier review found working, each now refused: a valid
+//! signature carried into an event it does not describe, and a decision by the run's own
+//! starter or by a person without the confirm's role put into the store by hand.
+//!
+//! Each test starts from `writ init` (ana: analyst, sam: support_lead, olu: ops_lead and admin)
+//! with the starter's plan approved by olu; `waiting` starts a run as ana that waits for sam.
+
+use std::fs;
+
+use serde_json::Value;
+use writ::runtime::event::{EventKind, NewEvent};
+use writ::runtime::store::Store;
+use writ::runtime::store::sqlite::SqliteStore;
+
+use crate::support::bed::Bed;
+use crate::trust::{code, lacks_kind, priority, ssh_keygen, starter, waiting};
+
+/// The data of the newest event of `kind` in `run`, as stored.
+fn stored_data(bed: &Bed, run: &str, kind: &str) -> Value {
+    let text: String = bed.query_one(
+        ".writ/state.db",
+        &format!(
+            "SELECT data FROM events WHERE run = '{run}' AND kind = '{kind}' \
+             ORDER BY seq DESC LIMIT 1"
+        ),
+    );
+    serde_json::from_str(&text).unwrap()
+}
+
+/// `person` signs, with ssh-keygen, the statement `args` + `--statement` prints.
+fn signed_elsewhere(bed: &Bed, args: &[&str], key: &str, file: &str) -> (String, String) {
+    let mut all = args.to_vec();
+    all.push("--statement");
+    let out = bed.writ_raw(&all, &[]);
+    code(&out, 0);
+    fs::write(bed.path(file), &out.stdout).unwrap();
+    let made = ssh_keygen(bed, &["-Y", "sign", "-n", "writ", "-f", key, file]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let signature = fs::read_to_string(bed.path(&format!("{file}.sig"))).unwrap();
+    (out.stdout, signature)
+}
+
+/// Appends a `confirmed` of `lead_review` in `run` by `person` as `role`, with the request's
+/// shows and gates and the given statement and signature: what a hand on the store file adds.
+fn insert_confirmed(bed: &Bed, run: &str, person: &str, role: &str, proof: (String, String)) {
+    let requested = stored_data(bed, run, "confirmation_requested");
+    let fingerprint: String = bed.query_one(
+        ".writ/state.db",
+        &format!("SELECT fingerprint FROM events WHERE run = '{run}' LIMIT 1"),
+    );
+    let mut store = SqliteStore::open(&bed.path(".writ/state.db")).unwrap();
+    store
+        .append(NewEvent {
+            run: Some(run.to_owned()),
+            workflow: "ticket_triage".into(),
+            kind: EventKind::Confirmed,
+            person: Some(person.into()),
+            role: Some(role.into()),
+            fingerprint,
+            step: Some("lead_review".into()),
+            data: serde_json::json!({
+                "shows": requested["shows"],
+                "gates": requested["gates"],
+                "identity": "signed",
+                "statement": proof.0,
+                "signature": proof.1,
+            }),
+        })
+        .unwrap();
+}
+
+#[track_caller]
+fn nothing_written(bed: &Bed, run: &str) {
+    let out = bed.writ_raw(&["resume", run], &[]);
+    assert_ne!(out.code, Some(0), "{}", out.describe());
+    assert_eq!(
+        priority(bed),
+        "low",
+        "the write happened: {}",
+        out.describe()
+    );
+    lacks_kind(bed, run, "written");
+}
+
+#[test]
+fn a_signed_decision_for_one_run_allows_no_write_in_another() {
+    let bed = starter("attack-other-run");
+    let first = waiting(&bed);
+    let second = waiting(&bed);
+    code(
+        &bed.writ_raw(
+            &["approve", &first, "lead_review", "--key", "keys/sam"],
+            &[],
+        ),
+        0,
+    );
+    // Sam's real statement and signature, about the first run, copied into the second.
+    let decided = stored_data(&bed, &first, "confirmed");
+    let proof = (
+        decided["statement"].as_str().unwrap().to_owned(),
+        decided["signature"].as_str().unwrap().to_owned(),
+    );
+    insert_confirmed(&bed, &second, "sam", "support_lead", proof);
+    nothing_written(&bed, &second);
+}
+
+#[test]
+fn the_starters_own_signed_decision_allows_no_write() {
+    let bed = starter("attack-starter");
+    let run = waiting(&bed);
+    // Ana started the run; the command refuses her decision, so she signs its bytes herself
+    // and puts the event in the store, under a role of her own.
+    let args = ["approve", &run, "lead_review", "--as", "ana"];
+    let proof = signed_elsewhere(&bed, &args, "keys/ana", "ana.json");
+    code(
+        &bed.writ_raw(&["approve", &run, "lead_review", "--key", "keys/ana"], &[]),
+        1,
+    );
+    insert_confirmed(&bed, &run, "ana", "analyst", proof);
+    nothing_written(&bed, &run);
+}
+
+#[test]
+fn a_signed_decision_by_a_person_without_the_confirms_role_allows_no_write() {
+    let bed = starter("attack-wrong-role");
+    let run = waiting(&bed);
+    // Olu is no support_lead: the command refuses him; the event says `ops_lead`.
+    let args = ["approve", &run, "lead_review", "--as", "olu"];
+    let proof = signed_elsewhere(&bed, &args, "keys/olu", "olu.json");
+    code(
+        &bed.writ_raw(&["approve", &run, "lead_review", "--key", "keys/olu"], &[]),
+        1,
+    );
+    insert_confirmed(&bed, &run, "olu", "ops_lead", proof);
+    nothing_written(&bed, &run);
+}
