@@ -1,6 +1,7 @@
 //! Attacks on the trust model that an earlier review found working, each now refused: a valid
-//! signature carried into an event it does not describe, and a decision by the run's own
-//! starter or by a person without the confirm's role put into the store by hand.
+//! signature carried into an event it does not describe, a decision by the run's own starter
+//! or by a person without the confirm's role put into the store by hand, and a signed act
+//! stripped of its signer.
 //!
 //! Each test starts from `writ init` (ana: analyst, sam: support_lead, olu: ops_lead and admin)
 //! with the starter's plan approved by olu; `waiting` starts a run as ana that waits for sam.
@@ -13,7 +14,7 @@ use writ::runtime::store::Store;
 use writ::runtime::store::sqlite::SqliteStore;
 
 use crate::support::bed::Bed;
-use crate::trust::{code, lacks_kind, priority, ssh_keygen, starter, waiting};
+use crate::trust::{audit, code, lacks_kind, priority, rewrite, ssh_keygen, starter, waiting};
 
 /// The data of the newest event of `kind` in `run`, as stored.
 fn stored_data(bed: &Bed, run: &str, kind: &str) -> Value {
@@ -137,4 +138,29 @@ fn a_signed_decision_by_a_person_without_the_confirms_role_allows_no_write() {
     );
     insert_confirmed(&bed, &run, "olu", "ops_lead", proof);
     nothing_written(&bed, &run);
+}
+
+#[test]
+fn audit_catches_a_signed_act_stripped_of_its_signer() {
+    let bed = starter("attack-stripped");
+    let run = waiting(&bed);
+    code(
+        &bed.writ_raw(&["approve", &run, "lead_review", "--key", "keys/sam"], &[]),
+        0,
+    );
+    code(&audit(&bed, &[]), 0);
+    // The decision made anonymous: no person, no statement, no signature; chain recomputed.
+    rewrite(&bed, |e| {
+        if e.event.kind == EventKind::Confirmed {
+            e.event.person = None;
+            if let Value::Object(map) = &mut e.event.data {
+                map.remove("identity");
+                map.remove("statement");
+                map.remove("signature");
+            }
+        }
+    });
+    let out = audit(&bed, &[]);
+    code(&out, 1);
+    assert!(out.stdout.contains("tampered"), "{}", out.describe());
 }

@@ -87,9 +87,15 @@ impl Walk<'_> {
         let Some(registry) = &self.registry else {
             return Err("the store does not begin with its registry (`registry_changed`)".into());
         };
-        let Some(person) = event.event.person.as_deref().filter(|_| needs_proof(event)) else {
+        if !needs_proof(event) {
             return Ok(());
-        };
+        }
+        // An act a person must sign is never anonymous: stripping its signer is tampering.
+        let person = event
+            .event
+            .person
+            .as_deref()
+            .ok_or_else(|| format!("`{}` by nobody", kind.as_str()))?;
         let proof = Proof::of(&event.event.data)
             .ok_or_else(|| format!("`{}` by `{person}` carries no statement", kind.as_str()))?;
         verify(&registry.registry, &proof, person, at).map_err(|e| e.to_string())?;
