@@ -1,7 +1,7 @@
 //! Attacks on the trust model that an earlier review found working, each now refused: a valid
 //! signature carried into an event it does not describe, a decision by the run's own starter
-//! or by a person without the confirm's role put into the store by hand, and a signed act
-//! stripped of its signer.
+//! or by a person without the confirm's role put into the store by hand, a signed act stripped
+//! of its signer, and a registry change replayed.
 //!
 //! Each test starts from `writ init` (ana: analyst, sam: support_lead, olu: ops_lead and admin)
 //! with the starter's plan approved by olu; `waiting` starts a run as ana that waits for sam.
@@ -163,4 +163,58 @@ fn audit_catches_a_signed_act_stripped_of_its_signer() {
     let out = audit(&bed, &[]);
     code(&out, 1);
     assert!(out.stdout.contains("tampered"), "{}", out.describe());
+}
+
+#[test]
+fn a_registry_change_is_good_once() {
+    let bed = starter("attack-registry-replay");
+    let config_a = fs::read_to_string(bed.path("writ.yaml")).unwrap();
+    let signers_a = fs::read_to_string(bed.path("allowed_signers")).unwrap();
+    code(&bed.writ_raw(&["keygen", "--out", "mallory"], &[]), 0);
+    let public = fs::read_to_string(bed.path("mallory.pub")).unwrap();
+    let write_b = || {
+        fs::write(
+            bed.path("allowed_signers"),
+            format!("{signers_a}mallory {public}"),
+        )
+        .unwrap();
+        fs::write(
+            bed.path("writ.yaml"),
+            config_a.replace(
+                "  sam: [support_lead]",
+                "  sam: [support_lead]\n  mallory: [support_lead]",
+            ),
+        )
+        .unwrap();
+    };
+    // Olu adds mallory (signed elsewhere, submitted with --signature)...
+    write_b();
+    let update = ["registry", "update", "--as", "olu"];
+    signed_elsewhere(&bed, &update, "keys/olu", "change.json");
+    code(
+        &bed.writ_raw(
+            &["registry", "update", "--signature", "change.json.sig"],
+            &[],
+        ),
+        0,
+    );
+    // ...then takes mallory out again.
+    fs::write(bed.path("writ.yaml"), &config_a).unwrap();
+    fs::write(bed.path("allowed_signers"), &signers_a).unwrap();
+    code(
+        &bed.writ_raw(&["registry", "update", "--key", "keys/olu"], &[]),
+        0,
+    );
+    // Olu's first statement, replayed by whoever kept it (it is in the log), adds mallory back.
+    write_b();
+    let out = bed.writ_raw(
+        &["registry", "update", "--signature", "change.json.sig"],
+        &[],
+    );
+    code(&out, 1);
+    fs::write(bed.path("writ.yaml"), &config_a).unwrap();
+    fs::write(bed.path("allowed_signers"), &signers_a).unwrap();
+    let shown = bed.writ_raw(&["registry", "show"], &[]);
+    code(&shown, 0);
+    assert!(!shown.stdout.contains("mallory"), "{}", shown.describe());
 }
