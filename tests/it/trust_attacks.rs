@@ -123,6 +123,9 @@ fn the_starters_own_signed_decision_allows_no_write() {
     );
     insert_confirmed(&bed, &run, "ana", "analyst", proof);
     nothing_written(&bed, &run);
+    let out = audit(&bed, &[]);
+    code(&out, 1);
+    assert!(out.stdout.contains("four eyes"), "{}", out.describe());
 }
 
 #[test]
@@ -138,6 +141,13 @@ fn a_signed_decision_by_a_person_without_the_confirms_role_allows_no_write() {
     );
     insert_confirmed(&bed, &run, "olu", "ops_lead", proof);
     nothing_written(&bed, &run);
+    let out = audit(&bed, &[]);
+    code(&out, 1);
+    assert!(
+        out.stdout.contains("did not wait for the role"),
+        "{}",
+        out.describe()
+    );
 }
 
 #[test]

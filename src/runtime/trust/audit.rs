@@ -5,6 +5,8 @@
 //! event names, about exactly what the event records; and each checkpoint given is held and
 //! extended by the store.
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 
 use super::TrustError;
@@ -16,7 +18,7 @@ use crate::identity::{AllowedSigners, PublicKey};
 use crate::runtime::clock;
 use crate::runtime::config::Identity;
 use crate::runtime::event::{Event, EventKind};
-use crate::runtime::record::Decided;
+use crate::runtime::record::{Decided, Escalated, Requested};
 use crate::runtime::store::{ChainReport, Store};
 
 /// What the audit found.
@@ -49,6 +51,8 @@ pub fn audit(store: &dyn Store) -> Result<Report, TrustError> {
         registry: None,
         last_at: String::new(),
         report: &mut report,
+        starters: HashMap::new(),
+        waiting: HashMap::new(),
     };
     let mut failure = None;
     store.scan(&mut |event| match walk.event(&event) {
@@ -66,6 +70,10 @@ struct Walk<'a> {
     registry: Option<Pinned>,
     last_at: String,
     report: &'a mut Report,
+    /// Run -> the person who started it.
+    starters: HashMap<String, String>,
+    /// (run, confirm) -> the role it waits for.
+    waiting: HashMap<(String, String), String>,
 }
 
 impl Walk<'_> {
@@ -84,6 +92,10 @@ impl Walk<'_> {
         if kind == EventKind::RegistryChanged {
             return self.registry_changed(event, at);
         }
+        if self.registry.is_none() {
+            return Err("the store does not begin with its registry (`registry_changed`)".into());
+        }
+        self.decided_by_rule(event)?;
         let Some(registry) = &self.registry else {
             return Err("the store does not begin with its registry (`registry_changed`)".into());
         };
@@ -105,6 +117,52 @@ impl Walk<'_> {
         }
         if let Some(text) = &proof.statement {
             agrees(event, text, &registry.store)?;
+        }
+        Ok(())
+    }
+
+    /// Keeps each run's starter and the role each confirm waits for, and checks that a
+    /// decision is by neither the starter (four eyes) nor a person outside that role: the
+    /// commands never record one, so such an event was put into the store by hand.
+    fn decided_by_rule(&mut self, event: &Event) -> Result<(), String> {
+        let new = &event.event;
+        let run = new.run.clone().unwrap_or_default();
+        let step = new.step.clone().unwrap_or_default();
+        match new.kind {
+            EventKind::RunStarted => {
+                self.starters
+                    .insert(run, new.person.clone().unwrap_or_default());
+            }
+            EventKind::ConfirmationRequested => {
+                let data: Requested = serde_json::from_value(new.data.clone())
+                    .map_err(|e| format!("the request cannot be read: {e}"))?;
+                self.waiting.insert((run, step), data.role.to_string());
+            }
+            EventKind::Escalated => {
+                let data: Escalated = serde_json::from_value(new.data.clone())
+                    .map_err(|e| format!("the escalation cannot be read: {e}"))?;
+                self.waiting.insert((run, step), data.to.to_string());
+            }
+            EventKind::Confirmed | EventKind::Rejected => {
+                let person = new.person.as_deref().unwrap_or_default();
+                if self.starters.get(&run).map(String::as_str) == Some(person) {
+                    return Err(format!(
+                        "`{person}` started run `{run}` and decided it (four eyes)"
+                    ));
+                }
+                let role = new.role.as_deref().unwrap_or_default();
+                // (A decision with no request recorded before it allows no write: the
+                // executor refuses it.)
+                let waited = self.waiting.get(&(run, step.clone()));
+                if waited.is_some_and(|waited| waited != role) {
+                    return Err(format!("`{step}` did not wait for the role `{role}`"));
+                }
+                let registry = self.registry.as_ref().map(|r| &r.registry);
+                if !registry.is_some_and(|r| r.has_role(person, role)) {
+                    return Err(format!("`{person}` does not have the role `{role}`"));
+                }
+            }
+            _ => {}
         }
         Ok(())
     }
