@@ -1,7 +1,7 @@
 //! Attacks on the trust model that an earlier review found working, each now refused: a valid
 //! signature carried into an event it does not describe, a decision by the run's own starter
 //! or by a person without the confirm's role put into the store by hand, a signed act stripped
-//! of its signer, and a registry change replayed.
+//! of its signer, a signed kill recorded for another workflow, and a registry change replayed.
 //!
 //! Each test starts from `writ init` (ana: analyst, sam: support_lead, olu: ops_lead and admin)
 //! with the starter's plan approved by olu; `waiting` starts a run as ana that waits for sam.
@@ -227,4 +227,28 @@ fn a_registry_change_is_good_once() {
     let shown = bed.writ_raw(&["registry", "show"], &[]);
     code(&shown, 0);
     assert!(!shown.stdout.contains("mallory"), "{}", shown.describe());
+}
+
+#[test]
+fn audit_catches_a_kill_moved_to_another_workflow() {
+    let bed = starter("attack-kill-moved");
+    let kill = [
+        "kill",
+        "ticket_triage",
+        "--key",
+        "keys/ana",
+        "--reason",
+        "odd",
+    ];
+    code(&bed.writ_raw(&kill, &[]), 0);
+    code(&audit(&bed, &[]), 0);
+    // Ana's signed kill of ticket_triage, recorded as a kill of another workflow.
+    rewrite(&bed, |e| {
+        if e.event.kind == EventKind::WorkflowKilled {
+            e.event.workflow = "refund_approval".into();
+        }
+    });
+    let out = audit(&bed, &[]);
+    code(&out, 1);
+    assert!(out.stdout.contains("`workflow`"), "{}", out.describe());
 }

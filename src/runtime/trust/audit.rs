@@ -18,7 +18,7 @@ use crate::identity::{AllowedSigners, PublicKey};
 use crate::runtime::clock;
 use crate::runtime::config::Identity;
 use crate::runtime::event::{Event, EventKind};
-use crate::runtime::record::{Decided, Escalated, Requested};
+use crate::runtime::record::{Decided, Escalated, Requested, Switch};
 use crate::runtime::store::{ChainReport, Store};
 
 /// What the audit found.
@@ -286,6 +286,19 @@ pub(super) fn agrees(event: &Event, text: &str, store: &str) -> Result<(), Strin
         if field("gates") != Value::Array(gates) {
             return Err("the statement allows other writes than the event records".into());
         }
+    }
+    if matches!(
+        new.kind,
+        EventKind::WorkflowKilled | EventKind::WorkflowRevived
+    ) {
+        let data: Switch = serde_json::from_value(new.data.clone())
+            .map_err(|e| format!("the kill switch event cannot be read: {e}"))?;
+        match &data.system {
+            Some(system) => same("system", Some(system.as_str()))?,
+            None if field("system").is_null() => same("workflow", Some(&new.workflow))?,
+            None => return Err("the statement's `system` is not the event's".into()),
+        }
+        same("reason", data.reason.as_deref())?;
     }
     if new.kind == EventKind::RegistryChanged
         && text_of("to").as_deref() != Some(new.fingerprint.as_str())
