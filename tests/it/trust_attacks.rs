@@ -1,7 +1,8 @@
 //! Attacks on the trust model that an earlier review found working, each now refused: a valid
 //! signature carried into an event it does not describe, a decision by the run's own starter
 //! or by a person without the confirm's role put into the store by hand, a signed act stripped
-//! of its signer, a signed kill recorded for another workflow, and a registry change replayed.
+//! of its signer, a signed kill recorded for another workflow, a registry change replayed, and
+//! one key standing for two people (so one holder would pass four eyes).
 //!
 //! Each test starts from `writ init` (ana: analyst, sam: support_lead, olu: ops_lead and admin)
 //! with the starter's plan approved by olu; `waiting` starts a run as ana that waits for sam.
@@ -251,4 +252,22 @@ fn audit_catches_a_kill_moved_to_another_workflow() {
     let out = audit(&bed, &[]);
     code(&out, 1);
     assert!(out.stdout.contains("`workflow`"), "{}", out.describe());
+}
+
+#[test]
+fn a_key_that_stands_for_two_people_is_refused() {
+    let bed = starter("attack-shared-key");
+    // One key for sam and sue: sue would start runs that sam then confirms with the same key.
+    let signers = fs::read_to_string(bed.path("allowed_signers"))
+        .unwrap()
+        .replace("sam ssh-ed25519", "sam,sue ssh-ed25519");
+    fs::write(bed.path("allowed_signers"), signers).unwrap();
+    let config = fs::read_to_string(bed.path("writ.yaml")).unwrap().replace(
+        "  sam: [support_lead]",
+        "  sam: [support_lead]\n  sue: [analyst]",
+    );
+    fs::write(bed.path("writ.yaml"), config).unwrap();
+    let out = bed.writ_raw(&["registry", "update", "--key", "keys/olu"], &[]);
+    code(&out, 1);
+    assert!(out.stderr.contains("one person"), "{}", out.describe());
 }
