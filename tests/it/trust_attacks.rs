@@ -1,8 +1,9 @@
 //! Attacks on the trust model that an earlier review found working, each now refused: a valid
 //! signature carried into an event it does not describe, a decision by the run's own starter
 //! or by a person without the confirm's role put into the store by hand, a signed act stripped
-//! of its signer, a signed kill recorded for another workflow, a registry change replayed, and
-//! one key standing for two people (so one holder would pass four eyes).
+//! of its signer, a signed kill recorded for another workflow, a registry change replayed, one
+//! key standing for two people (so one holder would pass four eyes), and an unsigned revive
+//! put into the store by hand.
 //!
 //! Each test starts from `writ init` (ana: analyst, sam: support_lead, olu: ops_lead and admin)
 //! with the starter's plan approved by olu; `waiting` starts a run as ana that waits for sam.
@@ -280,4 +281,46 @@ fn a_key_that_stands_for_two_people_is_refused() {
         "{}",
         out.describe()
     );
+}
+
+#[test]
+fn a_revive_put_into_the_store_by_hand_lifts_no_kill() {
+    let bed = starter("attack-revive-by-hand");
+    let run = waiting(&bed);
+    code(
+        &bed.writ_raw(&["approve", &run, "lead_review", "--key", "keys/sam"], &[]),
+        0,
+    );
+    let kill = [
+        "kill",
+        "ticket_triage",
+        "--key",
+        "keys/ana",
+        "--reason",
+        "odd",
+    ];
+    code(&bed.writ_raw(&kill, &[]), 0);
+    // An unsigned revive "by olu", appended by whoever can write the store file.
+    let mut store = SqliteStore::open(&bed.path(".writ/state.db")).unwrap();
+    store
+        .append(NewEvent {
+            run: None,
+            workflow: "ticket_triage".into(),
+            kind: EventKind::WorkflowRevived,
+            person: Some("olu".into()),
+            role: Some("ops_lead".into()),
+            fingerprint: String::new(),
+            step: None,
+            data: serde_json::json!({"identity": "signed"}),
+        })
+        .unwrap();
+    drop(store);
+    let _ = bed.writ_raw(&["resume", &run], &[]);
+    assert_eq!(
+        priority(&bed),
+        "low",
+        "the kill switch was lifted by an unsigned event"
+    );
+    lacks_kind(&bed, &run, "written");
+    code(&audit(&bed, &[]), 1);
 }

@@ -227,7 +227,7 @@ fn needs_proof(event: &Event) -> bool {
 
 /// The statement says what the event records: the act of its kind, for its store, run, step,
 /// plan and (for a decision) exactly the writes the event allows.
-pub(super) fn agrees(event: &Event, text: &str, store: &str) -> Result<(), String> {
+pub(crate) fn agrees(event: &Event, text: &str, store: &str) -> Result<(), String> {
     let statement = statement::parse(text).map_err(|e| e.to_string())?;
     let field = |name: &str| statement.get(name).cloned().unwrap_or(Value::Null);
     let text_of = |name: &str| field(name).as_str().map(str::to_owned);
