@@ -383,7 +383,12 @@ pub(crate) fn parse_time(text: &str) -> Result<i64, String> {
     if day < 1 || day > days_in_month || hour > 23 || minute > 59 || second > 59 {
         return Err(bad());
     }
-    Ok(crate::runtime::clock::days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second)
+    Ok(
+        crate::runtime::clock::days_from_civil(year, month, day) * 86_400
+            + hour * 3600
+            + minute * 60
+            + second,
+    )
 }
 
 /// OpenSSH's `match_pattern_list` for namespaces: a comma list of `*`/`?` patterns, where a

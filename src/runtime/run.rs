@@ -257,6 +257,22 @@ impl RunState {
                 if late && event.event.kind != EventKind::Expired {
                     return Ok(());
                 }
+                // Nor does a decision the rules never let a command record: by the run's
+                // starter (four eyes), or in a role other than the one the confirm waits for.
+                if event.event.kind != EventKind::Expired {
+                    let waited = self
+                        .steps
+                        .get(named()?.as_str())
+                        .and_then(|s| s.deciding_role.as_ref())
+                        .map(Name::as_str);
+                    let person = event.event.person.as_deref();
+                    if person == Some(self.starter.as_str())
+                        || waited.is_none()
+                        || waited != event.event.role.as_deref()
+                    {
+                        return Ok(());
+                    }
+                }
                 let phase = match event.event.kind {
                     EventKind::Confirmed => {
                         if data.quorum.is_some_and(|q| q.signed < q.needed) {

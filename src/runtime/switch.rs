@@ -19,8 +19,34 @@ pub fn holding(
     workflow: &str,
     systems: &[Name],
 ) -> Result<Option<Event>, StoreError> {
-    let events = store.switch_events()?;
+    let pinned = crate::runtime::trust::open::current(store).ok().flatten();
+    // A revive lifts a kill only when its signed statement holds and says this revive: one put
+    // into the store by hand, or with a signature made for something else, counts for nothing.
+    // (A forged kill needs no such check: it can only stop writes.)
+    let events: Vec<Event> = store
+        .switch_events()?
+        .into_iter()
+        .filter(|e| e.event.kind != EventKind::WorkflowRevived || revive_holds(pinned.as_ref(), e))
+        .collect();
     Ok(holding_in(&events, workflow, systems))
+}
+
+/// Whether a `workflow_revived` event is proven, against the registry the store trusts now.
+fn revive_holds(pinned: Option<&crate::runtime::trust::Pinned>, event: &Event) -> bool {
+    use crate::runtime::trust::{Proof, audit::agrees, verify};
+    let (Some(pinned), Some(proof), Some(person), Some(at)) = (
+        pinned,
+        Proof::of(&event.event.data),
+        event.event.person.as_deref(),
+        super::clock::parse(&event.at),
+    ) else {
+        return false;
+    };
+    verify(pinned, &proof, person, at).is_ok()
+        && proof
+            .statement
+            .as_deref()
+            .is_none_or(|text| agrees(event, text, &pinned.store).is_ok())
 }
 
 /// [`holding`] over events already read.

@@ -25,4 +25,5 @@ mod runtime_guards;
 mod sqlite_turns;
 mod store;
 mod trust;
+mod trust_attacks;
 mod verify_exec;

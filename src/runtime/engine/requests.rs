@@ -76,7 +76,19 @@ impl Engine {
                 }
                 allowed
             }
-            Some(Phase::AutoConfirmed) => self.satisfied(step, true),
+            // An `auto_confirmed` counts only while this step's gate holds now (one put into
+            // the store by hand, or for a step with no gate, allows nothing); otherwise a human
+            // decides, as when the gate stops holding.
+            Some(Phase::AutoConfirmed) => {
+                if self.gate(&step.name).is_some() {
+                    self.satisfied(step, true)
+                } else if self.satisfied(step, false) {
+                    true
+                } else {
+                    self.request_skipped(step)?;
+                    false
+                }
+            }
             Some(Phase::InDoubt) => redo.contains(&step.name) && self.satisfied(step, true),
             _ => false,
         };

@@ -189,7 +189,10 @@ impl Store for SqliteStore {
 
     fn event(&self, seq: u64) -> Result<Option<Event>, StoreError> {
         let seq = i64::try_from(seq).unwrap_or(i64::MAX).to_string();
-        Ok(self.select("seq = CAST(?1 AS INTEGER)", &seq)?.into_iter().next())
+        Ok(self
+            .select("seq = CAST(?1 AS INTEGER)", &seq)?
+            .into_iter()
+            .next())
     }
 
     fn run_events(&self, run: &str) -> Result<Vec<Event>, StoreError> {

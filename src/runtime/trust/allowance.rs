@@ -1,7 +1,9 @@
 //! The executor's last check before a write: a decision that allows it must still hold now.
 //!
 //! The run's replayed state names, per allowed action hash, the decisions that allow it (one
-//! `confirmed` event, every confirmation of a quorum, or the runner's `auto_confirmed`). Right
+//! `confirmed` event, every confirmation of a quorum, or the runner's `auto_confirmed`); the
+//! replay already leaves out a decision by the run's starter or by a role the confirm did not
+//! wait for (`run.rs`), so those allow nothing whatever their signature. Right
 //! before the write each is checked against the registry the store trusts *now*: its
 //! signature, its signer, and the signer's role. A decision whose key was revoked, whose signer
 //! lost the role, or that was put into the store by hand without a valid signature allows
@@ -12,6 +14,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
+use super::audit::agrees;
 use super::open::{self, Pinned};
 use super::proof::{Proof, verify};
 use crate::identity::{NAMESPACE, PublicKey, Signature};
@@ -111,7 +114,10 @@ fn one(
             .principals_for(key, NAMESPACE, now / 1_000)
             .contains(&signer.person.as_str())
     {
-        return Err(format!("event {seq}: `{}`'s key no longer holds", signer.person));
+        return Err(format!(
+            "event {seq}: `{}`'s key no longer holds",
+            signer.person
+        ));
     }
     if !pinned.registry.has_role(&signer.person, &signer.role) {
         return Err(format!(
@@ -160,6 +166,11 @@ fn full(
                 Proof::of(data).ok_or_else(|| format!("event {seq} carries no statement"))?;
             verify(pinned, &proof, &person, now)
                 .map_err(|e| format!("event {seq} by `{person}`: {e}"))?;
+            // The signed statement is about exactly this event: this store, run, step, plan
+            // and writes (a real signature copied into another run's event allows nothing).
+            if let Some(text) = &proof.statement {
+                agrees(&event, text, &pinned.store).map_err(|e| format!("event {seq}: {e}"))?;
+            }
             let key = proof
                 .signature
                 .as_deref()
@@ -170,6 +181,9 @@ fn full(
                 signer: Some(Signer { person, role, key }),
             })
         }
-        other => Err(format!("event {seq} is `{}`, not a decision", other.as_str())),
+        other => Err(format!(
+            "event {seq} is `{}`, not a decision",
+            other.as_str()
+        )),
     }
 }
