@@ -82,6 +82,18 @@ struct Job {
     person: String,
     at: clock::Millis,
     registry: Arc<Pinned>,
+    event: Event,
+}
+
+impl Job {
+    /// The signature holds, and the statement says what the event records.
+    fn check(&self) -> Result<(), String> {
+        verify(&self.registry, &self.proof, &self.person, self.at).map_err(|e| e.to_string())?;
+        match &self.proof.statement {
+            Some(text) => agrees(&self.event, text, &self.registry.store),
+            None => Ok(()),
+        }
+    }
 }
 
 struct Walk<'a> {
@@ -117,11 +129,8 @@ impl Walk<'_> {
                 .chunks(chunk)
                 .map(|part| {
                     scope.spawn(move || {
-                        part.iter().find_map(|job| {
-                            verify(&job.registry, &job.proof, &job.person, job.at)
-                                .err()
-                                .map(|e| (job.seq, e.to_string()))
-                        })
+                        part.iter()
+                            .find_map(|job| job.check().err().map(|e| (job.seq, e)))
                     })
                 })
                 .collect();
@@ -172,15 +181,13 @@ impl Walk<'_> {
             Identity::Signed => self.report.signed += 1,
             Identity::Asserted => self.report.asserted += 1,
         }
-        if let Some(text) = &proof.statement {
-            agrees(event, text, &registry.store)?;
-        }
         self.batch.push(Job {
             seq: event.seq,
             proof,
             person: person.to_owned(),
             at,
             registry: Arc::clone(registry),
+            event: event.clone(),
         });
         Ok(())
     }
