@@ -118,12 +118,16 @@ fn every_documented_form_loads() {
     assert_eq!(
         config.systems["notifier"],
         SystemConfig::Exec {
-            workdir: Some(PathBuf::from("/srv/writ/scripts"))
+            workdir: Some(PathBuf::from("/srv/writ/scripts")),
+            grants: writ::runtime::sandbox::Grants::none(),
         }
     );
     assert_eq!(
         config.systems["mailer"],
-        SystemConfig::Exec { workdir: None }
+        SystemConfig::Exec {
+            workdir: None,
+            grants: writ::runtime::sandbox::Grants::none(),
+        }
     );
     assert_eq!(
         config.limits,
@@ -233,7 +237,7 @@ fn an_unknown_key_is_an_error_with_a_suggestion() {
     assert_eq!(line, 4);
     assert_eq!(
         help,
-        "the keys here are `state`, `people`, `systems` and `limits`"
+        "the keys here are `state`, `people`, `systems`, `limits` and `sandbox`"
     );
 
     let (message, line, column, help) = fails(&with(

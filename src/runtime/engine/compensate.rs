@@ -8,7 +8,7 @@ use super::{Engine, EngineError};
 use crate::plan::{Name, PlanRollback};
 use crate::runtime::event::EventKind;
 use crate::runtime::record::{self, Cause, Ended, Reversal};
-use crate::runtime::render::{Rendered, render};
+use crate::runtime::render::{Rendered, bind, render};
 use crate::runtime::run::{ReversalPhase, Status};
 use crate::runtime::value::Value;
 
@@ -117,12 +117,15 @@ impl Engine {
                 self.record_reversal(EventKind::RollbackFailed, &reversal)?;
                 return Ok(Some(vec![repair_by]));
             };
-            let rendered = render(&rollback.run, &self.rollback_scope(&rollback, &execute));
+            let folder = &self.shared.systems.folder;
+            let rendered = render(&rollback.run, &self.rollback_scope(&rollback, &execute))
+                .map_err(|e| e.to_string())
+                .and_then(|r| bind(r, folder).map_err(|e| e.to_string()));
             reversal.action = rendered.as_ref().ok().map(record::data);
             self.record_reversal(EventKind::RollbackStarted, &reversal)?;
             let result = match rendered {
                 Ok(rendered) => self.reverse(&rollback, &execute, &rendered),
-                Err(error) => Err(error.to_string()),
+                Err(error) => Err(error),
             };
             match result {
                 Ok(()) => self.record_reversal(EventKind::RolledBack, &reversal)?,

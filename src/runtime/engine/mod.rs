@@ -100,6 +100,7 @@ impl Engine {
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect(),
+            sandbox: Some(shared.systems.sandbox.in_force.clone()),
         };
         let event = NewEvent {
             run: Some(id),
