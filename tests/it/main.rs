@@ -19,6 +19,7 @@ mod plans;
 mod robustness;
 mod runtime;
 mod runtime_guards;
+mod sandbox;
 mod sqlite_turns;
 mod store;
 mod verify_exec;

@@ -116,7 +116,7 @@ fn confiner(policy: &Policy, _text: &str) -> ExitCode {
     if let Err(error) = nix::sys::prctl::set_no_new_privs() {
         return fail(&format!("cannot set no_new_privs: {error}"));
     }
-    if let Err(message) = confine(policy) {
+    if let Err(message) = confine(policy).and_then(|()| forbid_unix_sockets()) {
         return fail(&message);
     }
     if let Some(expected) = &policy.sha256 {
@@ -169,6 +169,7 @@ fn confine(policy: &Policy) -> Result<(), String> {
         .read
         .iter()
         .map(|p| (p.as_path(), read))
+        .chain(paths::PROC_READS.iter().map(|p| (Path::new(*p), read)))
         .chain(paths::DEVICES.iter().map(|d| (Path::new(*d), all)))
         .chain(policy.write.iter().map(|p| (p.as_path(), all)));
     for (path, access) in rules {
@@ -188,4 +189,35 @@ fn confine(policy: &Policy) -> Result<(), String> {
         RulesetStatus::FullyEnforced | RulesetStatus::PartiallyEnforced => Ok(()),
         RulesetStatus::NotEnforced => Err("this kernel does not enforce Landlock".to_owned()),
     }
+}
+
+/// `socket` on the architectures writ builds for.
+#[cfg(target_arch = "x86_64")]
+const SYS_SOCKET: i64 = 41;
+#[cfg(any(target_arch = "aarch64", target_arch = "riscv64"))]
+const SYS_SOCKET: i64 = 198;
+
+/// Refuses `socket(AF_UNIX, ...)` (EACCES): a program cannot reach the service's socket, an
+/// ssh-agent or any other local daemon by path, which Landlock (before ABI 9) does not cover.
+/// `socketpair` stays allowed: it reaches nothing outside the program.
+fn forbid_unix_sockets() -> Result<(), String> {
+    use seccompiler::{
+        BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
+        SeccompRule,
+    };
+    let error = |e: &dyn std::fmt::Display| format!("cannot set up the seccomp filter: {e}");
+    const AF_UNIX: u64 = 1;
+    let condition = SeccompCondition::new(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Eq, AF_UNIX)
+        .map_err(|e| error(&e))?;
+    let rule = SeccompRule::new(vec![condition]).map_err(|e| error(&e))?;
+    let arch = std::env::consts::ARCH.try_into().map_err(|e| error(&e))?;
+    let filter = SeccompFilter::new(
+        [(SYS_SOCKET, vec![rule])].into_iter().collect(),
+        SeccompAction::Allow,
+        SeccompAction::Errno(13),
+        arch,
+    )
+    .map_err(|e| error(&e))?;
+    let program: BpfProgram = filter.try_into().map_err(|e| error(&e))?;
+    seccompiler::apply_filter(&program).map_err(|e| error(&e))
 }

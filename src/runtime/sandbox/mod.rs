@@ -10,7 +10,8 @@
 //! `setsid` or a double fork.
 //!
 //! What a program may reach ([`Policy`]): read (and execute) its workflow's folder and the
-//! system's paths (`/usr`, `/bin`, `/lib*`, `/etc` but for its secrets, a few devices, `/proc`),
+//! system's paths (`/usr`, `/bin`, `/lib*`, `/etc` but for its secrets, a few devices, its own
+//! `/proc/self` but no other process's),
 //! write one scratch folder (`WRIT_SCRATCH`, also `HOME` and `TMPDIR`), removed after the step.
 //! An execute or rollback program may besides write what its exec system's `write:` lists, and
 //! reach the network only where the system says `network: allow`. A recommend or verify program

@@ -16,9 +16,24 @@ const SYSTEM_FOLDERS: &[&str] = &[
     "/lib64",
     "/libx32",
     "/opt",
-    "/proc",
     // /etc/resolv.conf often points here (systemd-resolved): name resolution needs it.
     "/run/systemd/resolve",
+];
+
+/// What of `/proc` programs may read: their own process (`/proc/self`, resolved when the
+/// confiner opens it, which is the program's own folder since it becomes the program) and
+/// a few files about the machine. Not `/proc` itself: the kernel lets a process of the same
+/// user (root especially) read another's `/proc/PID/environ`, writ's included, even with
+/// Landlock in force, so the other processes' folders stay out of reach.
+pub const PROC_READS: &[&str] = &[
+    "/proc/self",
+    "/proc/cpuinfo",
+    "/proc/meminfo",
+    "/proc/stat",
+    "/proc/loadavg",
+    "/proc/uptime",
+    "/proc/version",
+    "/proc/filesystems",
 ];
 
 /// Devices programs may read (and write, for `/dev/null`).
