@@ -193,8 +193,10 @@ fn read_capped(mut pipe: impl Read) -> Drained {
 }
 
 /// Waits for the child until the deadline; `None` when it is still running then. The pause
-/// between looks grows from 100 µs to [`POLL`], so a quick program is not held up by it.
+/// between looks is at most 1 ms for the first 100 ms, then [`POLL`], so a quick program
+/// is not held up by it and a slow one costs few wake-ups.
 fn wait(child: &mut Child, deadline: Instant) -> std::io::Result<Option<ExitStatus>> {
+    let started = Instant::now();
     let mut pause = Duration::from_micros(100);
     loop {
         if let Some(status) = child.try_wait()? {
@@ -205,7 +207,12 @@ fn wait(child: &mut Child, deadline: Instant) -> std::io::Result<Option<ExitStat
             return Ok(None);
         }
         thread::sleep(pause.min(deadline - now));
-        pause = (pause * 2).min(POLL);
+        let most = if now - started < Duration::from_millis(100) {
+            Duration::from_millis(1)
+        } else {
+            POLL
+        };
+        pause = (pause * 2).min(most);
     }
 }
 

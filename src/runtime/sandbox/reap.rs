@@ -23,6 +23,10 @@ pub fn kill_all(group: Option<Pid>) {
         if let Some(group) = group {
             let _ = killpg(group, Signal::SIGKILL);
         }
+        // The common case, a program that left nothing behind, needs no walk of `/proc`.
+        if !reap_some() {
+            return;
+        }
         for child in children_of(me) {
             let _ = kill(child, Signal::SIGKILL);
         }
