@@ -11,6 +11,7 @@ mod actions;
 mod approvals;
 mod clauses;
 mod graph;
+mod interpreters;
 mod model;
 mod names;
 mod rollbacks;
@@ -69,6 +70,7 @@ pub fn check(workflow: Workflow) -> Checked {
         graph::cycles(&model, &graph, &mut out);
         approvals::check(&model, &resolution, &graph, &mut out);
         warnings::check(&model, &resolution, &mut out);
+        interpreters::check(&model, &mut out);
         graph
     };
     diagnostics::sort(&mut out);
