@@ -24,14 +24,14 @@ pub fn run(args: &Args) -> u8 {
     };
     match store.verify() {
         Ok(ChainReport::Intact { events }) => {
-            println!(
+            outln!(
                 "intact: {events} events in `{}`, every hash and link checks",
                 config.state.display()
             );
             exit::OK
         }
         Ok(ChainReport::Broken { seq, reason }) => {
-            println!("tampered: the chain breaks at event {seq}: {reason}");
+            outln!("tampered: the chain breaks at event {seq}: {reason}");
             eprintln!(
                 "  help: events before {seq} are as written; from {seq} on, none can be trusted"
             );

@@ -45,10 +45,10 @@ pub fn run(args: &Args) -> u8 {
         );
         return exit::USAGE;
     }
-    println!("# writ demo in {}\n", dir.display());
+    outln!("# writ demo in {}\n", dir.display());
     match walk_through(&dir) {
         Ok(()) => {
-            println!(
+            outln!(
                 "\n# done: try `writ rollback RUN --as olu`, `writ status`, in {}",
                 dir.display()
             );
@@ -106,7 +106,7 @@ fn walk_through(dir: &Path) -> Result<(), String> {
         .and_then(|v| v.get("run")?.as_str().map(str::to_owned))
         .ok_or("`writ run` printed no run id")?;
     writ(dir, &["status", &run], exit::OK)?;
-    println!("# ana started the run, so she cannot approve it (four eyes):");
+    outln!("# ana started the run, so she cannot approve it (four eyes):");
     writ(
         dir,
         &["approve", &run, "lead_review", "--as", "ana"],
@@ -145,7 +145,7 @@ fn writ(dir: &Path, args: &[&str], expected: u8) -> Result<String, String> {
             }
         })
         .collect();
-    println!("$ writ {}", shown.join(" "));
+    outln!("$ writ {}", shown.join(" "));
     let program = std::env::current_exe().map_err(|e| e.to_string())?;
     let output = Command::new(program)
         .args(args)
@@ -154,10 +154,10 @@ fn writ(dir: &Path, args: &[&str], expected: u8) -> Result<String, String> {
         .output()
         .map_err(|e| e.to_string())?;
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    print!("{stdout}");
-    print!("{}", String::from_utf8_lossy(&output.stderr));
+    out!("{stdout}");
+    out!("{}", String::from_utf8_lossy(&output.stderr));
     let code = output.status.code().unwrap_or(-1);
-    println!("(exit {code})\n");
+    outln!("(exit {code})\n");
     if code != i32::from(expected) {
         return Err(format!(
             "`writ {}` exited {code}, expected {expected}",
@@ -176,6 +176,6 @@ fn show_ticket(dir: &Path, when: &str) -> Result<(), String> {
             |row| Ok((row.get(0)?, row.get(1)?)),
         )
         .map_err(|e| e.to_string())?;
-    println!("# ticket {TICKET} {when}: \"{subject}\", priority {priority}\n");
+    outln!("# ticket {TICKET} {when}: \"{subject}\", priority {priority}\n");
     Ok(())
 }

@@ -1,6 +1,9 @@
 //! The command line: arguments (clap) -> a validated command -> one subcommand module each.
 //! Nothing below this module prints.
 
+#[macro_use]
+mod terminal;
+
 mod audit;
 mod check;
 mod decision;

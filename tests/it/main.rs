@@ -22,4 +22,5 @@ mod runtime_guards;
 mod sandbox;
 mod sqlite_turns;
 mod store;
+mod terminal;
 mod verify_exec;

@@ -14,7 +14,9 @@ pub(super) fn render(plan: &Plan) -> String {
     writes(&mut out, plan);
     programs(&mut out, plan);
     verdict(&mut out, plan);
-    out
+    // Titles, descriptions and actions come from a file someone wrote: nothing in them may
+    // reorder or hide what the confirmer reads.
+    crate::shown::escape_lines(&out)
 }
 
 fn header(out: &mut String, plan: &Plan) {
