@@ -3,6 +3,9 @@
 //! key in the state folder, reach a Unix socket there, use the network, or outlive its step;
 //! an approved execute program is swapped, shadowed on `PATH`, or its database re-pointed.
 //!
+//! Also: a rollback whose `before.COL` the capture did not return fails instead of writing
+//! NULL.
+//!
 //! Each hostile program reports `yes` (the attack worked) or `no` in its recommendation's
 //! `reason`; the tests also look at the systems themselves.
 
@@ -255,4 +258,51 @@ fn a_database_re_pointed_after_the_approval_is_not_written() {
         "the re-pointed database"
     );
     assert_eq!(priority(&bed, "helpdesk.db"), "normal");
+}
+
+#[test]
+fn a_before_column_missing_from_a_select_star_capture_fails_the_rollback() {
+    let bed = Bed::new("before-missing");
+    bed.file("writ.yaml", HELPDESK_CONFIG);
+    bed.helpdesk("helpdesk.db");
+    bed.sql(
+        "helpdesk.db",
+        "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); \
+         INSERT INTO notes VALUES (101, 'original');",
+    );
+    let workflow = TRIAGE
+        .replace(
+            "SELECT priority FROM tickets WHERE id = :ticket_id",
+            "SELECT * FROM notes WHERE id = :ticket_id",
+        )
+        .replace(
+            "UPDATE tickets SET priority = :suggest_priority.priority WHERE id = :ticket_id",
+            "UPDATE notes SET body = :suggest_priority.priority WHERE id = :ticket_id",
+        )
+        .replace(
+            "UPDATE tickets SET priority = :before.priority WHERE id = :ticket_id",
+            "UPDATE notes SET body = :before.text WHERE id = :ticket_id",
+        );
+    bed.file("triage.writ", &workflow);
+    bed.script(
+        "scripts/suggest_priority",
+        include_str!("../../workflows/scripts/suggest_priority"),
+    );
+    let (out, run) = bed.start("triage.writ", &["ticket_id=101"], "ana");
+    assert_eq!(out.code, Some(3), "{}", out.describe());
+    assert_eq!(
+        bed.writ(&["approve", &run, "lead_review", "--as", "sam"])
+            .code,
+        Some(0)
+    );
+    assert_eq!(resume(&bed, &run).code, Some(0));
+    let out = bed.writ(&["rollback", &run, "--as", "olu", "--format", "json"]);
+    assert_eq!(out.code, Some(1), "{}", out.describe());
+    let body: Option<String> =
+        bed.query_one("helpdesk.db", "SELECT body FROM notes WHERE id = 101");
+    assert_eq!(
+        body.as_deref(),
+        Some("low"),
+        "the record was left as written, not nulled"
+    );
 }

@@ -10,7 +10,6 @@ use crate::runtime::event::EventKind;
 use crate::runtime::record::{self, Cause, Ended, Reversal};
 use crate::runtime::render::{Rendered, bind, render};
 use crate::runtime::run::{ReversalPhase, Status};
-use crate::runtime::value::Value;
 
 impl Engine {
     /// Reverses the run's writes and ends it: `failed`, `rejected`, `expired` or `rolled_back`
@@ -179,8 +178,11 @@ impl Engine {
             .unwrap_or_default();
         scope(
             std::iter::once(&rollback.run).chain(&rollback.verify),
+            // A column the capture did not return (a `SELECT *` without it, a renamed
+            // column) has no value: the rollback fails for the repair role rather than
+            // writing NULL over the record.
             |reference| match reference.strip_prefix("before.") {
-                Some(column) => Some(before.get(column).cloned().unwrap_or(Value::Null)),
+                Some(column) => before.get(column).cloned(),
                 None => self.lookup(reference),
             },
         )
