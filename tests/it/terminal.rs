@@ -85,3 +85,22 @@ fn a_closed_stdout_ends_a_command_quietly() {
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }
+
+#[test]
+fn an_input_error_is_said_once_escaped_and_bounded() {
+    let bed = bed("input-error");
+    let huge = format!("ticket_id=\u{1b}[31m{}", "x".repeat(10_000));
+    let out = bed.writ(&["run", "triage.writ", "--input", &huge, "--as", "ana"]);
+    assert_eq!(out.code, Some(2), "{}", out.describe());
+    let errors: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].contains("ticket_id") && errors[0].len() < 300,
+        "{errors:?}"
+    );
+    assert!(!out.stderr.contains('\u{1b}'), "{}", out.stderr);
+}
