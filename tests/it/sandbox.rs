@@ -306,3 +306,16 @@ fn a_before_column_missing_from_a_select_star_capture_fails_the_rollback() {
         "the record was left as written, not nulled"
     );
 }
+
+#[test]
+fn run_started_records_the_sandbox_in_force() {
+    let bed = bed_with("in-force", "true", "");
+    let (run, _) = attacked(&bed, &[]);
+    let sandbox = &bed.events(&run)[0]["data"]["sandbox"];
+    assert_eq!(sandbox["kind"], "landlock", "{sandbox}");
+    assert_eq!(sandbox["network"], true);
+
+    let off = bed_with("in-force-off", "true", "sandbox: off\n");
+    let (run, _) = attacked(&off, &[]);
+    assert_eq!(off.events(&run)[0]["data"]["sandbox"]["kind"], "off");
+}
