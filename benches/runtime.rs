@@ -139,6 +139,9 @@ struct Bed {
 impl Bed {
     /// Writes `source` and `config` (paths in it are relative to the bed's folder).
     fn new(name: &str, source: String, config: String) -> Bed {
+        // Exec programs run through the sandbox's launcher, which is the writ binary (this
+        // benchmark is not).
+        writ::runtime::sandbox::set_launcher(env!("CARGO_BIN_EXE_writ").into());
         let dir = folder(name);
         let file = dir.join("flow.writ");
         fs::write(&file, &source).unwrap();

@@ -18,6 +18,7 @@ mod hash;
 pub mod identity;
 pub mod plan;
 pub mod runtime;
+pub mod shown;
 mod suggest;
 pub mod syntax;
 

@@ -11,6 +11,7 @@ mod actions;
 mod approvals;
 mod clauses;
 mod graph;
+mod interpreters;
 mod latest;
 mod model;
 mod names;
@@ -81,6 +82,7 @@ pub fn check(workflow: Workflow) -> Checked {
         graph::cycles(&model, &graph, &mut out);
         let binding = approvals::check(&model, &resolution, &graph, &mut out);
         warnings::check(&model, &resolution, &mut out);
+        interpreters::check(&model, &mut out);
         (graph, binding)
     };
     diagnostics::sort(&mut out);

@@ -1,6 +1,9 @@
 //! The command line: arguments (clap) -> a validated command -> one subcommand module each.
 //! Nothing below this module prints.
 
+#[macro_use]
+mod terminal;
+
 mod approve_plan;
 mod audit;
 mod check;
@@ -93,6 +96,20 @@ enum Command {
 }
 
 pub fn run() -> ExitCode {
+    // The exec sandbox's launcher is writ run again; it never reaches clap.
+    let args: Result<Vec<String>, _> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.into_string())
+        .collect();
+    if let Some(code) = args
+        .ok()
+        .and_then(|a| crate::runtime::sandbox::launcher::dispatch(&a))
+    {
+        return code;
+    }
+    // Before anything reads a secret: no program writ starts can read its memory or
+    // `/proc/PID/environ`.
+    crate::runtime::sandbox::harden_self();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {

@@ -73,7 +73,7 @@ fn update(args: &UpdateArgs) -> Result<u8, u8> {
     let wanted = Registry::from_config(&config).map_err(|e| fail(&e, exit::FINDINGS))?;
     let to = wanted.hash();
     if to == pinned.hash {
-        println!("the store trusts this registry already: nothing to change");
+        outln!("the store trusts this registry already: nothing to change");
         return Ok(exit::OK);
     }
     let differences = pinned.registry.differences(&wanted);
@@ -120,7 +120,7 @@ fn update(args: &UpdateArgs) -> Result<u8, u8> {
         eprintln!("error: {e}");
         exit::USAGE
     })?;
-    println!(
+    outln!(
         "the store now trusts the registry of `{}` ({}), changed by `{}` (event {})",
         config.path.display(),
         differences.join("; "),
@@ -133,17 +133,17 @@ fn update(args: &UpdateArgs) -> Result<u8, u8> {
 fn show(config: &ConfigArg) -> Result<u8, u8> {
     let (_, _, pinned) = opened(config)?;
     let registry = &pinned.registry;
-    println!(
+    outln!(
         "store {} trusts (event {}), identity {}:",
         pinned.store,
         pinned.seq,
         registry.identity.as_str()
     );
     for (person, roles) in &registry.people {
-        println!("  {person}: {}", roles.join(", "));
+        outln!("  {person}: {}", roles.join(", "));
     }
     for line in &registry.signers {
-        println!("  key: {line}");
+        outln!("  key: {line}");
     }
     Ok(exit::OK)
 }

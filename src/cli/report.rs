@@ -140,8 +140,8 @@ fn reversal_name(phase: ReversalPhase) -> &'static str {
 pub fn print(state: &RunState, status: Status, format: Format) {
     let report = report(state, status);
     match format {
-        Format::Json => println!("{}", serde_json::to_string(&report).unwrap_or_default()),
-        Format::Text => print!("{}", text(&report, state)),
+        Format::Json => outln!("{}", serde_json::to_string(&report).unwrap_or_default()),
+        Format::Text => out!("{}", super::terminal::escape_lines(&text(&report, state))),
     }
 }
 

@@ -161,7 +161,8 @@ fn flip(
     } else {
         "revived: writes go through again"
     };
-    println!("{shown} {done} (event {})", stored.seq);
+    let line = format!("{shown} {done} (event {})", stored.seq);
+    outln!("{}", super::terminal::escape(&line));
     Ok(exit::OK)
 }
 

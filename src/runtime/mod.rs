@@ -12,6 +12,7 @@ pub mod lock;
 pub mod record;
 pub mod render;
 pub mod run;
+pub mod sandbox;
 pub mod store;
 pub mod switch;
 pub mod systems;

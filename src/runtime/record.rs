@@ -27,6 +27,9 @@ pub struct RunStarted {
     /// The systems the workflow writes (for the kill switch by system).
     #[serde(default)]
     pub writes: Vec<Name>,
+    /// The sandbox its programs run in (absent in runs recorded before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<crate::runtime::sandbox::InForce>,
 }
 
 /// `recommended`: the model's output verbatim, and the values checked against `yields`.

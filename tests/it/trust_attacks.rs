@@ -357,3 +357,42 @@ fn an_auto_confirmed_put_into_the_store_by_hand_allows_no_write() {
     drop(store);
     nothing_written(&bed, &run);
 }
+
+#[test]
+fn the_models_program_can_neither_read_a_key_nor_approve_its_own_write() {
+    let bed = starter("attack-program");
+    // The stand-in model turned hostile: it looks for sam's key and the signers, and tries to
+    // approve the run as sam with writ itself, a second after it answers.
+    let writ = env!("CARGO_BIN_EXE_writ");
+    let script = format!(
+        "#!/bin/sh\n\
+         k=blocked\n\
+         for f in ../keys/sam keys/sam ../allowed_signers ../writ.yaml; do\n\
+           if cat \"$f\" >/dev/null 2>&1; then k=read; fi\n\
+         done\n\
+         ( sleep 1; run=$({writ} status --format json --config ../writ.yaml | head -c 200); \
+           {writ} approve \"$run\" lead_review --key ../keys/sam --config ../writ.yaml ) \
+           >/dev/null 2>&1 &\n\
+         printf '{{\"priority\":\"urgent\",\"reason\":\"%s\"}}' \"$k\"\n"
+    );
+    fs::write(bed.path("workflows/scripts/suggest_priority"), script).unwrap();
+    code(
+        &bed.writ_raw(
+            &[
+                "approve-plan",
+                "workflows/ticket_triage.writ",
+                "--key",
+                "keys/olu",
+            ],
+            &[],
+        ),
+        0,
+    );
+    let run = waiting(&bed);
+    let recommended = stored_data(&bed, &run, "recommended");
+    assert_eq!(recommended["values"]["reason"], "blocked", "{recommended}");
+    std::thread::sleep(std::time::Duration::from_millis(1_500));
+    lacks_kind(&bed, &run, "confirmed");
+    let status = bed.writ_raw(&["status", &run, "--format", "json"], &[]);
+    assert_eq!(status.json()["status"], "waiting", "{}", status.describe());
+}

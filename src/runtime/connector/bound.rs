@@ -6,13 +6,15 @@
 //! no images); if `record` fails, nothing is written. That is where the executor makes the
 //! `before_image` event durable (docs/runtime.md, "The order of side effects").
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
 use super::sqlite::{self, Images};
 use super::{ConnectorError, Row, exec, http};
-use crate::runtime::render::Rendered;
+use crate::runtime::render::{BoundProgram, Rendered};
+use crate::runtime::sandbox::{self, Grants, InForce, Network, Policy, Scratch};
+use crate::runtime::systems::Sandboxing;
 
 /// What a read answered: sqlite rows as a JSON array, or a program's or server's JSON object;
 /// and a program's own output, verbatim.
@@ -152,29 +154,117 @@ fn rows_json(rows: &[Row]) -> serde_json::Value {
     serde_json::Value::Array(rows.iter().map(object).collect())
 }
 
-/// Programs: a path with a slash starts from `folder` (the workflow's), and they run in
-/// `workdir`.
+/// Programs: a bound program is its file; otherwise a path with a slash starts from `folder`
+/// (the workflow's) and a bare name is looked up on `PATH` (recommend and verify programs
+/// only: execute and rollback programs are always bound). They run in `workdir`, confined by
+/// `sandbox`; `grants` is what the system gives its execute and rollback programs (`None`: a
+/// program run for a `verify` on another kind of system).
 pub struct ExecSystem<'a> {
     pub folder: &'a Path,
     pub workdir: &'a Path,
     pub timeout: Duration,
+    pub sandbox: &'a Sandboxing,
+    pub grants: Option<&'a Grants>,
 }
 
-impl Connector for ExecSystem<'_> {
-    fn read(&self, action: &Rendered) -> Result<Answer, String> {
-        let Rendered::Exec { program, args } = action else {
+/// Whether a program reads (recommend, verify) or writes (execute, rollback).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Read,
+    Write,
+}
+
+impl ExecSystem<'_> {
+    fn call(&self, action: &Rendered, role: Role) -> Result<Answer, String> {
+        let Rendered::Exec {
+            program,
+            args,
+            bound,
+        } = action
+        else {
             return Err(misfit());
         };
-        let path = if program.contains('/') {
-            self.folder.join(program)
-        } else {
-            program.into()
+        let path = match bound {
+            Some(bound) => PathBuf::from(&bound.path),
+            None if program.contains('/') => self.folder.join(program),
+            None => program.into(),
         };
-        let out = exec::run(&path, args, Some(self.workdir), self.timeout).map_err(failed)?;
+        let out = match self.sandbox.in_force {
+            InForce::Off => exec::run(&path, args, Some(self.workdir), self.timeout),
+            InForce::Landlock { .. } => {
+                let scratch = Scratch::create()
+                    .map_err(|e| format!("cannot create a scratch folder: {e}"))?;
+                let policy = self.policy(path, args, bound, role, scratch.path());
+                exec::run_sandboxed(&policy, scratch.path(), self.timeout)
+            }
+        }
+        .map_err(failed)?;
         Ok(Answer {
             output: out.json.unwrap_or_else(empty),
             stdout: Some(out.stdout),
             stderr: Some(out.stderr),
+        })
+    }
+
+    /// What the program may reach: every program reads the system paths, the workflow's
+    /// folder, its working folder and its own file, and writes its scratch folder; a writing
+    /// one also writes what its system grants, and reaches the network only if granted.
+    fn policy(
+        &self,
+        program: PathBuf,
+        args: &[String],
+        bound: &Option<BoundProgram>,
+        role: Role,
+        scratch: &Path,
+    ) -> Policy {
+        let protected = &self.sandbox.protected;
+        let mut read = self.sandbox.reads.clone();
+        read.extend(sandbox::granted_reads(self.workdir, protected));
+        if program.is_absolute() || program.components().count() > 1 {
+            read.extend(sandbox::granted_reads(&program, protected));
+        }
+        let mut write = vec![scratch.to_path_buf()];
+        let network = match (role, self.grants) {
+            (Role::Read, _) => self.sandbox.network,
+            (Role::Write, None) => Network::Deny,
+            (Role::Write, Some(grants)) => {
+                for path in &grants.write {
+                    write.extend(sandbox::granted_reads(path, protected));
+                }
+                grants.network
+            }
+        };
+        Policy {
+            program,
+            args: args.to_vec(),
+            workdir: self.workdir.to_path_buf(),
+            read,
+            write,
+            network,
+            sha256: bound.as_ref().map(|b| b.sha256.clone()),
+        }
+    }
+}
+
+impl Connector for ExecSystem<'_> {
+    fn read(&self, action: &Rendered) -> Result<Answer, String> {
+        self.call(action, Role::Read)
+    }
+
+    fn write(
+        &self,
+        action: &Rendered,
+        _capture: Option<&Rendered>,
+        record: &mut Record<'_>,
+    ) -> Result<Applied, String> {
+        record(Images {
+            before: None,
+            after: None,
+        })?;
+        let output = self.call(action, Role::Write)?.output;
+        Ok(Applied {
+            changes: None,
+            output: Some(output),
         })
     }
 }

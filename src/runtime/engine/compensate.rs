@@ -8,9 +8,8 @@ use super::{Engine, EngineError};
 use crate::plan::{Name, PlanRollback};
 use crate::runtime::event::EventKind;
 use crate::runtime::record::{self, Cause, Ended, Reversal};
-use crate::runtime::render::{Rendered, render};
+use crate::runtime::render::{Rendered, bind, render};
 use crate::runtime::run::{ReversalPhase, Status};
-use crate::runtime::value::Value;
 
 impl Engine {
     /// Reverses the run's writes and ends it: `failed`, `rejected`, `expired` or `rolled_back`
@@ -117,12 +116,15 @@ impl Engine {
                 self.record_reversal(EventKind::RollbackFailed, &reversal)?;
                 return Ok(Some(vec![repair_by]));
             };
-            let rendered = render(&rollback.run, &self.rollback_scope(&rollback, &execute));
+            let folder = &self.shared.systems.folder;
+            let rendered = render(&rollback.run, &self.rollback_scope(&rollback, &execute))
+                .map_err(|e| e.to_string())
+                .and_then(|r| bind(r, folder).map_err(|e| e.to_string()));
             reversal.action = rendered.as_ref().ok().map(record::data);
             self.record_reversal(EventKind::RollbackStarted, &reversal)?;
             let result = match rendered {
                 Ok(rendered) => self.reverse(&rollback, &execute, &rendered),
-                Err(error) => Err(error.to_string()),
+                Err(error) => Err(error),
             };
             match result {
                 Ok(()) => self.record_reversal(EventKind::RolledBack, &reversal)?,
@@ -176,8 +178,11 @@ impl Engine {
             .unwrap_or_default();
         scope(
             std::iter::once(&rollback.run).chain(&rollback.verify),
+            // A column the capture did not return (a `SELECT *` without it, a renamed
+            // column) has no value: the rollback fails for the repair role rather than
+            // writing NULL over the record.
             |reference| match reference.strip_prefix("before.") {
-                Some(column) => Some(before.get(column).cloned().unwrap_or(Value::Null)),
+                Some(column) => before.get(column).cloned(),
                 None => self.lookup(reference),
             },
         )

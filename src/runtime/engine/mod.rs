@@ -105,6 +105,7 @@ impl Engine {
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect(),
+            sandbox: Some(shared.systems.sandbox.in_force.clone()),
         };
         let event = NewEvent {
             run: Some(id),
@@ -451,13 +452,17 @@ pub fn new_run_id() -> String {
         COUNTER.fetch_add(1, Ordering::Relaxed)
     );
     let digest = crate::digest::json_sha256("writ-run-id\n", &salt);
-    let date: String = now.chars().filter(char::is_ascii_digit).collect();
-    format!(
-        "{}-{}-{}",
-        date.get(..8).unwrap_or(""),
-        date.get(8..14).unwrap_or(""),
-        digest.get(..6).unwrap_or("")
-    )
+    run_id(&now, digest.get(..6).unwrap_or(""))
+}
+
+/// `YYYYMMDD-HHMMSS-SALT` from a time in the store's format. The date and the time are cut
+/// at the `T`, not at fixed offsets, so a clock past the year 9999 still gives a readable id
+/// (`100000101-000000-...`) rather than one with its digits shifted.
+fn run_id(at: &str, salt: &str) -> String {
+    let (date, time) = at.split_once('T').unwrap_or((at, ""));
+    let date: String = date.chars().filter(char::is_ascii_digit).collect();
+    let time: String = time.chars().take(8).filter(char::is_ascii_digit).collect();
+    format!("{date}-{time}-{salt}")
 }
 
 impl Engine {
@@ -478,5 +483,22 @@ impl Engine {
             }
         }
         roles
+    }
+}
+
+#[cfg(test)]
+mod run_id_tests {
+    use super::run_id;
+
+    #[test]
+    fn run_ids_stay_readable_past_the_year_9999() {
+        assert_eq!(
+            run_id("2026-12-03T13:36:35.248Z", "33ede5"),
+            "20261203-133635-33ede5"
+        );
+        assert_eq!(
+            run_id("10000-01-01T00:00:00.000Z", "abcdef"),
+            "100000101-000000-abcdef"
+        );
     }
 }

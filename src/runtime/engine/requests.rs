@@ -13,7 +13,7 @@ use crate::runtime::clock;
 use crate::runtime::decide::{self, Decider};
 use crate::runtime::event::EventKind;
 use crate::runtime::record::{self, Figures, Gate, Requested};
-use crate::runtime::render::render;
+use crate::runtime::render::{bind, render};
 use crate::runtime::run::Phase;
 use crate::runtime::switch;
 use crate::runtime::systems::{bound_hash, text_hash};
@@ -191,6 +191,8 @@ impl Engine {
         let target = self.shared.systems.targets.get(&system)?.describe();
         let scope = step::scope([action], |r| self.lookup(r));
         let rendered = render(action, &scope).ok()?;
+        // Bound now, when the confirmation is requested: the person approves this file.
+        let rendered = bind(rendered, &self.shared.systems.folder).ok()?;
         Some(Gate {
             hash: bound_hash(&system, &target, &rendered),
             text_hash: self.text_hash(step)?,

@@ -88,10 +88,19 @@ impl Shared {
                 token: token.as_ref().map(Option::as_deref).map_err(String::as_str),
                 timeout: own.unwrap_or(timeout),
             }),
-            Some(Target::Exec { .. }) | None => Box::new(ExecSystem {
+            Some(Target::Exec { grants, .. }) => Box::new(ExecSystem {
                 folder: &self.systems.folder,
                 workdir: self.systems.workdir(target),
                 timeout,
+                sandbox: &self.systems.sandbox,
+                grants: Some(grants),
+            }),
+            None => Box::new(ExecSystem {
+                folder: &self.systems.folder,
+                workdir: &self.systems.folder,
+                timeout,
+                sandbox: &self.systems.sandbox,
+                grants: None,
             }),
         }
     }

@@ -10,6 +10,7 @@ use crate::plan::{PlanAction, PlanStep};
 use crate::runtime::connector::bound::{Answer, Connector};
 use crate::runtime::event::{Event, EventKind, NewEvent};
 use crate::runtime::record::{self, BeforeImage, Recommended, Wrote};
+use crate::runtime::render::bind;
 use crate::runtime::render::{Rendered, Scope, render};
 use crate::runtime::switch;
 use crate::runtime::systems::bound_hash;
@@ -125,6 +126,7 @@ fn execute(shared: &Arc<Shared>, job: &Job, events: &mut Vec<Event>) -> Result<(
         .ok_or("its system is not resolved")?;
     let action = step.run.as_ref().ok_or("the step has no action")?;
     let rendered = render(action, &job.scope).map_err(|e| e.to_string())?;
+    let rendered = bind(rendered, &shared.systems.folder).map_err(|e| e.to_string())?;
     let described = target.describe();
     let hash = bound_hash(&system, &described, &rendered);
     // INVARIANT: no write without a decision that saw exactly this action on this target.
