@@ -8,6 +8,7 @@
 //! fields are private and this module is the only place that builds one.
 
 mod actions;
+mod allow;
 mod approvals;
 mod clauses;
 mod graph;
@@ -83,7 +84,11 @@ pub fn check(workflow: Workflow) -> Checked {
 /// Parses and checks one file's text.
 pub fn check_source(source: &str) -> Checked {
     match syntax::parse(source) {
-        Ok(workflow) => check(workflow),
+        Ok(workflow) => {
+            let mut checked = check(workflow);
+            allow::apply(source, &mut checked.diagnostics);
+            checked
+        }
         Err(mut diagnostics) => {
             diagnostics::sort(&mut diagnostics);
             Checked {

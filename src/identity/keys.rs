@@ -11,7 +11,9 @@ use super::sshsig::Signature;
 pub enum KeyError {
     #[error("cannot read the key `{path}`: {reason}")]
     Read { path: String, reason: String },
-    #[error("the key `{path}` is encrypted; load it into ssh-agent (`ssh-add {path}`) and pass its `.pub` file")]
+    #[error(
+        "the key `{path}` is encrypted; load it into ssh-agent (`ssh-add {path}`) and pass its `.pub` file"
+    )]
     Encrypted { path: String },
     #[error("`{path}` is a public key and ssh-agent does not hold its private half: {reason}")]
     Agent { path: String, reason: String },

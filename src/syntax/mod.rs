@@ -2,6 +2,7 @@
 //! lowering into [`ast`]. No semantic judgement happens here.
 
 pub mod ast;
+pub mod lex;
 mod lower;
 mod parallel;
 mod parse;
