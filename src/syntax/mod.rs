@@ -2,6 +2,7 @@
 //! lowering into [`ast`]. No semantic judgement happens here.
 
 pub mod ast;
+mod format;
 pub mod lex;
 mod lower;
 mod parallel;
@@ -11,6 +12,7 @@ mod strings;
 
 use crate::diagnostics::{Code, Diagnostic};
 use ast::{Span, Workflow};
+pub use format::format;
 
 /// The largest file writ reads: larger input is refused before parsing (DESIGN.md limits).
 pub const MAX_FILE_BYTES: usize = 64 * 1024 * 1024;
