@@ -4,6 +4,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod authoring;
 mod autonomy;
 mod autonomy_rules;
 mod cli;
@@ -14,6 +15,7 @@ mod crash;
 mod decide;
 mod examples;
 mod http_connector;
+mod lint;
 mod parallel;
 mod plans;
 mod robustness;
