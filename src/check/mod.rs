@@ -1,4 +1,4 @@
-//! The checker: every rule of LANGUAGE.md, run over one parsed workflow.
+//! The checker: every rule of docs/language.md, run over one parsed workflow.
 //!
 //! One module per rule family, each a function that appends diagnostics; all of them run on
 //! every file, so a file's problems are reported together, never only the first. The result

@@ -1,6 +1,6 @@
 //! `writ demo [DIR]`: the whole loop on the embedded default, end to end, with nothing but
 //! writ itself: a SQLite helpdesk made from `workflows/data/helpdesk.sql`, the ticket triage
-//! workflow of LANGUAGE.md, and a runtime config, written into DIR (default: a new folder under
+//! workflow of docs/language.md, and a runtime config, written into DIR (default: a new folder under
 //! the system's temporary folder); then the real commands, each printed before it runs, so
 //! every step can be repeated by hand: ana starts the run (it waits for a support lead), sam
 //! approves, the run resumes and writes the helpdesk, the log and the hash chain are shown.
@@ -15,7 +15,7 @@ const WORKFLOW: &str = include_str!("../../workflows/ticket_triage.writ");
 const SCRIPT: &str = include_str!("../../workflows/scripts/suggest_priority");
 const HELPDESK: &str = include_str!("../../workflows/data/helpdesk.sql");
 const CONFIG: &str = "\
-# The runtime config of the demo (DESIGN.md, \"Runtime config\").
+# The runtime config of the demo (docs/config.md).
 state: .writ/state.db
 people:
   ana: [analyst]

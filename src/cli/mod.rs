@@ -26,7 +26,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Exit codes shared by every command (DESIGN.md).
+/// Exit codes shared by every command (docs/runtime.md).
 pub mod exit {
     pub const OK: u8 = 0;
     /// Findings (errors in a file), a refused plan, a failed run.
