@@ -30,25 +30,89 @@ pub fn apply(source: &str, diagnostics: &mut Vec<Diagnostic>) {
     }
     let tokens = lex::tokens(source);
     let mut allowances = collect(source, &tokens);
-    diagnostics.retain(|diagnostic| {
-        if diagnostic.severity() == Severity::Error {
-            return true;
-        }
-        let at = diagnostic.primary.span.start;
-        let mut allowed = false;
-        for allowance in allowances.iter_mut() {
-            let covers = allowance.covers.start <= at && at < allowance.covers.end;
-            if covers && allowance.code == Some(diagnostic.code) {
-                allowance.used = true;
-                allowed = true;
-            }
-        }
-        !allowed
+    let allowed = sweep(&mut allowances, diagnostics);
+    let mut index = 0;
+    diagnostics.retain(|_| {
+        index += 1;
+        !allowed.get(index - 1).copied().unwrap_or(false)
     });
     for allowance in allowances.iter().filter(|a| !a.used) {
         diagnostics.push(unused(source, allowance));
     }
     crate::diagnostics::sort(diagnostics);
+}
+
+/// Which diagnostics an allowance covers (by index), marking the allowances used.
+///
+/// A sweep over positions, so a hostile file with many allows and many warnings costs
+/// O((allows + warnings) log allows), not their product: allowances enter an active set at
+/// their start and leave it at their end; a warning is allowed when an allowance of its code is
+/// active; each allowance is marked used once.
+fn sweep(allowances: &mut [Allowance], diagnostics: &[Diagnostic]) -> Vec<bool> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut by_start: Vec<usize> = (0..allowances.len()).collect();
+    by_start.sort_by_key(|&i| allowances.get(i).map_or(0, |a| a.covers.start));
+    let mut order: Vec<usize> = (0..diagnostics.len()).collect();
+    order.sort_by_key(|&i| diagnostics.get(i).map_or(0, |d| d.primary.span.start));
+    // Per code: the active allowances, and those of them not yet marked used, by (end, index).
+    let mut active: BTreeMap<Code, BTreeSet<(usize, usize)>> = BTreeMap::new();
+    let mut unused: BTreeMap<Code, BTreeSet<(usize, usize)>> = BTreeMap::new();
+    let mut next = 0;
+    let mut allowed = vec![false; diagnostics.len()];
+    for index in order {
+        let Some(diagnostic) = diagnostics.get(index) else {
+            continue;
+        };
+        let at = diagnostic.primary.span.start;
+        while let Some(allowance) = by_start
+            .get(next)
+            .and_then(|&i| allowances.get(i).map(|a| (i, a)))
+        {
+            let (i, allowance) = allowance;
+            if allowance.covers.start > at {
+                break;
+            }
+            if let Some(code) = allowance.code {
+                active
+                    .entry(code)
+                    .or_default()
+                    .insert((allowance.covers.end, i));
+                unused
+                    .entry(code)
+                    .or_default()
+                    .insert((allowance.covers.end, i));
+            }
+            next += 1;
+        }
+        if diagnostic.severity() == Severity::Error {
+            continue;
+        }
+        let code = diagnostic.code;
+        let expired = |set: &mut BTreeSet<(usize, usize)>| {
+            while set.first().is_some_and(|&(end, _)| end <= at) {
+                set.pop_first();
+            }
+        };
+        let live = active.get_mut(&code).is_some_and(|set| {
+            expired(set);
+            !set.is_empty()
+        });
+        if !live {
+            continue;
+        }
+        if let Some(slot) = allowed.get_mut(index) {
+            *slot = true;
+        }
+        if let Some(set) = unused.get_mut(&code) {
+            expired(set);
+            for (_, i) in std::mem::take(set) {
+                if let Some(allowance) = allowances.get_mut(i) {
+                    allowance.used = true;
+                }
+            }
+        }
+    }
+    allowed
 }
 
 fn unused(source: &str, allowance: &Allowance) -> Diagnostic {
@@ -79,6 +143,18 @@ fn unused(source: &str, allowance: &Allowance) -> Diagnostic {
 /// Every allowance of every allow comment.
 fn collect(source: &str, tokens: &[Token]) -> Vec<Allowance> {
     let mut out = Vec::new();
+    // For each token, the index of the next code token after it (comments skipped).
+    let mut next_code = vec![None; tokens.len()];
+    let mut following = None;
+    for (index, token) in tokens.iter().enumerate().rev() {
+        if let Some(slot) = next_code.get_mut(index) {
+            *slot = following;
+        }
+        if token.kind != TokenKind::Comment {
+            following = Some(index);
+        }
+    }
+    let mut block_ends = std::collections::HashMap::new();
     for (index, token) in tokens.iter().enumerate() {
         if token.kind != TokenKind::Comment {
             continue;
@@ -91,7 +167,7 @@ fn collect(source: &str, tokens: &[Token]) -> Vec<Allowance> {
         if !body.starts_with(MARKER) {
             continue;
         }
-        let covers = coverage(source, tokens, index);
+        let covers = coverage(source, tokens, &next_code, &mut block_ends, index);
         let list_start = token.span.start + marker_at + MARKER.len();
         for (offset, word) in codes(source.get(list_start..token.span.end).unwrap_or("")) {
             let start = list_start + offset;
@@ -130,17 +206,24 @@ fn codes(list: &str) -> Vec<(usize, &str)> {
 }
 
 /// What the allow comment at `tokens[index]` covers (see the module comment).
-fn coverage(source: &str, tokens: &[Token], index: usize) -> Span {
+fn coverage(
+    source: &str,
+    tokens: &[Token],
+    next_code: &[Option<usize>],
+    block_ends: &mut std::collections::HashMap<usize, usize>,
+    index: usize,
+) -> Span {
     let comment = tokens.get(index).map_or(Span::new(0, 0), |t| t.span);
     let before = index.checked_sub(1).and_then(|i| tokens.get(i));
     let trailing = before.is_some_and(|t| !has_newline(source, t.span.end, comment.start));
     let line_start = if trailing {
         line_start_of(source, comment.start)
     } else {
-        match tokens
-            .iter()
-            .skip(index + 1)
-            .find(|t| t.kind != TokenKind::Comment)
+        match next_code
+            .get(index)
+            .copied()
+            .flatten()
+            .and_then(|i| tokens.get(i))
         {
             Some(next) => line_start_of(source, next.span.start),
             None => return Span::new(comment.start, comment.start),
@@ -159,7 +242,11 @@ fn coverage(source: &str, tokens: &[Token], index: usize) -> Span {
         .find(|(_, t)| t.kind != TokenKind::Comment);
     match last_code {
         Some((open, t)) if t.text(source) == "{" => {
-            Span::new(line_start, block_end(source, tokens, open))
+            // Cached: many allows above one block must not each walk it.
+            let end = *block_ends
+                .entry(open)
+                .or_insert_with(|| block_end(source, tokens, open));
+            Span::new(line_start, end)
         }
         _ => Span::new(line_start, line_end),
     }

@@ -117,10 +117,22 @@ const MAX_WIDTH: usize = 100;
 
 /// Writes the tokens out with the layout the marks call for.
 fn emit(source: &str, tokens: &[Token], marks: &[Mark]) -> String {
+    // For each token, the next code token after it: found once, not per comment.
+    let mut next_code = vec![None; tokens.len()];
+    let mut following = None;
+    for (index, token) in tokens.iter().enumerate().rev() {
+        if let Some(slot) = next_code.get_mut(index) {
+            *slot = following;
+        }
+        if token.kind != TokenKind::Comment {
+            following = Some(index);
+        }
+    }
     let mut writer = Writer {
         source,
         tokens,
         marks,
+        next_code,
         out: String::with_capacity(source.len() + source.len() / 8),
         depth: 0,
         broken: false,
@@ -151,6 +163,7 @@ struct Writer<'a> {
     source: &'a str,
     tokens: &'a [Token],
     marks: &'a [Mark],
+    next_code: Vec<Option<usize>>,
     out: String,
     /// The depth of the line being written.
     depth: usize,
@@ -169,7 +182,8 @@ impl Writer<'_> {
         if trailing {
             self.out.push(' ');
         } else {
-            let at = comment_depth(self.tokens, self.marks, index, self.depth, self.broken);
+            let next = self.next_code.get(index).copied().flatten();
+            let at = comment_depth(self.marks, next, self.depth, index);
             new_line(&mut self.out, at, gap_lines >= 2 && !self.just_opened);
             self.just_opened = false;
         }
@@ -251,22 +265,14 @@ impl Writer<'_> {
 
 /// The depth of a comment on its own line: that of the line it precedes (one more before a
 /// block's `}`, where it belongs to the block), or a continuation inside a clause.
-fn comment_depth(
-    tokens: &[Token],
-    marks: &[Mark],
-    index: usize,
-    depth: usize,
-    broken: bool,
-) -> usize {
-    let next_code = (index + 1..tokens.len())
-        .find(|&i| tokens.get(i).is_some_and(|t| t.kind != TokenKind::Comment));
+fn comment_depth(marks: &[Mark], next_code: Option<usize>, depth: usize, index: usize) -> usize {
     match next_code.and_then(|i| marks.get(i)) {
         Some(Mark {
             line: Some(d),
             closes,
             ..
         }) => d + usize::from(*closes),
-        Some(_) if broken || index > 0 => depth + 1,
+        Some(_) if index > 0 => depth + 1,
         _ => depth,
     }
 }
