@@ -16,6 +16,7 @@ mod digest;
 pub mod explain;
 mod hash;
 pub mod identity;
+pub mod lint;
 pub mod plan;
 pub mod runtime;
 pub mod shown;

@@ -11,8 +11,10 @@ mod decision;
 mod demo;
 mod explain;
 mod files;
+mod fmt;
 mod init;
 mod keygen;
+mod lint;
 mod log;
 mod log_text;
 mod plan;
@@ -33,7 +35,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Exit codes shared by every command (DESIGN.md).
+/// Exit codes shared by every command (docs/runtime.md).
 pub mod exit {
     pub const OK: u8 = 0;
     /// Findings (errors in a file), a refused plan, a failed run.
@@ -59,6 +61,10 @@ struct Cli {
 enum Command {
     /// Parse and check workflow files; directories are searched for `*.writ` files.
     Check(check::Args),
+    /// Lint workflows for CI: every finding in human, json, sarif or github format.
+    Lint(lint::Args),
+    /// Rewrite workflows in the canonical layout (`--check`: print a diff, exit 1 if any).
+    Fmt(fmt::Args),
     /// Print the plan of a workflow: steps, edges, approvers, rollbacks, risk, fingerprint.
     Plan(plan::Args),
     /// Print the rationale and a fixed example of one diagnostic code.
@@ -125,6 +131,8 @@ pub fn run() -> ExitCode {
     };
     let code = match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Lint(args) => lint::run(&args),
+        Command::Fmt(args) => fmt::run(&args),
         Command::Plan(args) => plan::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Demo(args) => demo::run(&args),

@@ -1,5 +1,5 @@
 //! Where a run stands, for a person (text) or a program (`--format json`: one JSON object on
-//! stdout with at least `run` and `status`, DESIGN.md).
+//! stdout with at least `run` and `status`, docs/runtime.md).
 
 use std::collections::BTreeMap;
 

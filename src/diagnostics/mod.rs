@@ -14,7 +14,7 @@ pub use source::IndexedSource;
 
 use crate::syntax::ast::Span;
 
-/// Every rule of LANGUAGE.md, by its stable code.
+/// Every rule of the language (docs/diagnostics.md), by its stable code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum Code {
     E0001,
@@ -38,10 +38,11 @@ pub enum Code {
     W0304,
     W0305,
     W0306,
+    W0307,
 }
 
 impl Code {
-    pub const ALL: [Code; 21] = [
+    pub const ALL: [Code; 22] = [
         Code::E0001,
         Code::E0101,
         Code::E0102,
@@ -63,6 +64,7 @@ impl Code {
         Code::W0304,
         Code::W0305,
         Code::W0306,
+        Code::W0307,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -88,6 +90,7 @@ impl Code {
             Code::W0304 => "W0304",
             Code::W0305 => "W0305",
             Code::W0306 => "W0306",
+            Code::W0307 => "W0307",
         }
     }
 

@@ -1,4 +1,4 @@
-//! Earned autonomy (MISSION.md 4-5, DESIGN.md "Earned autonomy"): whether an execute's
+//! Earned autonomy (docs/runtime.md, "Earned autonomy"): whether an execute's
 //! `auto when acceptance >= P% over DUR [min N] [and critical == 0]` holds, from the store.
 //!
 //! Counted: human decisions (`confirmed`, `rejected`, `expired`) on the same approved plan (the

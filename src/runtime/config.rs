@@ -1,5 +1,5 @@
 //! The runtime config, `writ.yaml`: the state location, people and their roles, how to reach
-//! each system, and the runtime's limits (DESIGN.md, "Runtime config").
+//! each system, and the runtime's limits (docs/config.md).
 //!
 //! ```yaml
 //! state: .writ/state.db            # the store; required

@@ -2,11 +2,11 @@
 //!
 //! Each event carries who (person and role), when, the plan fingerprint, its own data, and the
 //! hash of the event before it in the store, so `writ audit verify` can detect any edit,
-//! deletion or reordering (DESIGN.md, "The runtime model").
+//! deletion or reordering (docs/runtime.md, "A run is its events").
 
 use serde::{Deserialize, Serialize};
 
-/// The kinds of event, with exactly the names DESIGN.md gives (the `kind` of `writ log`).
+/// The kinds of event, with exactly the names docs/runtime.md uses (the `kind` of `writ log`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {

@@ -132,7 +132,7 @@ pub struct AutoConfirmed {
     pub gates: Vec<Gate>,
 }
 
-/// The gate's figures at the moment it held (DESIGN.md, "Earned autonomy").
+/// The gate's figures at the moment it held (docs/runtime.md, "Earned autonomy").
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Figures {
     /// Human decisions in the window, and their outcomes.

@@ -1,7 +1,7 @@
 //! Rendering an action: the plan's action with every reference replaced by its value, exactly
 //! as a connector will run it, and the hash that binds an approval to it.
 //!
-//! DESIGN.md, "Approvals are bound to content": a decision records, for each execute it gates,
+//! docs/runtime.md, "Approvals are bound to content": a decision records, for each execute it gates,
 //! the rendered action and its hash; at write time the runtime renders again and refuses on any
 //! difference. So rendering is deterministic, and the hash covers everything that reaches the
 //! system: SQL text and bound values, program and arguments, method, URL and body.

@@ -1,4 +1,4 @@
-//! The kill switch (MISSION.md 5, DESIGN.md "Kill switch"): `writ kill` puts one workflow, or
+//! The kill switch (docs/runtime.md): `writ kill` puts one workflow, or
 //! every workflow that writes one system, in draft-only mode at once; `writ revive` lifts it.
 //!
 //! The switch's state is the latest `workflow_killed` / `workflow_revived` event of each scope,

@@ -258,7 +258,7 @@ pub enum ExpiryOutcome {
 pub struct AutoGate {
     pub acceptance: Percent,
     pub over: Duration,
-    /// `min N`; `None` means the default (20, DESIGN.md).
+    /// `min N`; `None` means the default (20, docs/runtime.md).
     pub min: Option<Count>,
     /// Whether `and critical == 0` was written, and where.
     pub no_critical: Option<Span>,

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use writ::runtime::config::{self, Config, ConfigError, Limits, Position, SystemConfig};
 
-/// The example of DESIGN.md, "Runtime config".
+/// The example of docs/config.md.
 const DESIGN_EXAMPLE: &str = "\
 state: .writ/state.db          # the store
 people:

@@ -1,4 +1,4 @@
-//! The one decision function, judged directly: every rule of DESIGN.md's "Approvals are bound
+//! The one decision function, judged directly: every rule of docs/runtime.md's "Approvals are bound
 //! to content", "Expiry is never approval" and "Four eyes", on a run replayed from events.
 
 use std::path::Path;

@@ -4,6 +4,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod authoring;
 mod autonomy;
 mod autonomy_rules;
 mod binding;
@@ -17,6 +18,7 @@ mod drivers;
 mod examples;
 mod http_connector;
 mod identity;
+mod lint;
 mod parallel;
 mod plans;
 mod robustness;

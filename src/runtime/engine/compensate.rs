@@ -1,4 +1,4 @@
-//! Failure (DESIGN.md, "Failure"): the rollbacks of every completed execute, newest first.
+//! Failure (docs/runtime.md, "Failure"): the rollbacks of every completed execute, newest first.
 //! A rollback that fails, or that a crash interrupted (writ cannot tell whether it ran), stops
 //! the reversal: the run ends `needs_repair` and names the repair role. Nothing is retried
 //! silently; only `writ rollback`, a person's explicit request, tries a failed reversal again.

@@ -1,4 +1,4 @@
-//! The executor (DESIGN.md, "The runtime model"): drives one run from its events to its next
+//! The executor (docs/runtime.md, "A run is its events"): drives one run from its events to its next
 //! stop: done, waiting for a human, or failed (after rollback).
 //!
 //! Ready steps run concurrently on tokio's blocking pool, at most `limits.concurrency` at once,

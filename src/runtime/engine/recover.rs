@@ -1,4 +1,4 @@
-//! Crash recovery (DESIGN.md, "Crash safety"): a write whose before-image is recorded but not
+//! Crash recovery (docs/runtime.md, "The order of side effects"): a write whose before-image is recorded but not
 //! its `written` event is in doubt. writ never writes twice: for a sqlite write with a
 //! capture, the database is compared with the two images recorded inside the write's
 //! transaction; anything it cannot tell apart ends the run `needs_repair` for a person.

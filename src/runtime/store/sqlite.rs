@@ -1,7 +1,7 @@
 //! The embedded store: one SQLite file in WAL mode, shared by every writ process on a machine.
 //!
 //! Durability: `synchronous=FULL` syncs the write-ahead log at every commit, so `append`
-//! returns only once its event would survive a power cut (DESIGN.md, "Crash safety").
+//! returns only once its event would survive a power cut (docs/runtime.md, "The order of side effects").
 //!
 //! Sharing: a `run` and an `approve` may append at the same moment, each through its own
 //! connection. Each append is one `BEGIN IMMEDIATE` transaction, which takes the write lock
