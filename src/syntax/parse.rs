@@ -386,6 +386,7 @@ fn keyword_word(rule: Rule) -> Option<&'static str> {
         Rule::kw_yields => "`yields`",
         Rule::kw_in => "`in`",
         Rule::kw_by => "`by`",
+        Rule::kw_of => "`of`",
         Rule::kw_shows => "`shows`",
         Rule::kw_expires => "`expires`",
         Rule::kw_reject => "`reject`",

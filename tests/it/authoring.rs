@@ -447,6 +447,11 @@ fn the_config_doc_example_loads_with_every_key() {
     let full = &examples[0];
     for key in [
         "state:",
+        "signers:",
+        "identity:",
+        "sandbox:",
+        "write:",
+        "network:",
         "people:",
         "systems:",
         "sqlite:",
