@@ -22,6 +22,7 @@ mod plans;
 mod robustness;
 mod runtime;
 mod runtime_guards;
+mod sql_exact;
 mod sqlite_turns;
 mod store;
 mod trust;

@@ -10,6 +10,7 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use super::marker::Mark;
 use super::sqlite::{self, Images};
 use super::{ConnectorError, Row, exec, http};
 use crate::runtime::render::Rendered;
@@ -37,13 +38,15 @@ pub trait Connector {
     /// Runs a read-only action.
     fn read(&self, action: &Rendered) -> Result<Answer, String>;
 
-    /// Runs a write, with its before-image (`capture`, sqlite only) recorded first. By default
+    /// Runs a write, with its before-image (`capture`, sqlite only) recorded first, and
+    /// `mark` (sqlite: writ's marker row, in the write's transaction) naming it. By default
     /// (exec, http: a call writ cannot look inside) the intent is recorded, with no images, and
     /// the call made.
     fn write(
         &self,
         action: &Rendered,
         _capture: Option<&Rendered>,
+        _mark: Option<Mark<'_>>,
         record: &mut Record<'_>,
     ) -> Result<Applied, String> {
         record(Images {
@@ -112,6 +115,7 @@ impl Connector for SqliteSystem<'_> {
         &self,
         action: &Rendered,
         capture: Option<&Rendered>,
+        mark: Option<Mark<'_>>,
         record: &mut Record<'_>,
     ) -> Result<Applied, String> {
         let Rendered::Sqlite { sql, params } = action else {
@@ -122,9 +126,10 @@ impl Connector for SqliteSystem<'_> {
             Some(_) => return Err("the capture is not sql".to_owned()),
             None => None,
         };
-        let written = sqlite::write_in_turn(
+        let written = sqlite::write_marked(
             self.path,
             self.turn,
+            mark,
             capture,
             (sql, params),
             self.timeout,

@@ -15,6 +15,7 @@ use std::time::Duration;
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::{Connection, OpenFlags, Statement, TransactionBehavior, params_from_iter};
 
+use super::marker::{self, Mark};
 use super::{ConnectorError, Row};
 use crate::runtime::value::Value;
 
@@ -63,8 +64,7 @@ pub fn read(
 /// `before_write` runs after the write statement and before `COMMIT`, while the transaction
 /// holds the write lock, with both images: the runtime makes them durable there
 /// (docs/runtime.md, "The order of side effects"), so a crash can never leave a committed
-/// write without its before-image, and a crash before `written` can be told apart by comparing
-/// the database with the two images. If it fails, the transaction rolls back and nothing is
+/// write without its before-image. If it fails, the transaction rolls back and nothing is
 /// written.
 ///
 /// The whole transaction is interrupted, and rolled back, if it runs past `timeout`.
@@ -89,6 +89,21 @@ pub fn write_in_turn<E: From<ConnectorError>>(
     timeout: Duration,
     before_write: impl FnOnce(Images<'_>) -> Result<(), E>,
 ) -> Result<Written, E> {
+    write_marked(db, turn, None, capture, write, timeout, before_write)
+}
+
+/// [`write_in_turn`], inserting `mark` (when given) into writ's marker table
+/// ([`marker::TABLE`]) in the same transaction, after the write and before `before_write`:
+/// the row is committed exactly when the write is, which is what crash recovery asks.
+pub fn write_marked<E: From<ConnectorError>>(
+    db: &Path,
+    turn: Option<&Mutex<()>>,
+    mark: Option<Mark<'_>>,
+    capture: Option<(&str, &[Value])>,
+    write: (&str, &[Value]),
+    timeout: Duration,
+    before_write: impl FnOnce(Images<'_>) -> Result<(), E>,
+) -> Result<Written, E> {
     let sqlite = |error: rusqlite::Error| E::from(ConnectorError::from(error));
     // No CREATE flag: a mistyped path must fail, not write into a new empty database.
     let mut connection = Connection::open_with_flags(
@@ -104,7 +119,7 @@ pub fn write_in_turn<E: From<ConnectorError>>(
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     });
     let watchdog = Watchdog::start(&connection, timeout);
-    let result = write_in_transaction(&mut connection, capture, write, before_write);
+    let result = write_in_transaction(&mut connection, mark, capture, write, before_write);
     let result = match result {
         Err(Failure::Connector(error)) => Err(Failure::Connector(watchdog.explain(error))),
         other => other,
@@ -123,6 +138,7 @@ enum Failure<E> {
 
 fn write_in_transaction<E>(
     connection: &mut Connection,
+    mark: Option<Mark<'_>>,
     capture: Option<(&str, &[Value])>,
     write: (&str, &[Value]),
     before_write: impl FnOnce(Images<'_>) -> Result<(), E>,
@@ -148,6 +164,9 @@ fn write_in_transaction<E>(
         }
         None => None,
     };
+    if let Some(mark) = mark {
+        marker::insert(&transaction, mark).map_err(Failure::Connector)?;
+    }
     before_write(Images {
         before: before.as_ref(),
         after: after.as_ref(),
@@ -215,7 +234,7 @@ fn truthy(value: &Value) -> bool {
 
 /// Read-only twice over: the file is opened read-only, and `query_only` refuses writes even
 /// through anything that could reopen it (an `ATTACH`).
-fn open_read_only(db: &Path) -> Result<Connection, ConnectorError> {
+pub(super) fn open_read_only(db: &Path) -> Result<Connection, ConnectorError> {
     let connection = Connection::open_with_flags(
         db,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,

@@ -197,7 +197,7 @@ impl Engine {
             .get(&rollback.writes)
             .ok_or_else(|| format!("system `{}` is not resolved", rollback.writes))?;
         let connector = shared.connector(Some(&rollback.writes), Some(target));
-        connector.write(rendered, None, &mut |_| Ok(()))?;
+        connector.write(rendered, None, None, &mut |_| Ok(()))?;
         if let Some(verify) = &rollback.verify {
             let scope = self.rollback_scope(rollback, execute);
             let rendered = render(verify, &scope).map_err(|e| e.to_string())?;

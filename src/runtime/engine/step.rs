@@ -8,6 +8,7 @@ use std::sync::Arc;
 use super::shared::Shared;
 use crate::plan::{PlanAction, PlanStep};
 use crate::runtime::connector::bound::{Answer, Connector};
+use crate::runtime::connector::marker::Mark;
 use crate::runtime::event::{Event, EventKind, NewEvent};
 use crate::runtime::record::{self, BeforeImage, Recommended, Wrote};
 use crate::runtime::render::{Rendered, Scope, render};
@@ -193,7 +194,12 @@ fn write(
         None => None,
     };
     let (system, hash) = (wrote.system.clone(), wrote.hash.clone());
-    let result = connector.write(rendered, capture.as_ref(), &mut |images| {
+    let mark = Mark {
+        run: &job.header.run,
+        step: &step.name,
+        hash: &hash,
+    };
+    let result = connector.write(rendered, capture.as_ref(), Some(mark), &mut |images| {
         let data = BeforeImage {
             system: system.clone(),
             hash: hash.clone(),
