@@ -23,6 +23,7 @@ mod robustness;
 mod runtime;
 mod runtime_guards;
 mod sql_exact;
+mod sql_kill;
 mod sqlite_turns;
 mod store;
 mod trust;

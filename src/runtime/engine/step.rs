@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use super::shared::Shared;
-use crate::plan::{PlanAction, PlanStep};
+use crate::plan::{Name, PlanAction, PlanStep};
 use crate::runtime::connector::bound::{Answer, Connector};
 use crate::runtime::connector::marker::Mark;
 use crate::runtime::event::{Event, EventKind, NewEvent};
@@ -152,19 +152,13 @@ fn execute(shared: &Arc<Shared>, job: &Job, events: &mut Vec<Event>) -> Result<(
         recovered: false,
         killed_by: None,
     };
-    let systems = [system.clone()];
-    let kill = switch::holding(&**shared.store(), &job.header.workflow, &systems)
-        .map_err(|e| e.to_string())?;
-    if let Some(kill) = kill {
-        wrote.killed_by = Some(kill.seq);
-        let event = job
-            .header
-            .event(EventKind::Drafted, &step.name, record::data(&wrote));
-        events.push(shared.append(event).map_err(|e| e.to_string())?);
-        return Ok(());
+    if let Some(seq) = kill_holding(shared, job, &system)? {
+        return drafted(shared, job, &mut wrote, seq, events);
     }
     let connector = shared.connector(Some(&system), Some(target));
-    write(shared, job, &*connector, &rendered, &mut wrote, events)?;
+    if let Some(seq) = write(shared, job, &*connector, &rendered, &mut wrote, events)? {
+        return drafted(shared, job, &mut wrote, seq, events);
+    }
     let event = job
         .header
         .event(EventKind::Written, &step.name, record::data(&wrote));
@@ -179,7 +173,32 @@ fn execute(shared: &Arc<Shared>, job: &Job, events: &mut Vec<Event>) -> Result<(
     Ok(())
 }
 
-/// The write itself; the before-image is durable before it can take effect.
+/// The kill event (its seq) that holds `job`'s workflow or `system` in draft-only mode now.
+fn kill_holding(shared: &Arc<Shared>, job: &Job, system: &Name) -> Result<Option<u64>, String> {
+    let systems = [system.clone()];
+    switch::holding(&**shared.store(), &job.header.workflow, &systems)
+        .map(|kill| kill.map(|k| k.seq))
+        .map_err(|e| e.to_string())
+}
+
+/// Records the write as `drafted`: a kill held it, and nothing was written.
+fn drafted(
+    shared: &Arc<Shared>,
+    job: &Job,
+    wrote: &mut Wrote,
+    kill: u64,
+    events: &mut Vec<Event>,
+) -> Result<(), String> {
+    wrote.killed_by = Some(kill);
+    let event = job
+        .header
+        .event(EventKind::Drafted, &job.step.name, record::data(wrote));
+    events.push(shared.append(event).map_err(|e| e.to_string())?);
+    Ok(())
+}
+
+/// The write itself; the before-image is durable before it can take effect. Returns the kill
+/// that stopped it at the last moment, when one did (nothing was then written).
 fn write(
     shared: &Arc<Shared>,
     job: &Job,
@@ -187,7 +206,7 @@ fn write(
     rendered: &Rendered,
     wrote: &mut Wrote,
     events: &mut Vec<Event>,
-) -> Result<(), String> {
+) -> Result<Option<u64>, String> {
     let step = &job.step;
     let capture = match &step.capture {
         Some(action) => Some(render(action, &job.scope).map_err(|e| e.to_string())?),
@@ -199,6 +218,7 @@ fn write(
         step: &step.name,
         hash: &hash,
     };
+    let mut killed = None;
     let result = connector.write(rendered, capture.as_ref(), Some(mark), &mut |images| {
         let data = BeforeImage {
             system: system.clone(),
@@ -210,8 +230,19 @@ fn write(
             .header
             .event(EventKind::BeforeImage, &step.name, record::data(&data));
         events.push(shared.append(event).map_err(|e| e.to_string())?);
+        // INVARIANT: a kill recorded before this point wins. The switch is read again here,
+        // inside the write's transaction (sqlite: after any wait for the database's lock) or
+        // right before the call (exec, http), once `before_image` is durable: a kill ordered
+        // before that event stops the write; one after it comes after the write.
+        if let Some(seq) = kill_holding(shared, job, &system)? {
+            killed = Some(seq);
+            return Err(format!("killed by event {seq}; nothing was written"));
+        }
         Ok(())
     });
+    if killed.is_some() {
+        return Ok(killed);
+    }
     let applied = result?;
     shared.crash_if("commit", Some(&step.name));
     wrote.changes = applied.changes;
@@ -220,7 +251,7 @@ fn write(
             .map_err(|e| format!("the system's answer was refused: {e}"))?;
         wrote.output = Some(output);
     }
-    Ok(())
+    Ok(None)
 }
 
 /// The values of the references `actions` use, from `lookup`.
