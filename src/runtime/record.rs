@@ -241,6 +241,10 @@ pub struct Ended {
 pub struct Switch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system: Option<Name>,
+    /// A system-scope event's resolved target (`switch::config_key`): the same database
+    /// under another system name is held too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }

@@ -6,7 +6,8 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::Duration;
 
-use crate::crash::{Case, WORKFLOW, original};
+use crate::crash::{Case, WORKFLOW, both_written, original};
+use crate::support::bed::HELPDESK_CONFIG;
 
 #[test]
 fn a_kill_recorded_while_the_write_waits_for_the_database_lock_stops_it() {
@@ -88,4 +89,88 @@ fn a_kill_recorded_while_the_write_waits_for_the_database_lock_stops_it() {
         marker, 0,
         "the rolled-back transaction left no marker table either"
     );
+}
+
+#[test]
+fn a_rollback_obeys_the_kill_switch_unless_forced() {
+    let case = Case::new("kill-rollback", WORKFLOW);
+    let run = case.start();
+    case.approve(&run);
+    let done = case.resume(&run, 0);
+    assert_eq!(done["status"], "done", "{done}");
+    let kill = case
+        .bed
+        .writ(&["kill", "crashy", "--as", "olu", "--reason", "stop"]);
+    assert_eq!(
+        kill.code,
+        Some(0),
+        "writ kill: {}{}",
+        kill.stdout,
+        kill.stderr
+    );
+
+    let refused = case.report(&["rollback", &run, "--as", "olu", "--format", "json"], 1);
+    assert_eq!(refused["status"], "needs_repair", "{refused}");
+    assert_eq!(
+        case.ticket(),
+        both_written(),
+        "a killed workflow's rollback writes nothing"
+    );
+    let events = case.bed.events(&run);
+    let failed = events
+        .iter()
+        .find(|e| e["kind"] == "rollback_failed")
+        .unwrap_or_else(|| panic!("a rollback_failed event: {events:?}"));
+    assert!(
+        failed["data"]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("--force")),
+        "the refusal says how to force it: {failed}"
+    );
+
+    let forced = case.report(
+        &[
+            "rollback", &run, "--as", "olu", "--force", "--format", "json",
+        ],
+        0,
+    );
+    assert_eq!(forced["status"], "rolled_back", "{forced}");
+    assert_eq!(
+        case.ticket(),
+        original(),
+        "the forced rollback restores the ticket"
+    );
+}
+
+#[test]
+fn killing_a_system_holds_the_same_database_under_another_system_name() {
+    let case = Case::new("kill-by-target", WORKFLOW);
+    // `mirror` is the helpdesk's database through a symbolic link.
+    std::os::unix::fs::symlink(case.bed.path("helpdesk.db"), case.bed.path("mirror.db"))
+        .expect("link the database");
+    case.bed.file(
+        "writ.yaml",
+        &format!("{HELPDESK_CONFIG}  mirror: {{ sqlite: mirror.db }}\n"),
+    );
+    let run = case.start();
+    case.approve(&run);
+    let kill = case.bed.writ(&[
+        "kill", "--system", "mirror", "--as", "olu", "--reason", "outage",
+    ]);
+    assert_eq!(
+        kill.code,
+        Some(0),
+        "writ kill: {}{}",
+        kill.stdout,
+        kill.stderr
+    );
+    let _ = case.resume(&run, 0);
+    assert_eq!(
+        case.ticket(),
+        original(),
+        "the helpdesk is held by the kill of `mirror`"
+    );
+    let kinds = case.bed.kinds(&run);
+    assert!(kinds.iter().any(|k| k == "drafted"), "{kinds:?}");
+    assert!(!kinds.iter().any(|k| k == "written"), "{kinds:?}");
 }

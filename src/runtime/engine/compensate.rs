@@ -10,6 +10,7 @@ use crate::runtime::event::EventKind;
 use crate::runtime::record::{self, Cause, Ended, Reversal};
 use crate::runtime::render::{Rendered, render};
 use crate::runtime::run::{ReversalPhase, Status};
+use crate::runtime::switch;
 use crate::runtime::value::Value;
 
 impl Engine {
@@ -197,7 +198,24 @@ impl Engine {
             .get(&rollback.writes)
             .ok_or_else(|| format!("system `{}` is not resolved", rollback.writes))?;
         let connector = shared.connector(Some(&rollback.writes), Some(target));
-        connector.write(rendered, None, None, &mut |_| Ok(()))?;
+        let workflow = self.header.workflow.as_str();
+        let systems = [rollback.writes.clone()];
+        let targets = shared.target_keys(&systems);
+        // INVARIANT: a reversal is a write, and obeys the kill switch like one, read inside its
+        // transaction (exec, http: right before the call), unless a person forces it.
+        connector.write(rendered, None, None, &mut |_| {
+            if self.force {
+                return Ok(());
+            }
+            match switch::holding(&**shared.store(), workflow, &systems, &targets) {
+                Ok(None) => Ok(()),
+                Ok(Some(kill)) => Err(format!(
+                    "a kill holds it (event {}), so nothing was reversed;                      `writ rollback RUN --force` reverses it anyway",
+                    kill.seq
+                )),
+                Err(error) => Err(error.to_string()),
+            }
+        })?;
         if let Some(verify) = &rollback.verify {
             let scope = self.rollback_scope(rollback, execute);
             let rendered = render(verify, &scope).map_err(|e| e.to_string())?;

@@ -77,6 +77,8 @@ pub struct Engine {
     /// The proof of the command's act (its signed statement), kept by the first event the
     /// command appends.
     proof: std::cell::Cell<Option<Proof>>,
+    /// `writ rollback --force`: reversals run even while a kill holds the workflow or system.
+    force: bool,
 }
 
 impl Engine {
@@ -179,6 +181,7 @@ impl Engine {
             history: None,
             actor: None,
             proof: std::cell::Cell::new(None),
+            force: false,
         }
     }
 
@@ -213,6 +216,7 @@ impl Engine {
             &**self.shared.store(),
             &self.state.workflow,
             &self.state.started.writes,
+            &self.shared.target_keys(&self.state.started.writes),
         )?
         .is_some();
         Ok(decide::Context {
@@ -451,9 +455,13 @@ pub fn new_run_id() -> String {
 
 impl Engine {
     /// `writ rollback`: reverses every write still in place, newest first, and ends the run
-    /// `rolled_back` (or `needs_repair`).
-    pub fn rollback(&mut self) -> Result<(), EngineError> {
-        self.compensate(Cause::Requested, None, None)
+    /// `rolled_back` (or `needs_repair`). A reversal obeys the kill switch, as every write does,
+    /// unless `force` (`writ rollback --force`: a person reverses a killed workflow's writes).
+    pub fn rollback(&mut self, force: bool) -> Result<(), EngineError> {
+        self.force = force;
+        let result = self.compensate(Cause::Requested, None, None);
+        self.force = false;
+        result
     }
 
     /// The roles that may ask for a rollback: the owner, and every `repair by` role.

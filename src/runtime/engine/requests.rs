@@ -233,6 +233,7 @@ impl Engine {
             &**self.shared.store(),
             &self.state.workflow,
             &self.state.started.writes,
+            &self.shared.target_keys(&self.state.started.writes),
         )
         .ok()?
         .is_some();

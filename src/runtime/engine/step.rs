@@ -176,7 +176,8 @@ fn execute(shared: &Arc<Shared>, job: &Job, events: &mut Vec<Event>) -> Result<(
 /// The kill event (its seq) that holds `job`'s workflow or `system` in draft-only mode now.
 fn kill_holding(shared: &Arc<Shared>, job: &Job, system: &Name) -> Result<Option<u64>, String> {
     let systems = [system.clone()];
-    switch::holding(&**shared.store(), &job.header.workflow, &systems)
+    let targets = shared.target_keys(&systems);
+    switch::holding(&**shared.store(), &job.header.workflow, &systems, &targets)
         .map(|kill| kill.map(|k| k.seq))
         .map_err(|e| e.to_string())
 }
