@@ -184,6 +184,16 @@ pub struct Wrote {
     /// For `drafted`: the kill-switch event that stopped the write.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub killed_by: Option<u64>,
+    /// For `written`: the step has a `verify` that must pass (a `verified` event) before the
+    /// step is complete; a resumed run runs it when that event is missing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub verify_pending: bool,
+}
+
+/// `verified`: the verify action that passed, as rendered.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Verified {
+    pub action: serde_json::Value,
 }
 
 /// Why compensation runs.

@@ -4,7 +4,7 @@
 //! and the resume can neither make writ write twice nor make it record a write that never
 //! happened.
 
-use crate::crash::{Case, Point, Stage, Ticket, WORKFLOW, original, ticket, written};
+use crate::crash::{Case, Point, Stage, Ticket, WORKFLOW, both_written, original, ticket, written};
 
 /// Kills a run of the crash workflow at `fault` (inside `writ resume`), then lets another
 /// writer set ticket 105's written columns to `priority` and `writes`.
@@ -118,4 +118,61 @@ fn every_committed_write_leaves_a_marker_row_naming_run_step_and_hash() {
             (run.clone(), "second".to_owned(), hash("second")),
         ]
     );
+}
+
+/// [`WORKFLOW`] with a `verify` on `first` that holds when the ticket's priority is `expected`.
+fn with_verify(expected: &str) -> String {
+    WORKFLOW.replace(
+        "    run sql \"UPDATE tickets SET priority = :suggest.priority, writes = writes + 1 WHERE id = :ticket_id\"\n",
+        &format!(
+            "    run sql \"UPDATE tickets SET priority = :suggest.priority, writes = writes + 1 WHERE id = :ticket_id\"\n    verify sql \"SELECT priority = '{expected}' AS ok FROM tickets WHERE id = :ticket_id\"\n"
+        ),
+    )
+}
+
+/// Kills the run right after `first`'s `written` event, before its verify ran.
+fn crashed_before_verify(name: &str, expected: &str) -> (Case, String) {
+    let workflow = with_verify(expected);
+    assert!(workflow.contains("verify sql"), "the verify was added");
+    let case = Case::new(name, &workflow);
+    let point = Point {
+        fault: "written:first",
+        stage: Stage::Resume,
+        at_kill: || ticket("urgent", 1, "open"),
+    };
+    let run = case.crash_at(&point);
+    assert_eq!(case.step_phase(&run, "first"), "verifying");
+    (case, run)
+}
+
+#[test]
+fn a_verify_interrupted_by_a_crash_runs_on_resume_and_its_failure_rolls_back() {
+    let (case, run) = crashed_before_verify("verify-after-crash-fails", "normal");
+    let failed = case.resume(&run, 1);
+    assert_eq!(
+        failed["status"], "failed",
+        "the verify ran and failed: {failed}"
+    );
+    assert_eq!(case.ticket(), original(), "`first` was rolled back");
+    let events = case.ended(&run, "run_failed", "failed");
+    assert_eq!(
+        written(&events, "first").len(),
+        1,
+        "the write is not run again"
+    );
+    assert!(!events.iter().any(|e| e["kind"] == "verified"));
+}
+
+#[test]
+fn a_verify_interrupted_by_a_crash_runs_on_resume_and_records_verified() {
+    let (case, run) = crashed_before_verify("verify-after-crash-passes", "urgent");
+    let done = case.resume(&run, 0);
+    assert_eq!(done["status"], "done", "{done}");
+    assert_eq!(case.ticket(), both_written(), "each write exactly once");
+    let events = case.ended(&run, "run_finished", "done");
+    let verified: Vec<_> = events
+        .iter()
+        .filter(|e| e["kind"] == "verified" && e["step"] == "first")
+        .collect();
+    assert_eq!(verified.len(), 1, "one `verified` for `first`: {events:?}");
 }

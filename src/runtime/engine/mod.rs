@@ -421,6 +421,7 @@ impl Engine {
                 .get(&step.name)
                 .cloned()
                 .unwrap_or_default(),
+            verify_only: self.state.phase(&step.name) == Some(Phase::Verifying),
         }
     }
 }

@@ -107,6 +107,7 @@ impl Engine {
             values: Default::default(),
             recovered: true,
             killed_by: None,
+            verify_pending: self.steps.get(name).is_some_and(|s| s.verify.is_some()),
         };
         let event = self
             .header

@@ -78,6 +78,8 @@ impl Engine {
             }
             Some(Phase::AutoConfirmed) => self.satisfied(step, true),
             Some(Phase::InDoubt) => redo.contains(&step.name) && self.satisfied(step, true),
+            // Written, its verify not recorded (a crash came between): the verify runs again.
+            Some(Phase::Verifying) => true,
             _ => false,
         };
         Ok(ready.then(|| self.job(step)))

@@ -10,7 +10,7 @@ use crate::plan::{Name, PlanAction, PlanStep};
 use crate::runtime::connector::bound::{Answer, Connector};
 use crate::runtime::connector::marker::Mark;
 use crate::runtime::event::{Event, EventKind, NewEvent};
-use crate::runtime::record::{self, BeforeImage, Recommended, Wrote};
+use crate::runtime::record::{self, BeforeImage, Recommended, Verified, Wrote};
 use crate::runtime::render::{Rendered, Scope, render};
 use crate::runtime::switch;
 use crate::runtime::systems::bound_hash;
@@ -46,6 +46,8 @@ pub struct Job {
     pub scope: Scope,
     /// Execute: the action hashes decisions allow.
     pub allowed: Vec<String>,
+    /// Execute: the write is recorded and its `verify` is not; run only the verify.
+    pub verify_only: bool,
 }
 
 /// What a step did: the events it appended and, if it failed, why.
@@ -117,6 +119,9 @@ fn recommend(shared: &Arc<Shared>, job: &Job, events: &mut Vec<Event>) -> Result
 fn execute(shared: &Arc<Shared>, job: &Job, events: &mut Vec<Event>) -> Result<(), String> {
     let step = &job.step;
     let system = step.writes.clone().ok_or("the step writes no system")?;
+    if job.verify_only {
+        return verify(shared, job, &system, events);
+    }
     let target = shared
         .systems
         .targets
@@ -151,6 +156,7 @@ fn execute(shared: &Arc<Shared>, job: &Job, events: &mut Vec<Event>) -> Result<(
         values: Default::default(),
         recovered: false,
         killed_by: None,
+        verify_pending: step.verify.is_some(),
     };
     if let Some(seq) = kill_holding(shared, job, &system)? {
         return drafted(shared, job, &mut wrote, seq, events);
@@ -163,13 +169,34 @@ fn execute(shared: &Arc<Shared>, job: &Job, events: &mut Vec<Event>) -> Result<(
         .header
         .event(EventKind::Written, &step.name, record::data(&wrote));
     events.push(shared.append(event).map_err(|e| e.to_string())?);
-    if let Some(verify) = &step.verify {
-        let rendered = render(verify, &job.scope).map_err(|e| e.to_string())?;
-        shared
-            .connector_for(Some(&system), Some(target), &rendered)
-            .verify(&rendered)
-            .map_err(|reason| format!("verify of `{}`: {reason}", step.name))?;
-    }
+    verify(shared, job, &system, events)
+}
+
+/// Runs the step's `verify`, if any, and records `verified` when it passes: until then the
+/// step is not complete, and a resumed run runs the verify again (never the write).
+fn verify(
+    shared: &Arc<Shared>,
+    job: &Job,
+    system: &Name,
+    events: &mut Vec<Event>,
+) -> Result<(), String> {
+    let step = &job.step;
+    let Some(verify) = &step.verify else {
+        return Ok(());
+    };
+    let target = shared.systems.targets.get(system);
+    let rendered = render(verify, &job.scope).map_err(|e| e.to_string())?;
+    shared
+        .connector_for(Some(system), target, &rendered)
+        .verify(&rendered)
+        .map_err(|reason| format!("verify of `{}`: {reason}", step.name))?;
+    let data = Verified {
+        action: record::data(&rendered),
+    };
+    let event = job
+        .header
+        .event(EventKind::Verified, &step.name, record::data(&data));
+    events.push(shared.append(event).map_err(|e| e.to_string())?);
     Ok(())
 }
 
