@@ -172,6 +172,10 @@ pub struct Wrote {
     /// Rows changed (sqlite).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changes: Option<u64>,
+    /// Rows changed beyond the one its capture read (triggers, cascades, a statement matching
+    /// more rows): its rollback cannot claim a full reversal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beyond: Option<u64>,
     /// The system's answer (exec, http).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<serde_json::Value>,

@@ -105,6 +105,8 @@ pub struct StepState {
     pub before: Option<BeforeImage>,
     /// The `seq` of its `written` event (the order of completion for rollbacks).
     pub written_seq: Option<u64>,
+    /// Rows its write changed beyond its capture (`written`'s `beyond`).
+    pub beyond: Option<u64>,
     /// A quorum confirm's people who have confirmed so far.
     pub signers: Vec<String>,
 }
@@ -281,6 +283,7 @@ impl RunState {
                 });
                 state.values = data.values;
                 state.written_seq = written.then_some(event.seq);
+                state.beyond = data.beyond;
             }
             EventKind::Verified => {
                 let state = self.step_mut(named()?);

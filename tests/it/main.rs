@@ -24,6 +24,7 @@ mod runtime;
 mod runtime_guards;
 mod sql_exact;
 mod sql_kill;
+mod sql_rollback;
 mod sqlite_turns;
 mod store;
 mod trust;

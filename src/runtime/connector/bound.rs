@@ -28,6 +28,9 @@ pub struct Answer {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Applied {
     pub changes: Option<u64>,
+    /// Rows changed beyond those the statement named or its capture read (sqlite: triggers,
+    /// cascades, a statement matching more rows than its one captured row).
+    pub beyond: Option<u64>,
     pub output: Option<serde_json::Value>,
 }
 
@@ -56,6 +59,7 @@ pub trait Connector {
         let output = self.read(action)?.output;
         Ok(Applied {
             changes: None,
+            beyond: None,
             output: Some(output),
         })
     }
@@ -136,8 +140,17 @@ impl Connector for SqliteSystem<'_> {
             |images| record(images).map_err(|message| ConnectorError::Sqlite { message }),
         )
         .map_err(failed)?;
+        let named = written.changes as u64;
+        let captured = u64::from(written.before.is_some());
+        let beyond = written.indirect
+            + if captured > 0 {
+                named.saturating_sub(captured)
+            } else {
+                0
+            };
         Ok(Applied {
-            changes: Some(written.changes as u64),
+            changes: Some(named),
+            beyond: (beyond > 0).then_some(beyond),
             output: None,
         })
     }

@@ -32,6 +32,9 @@ pub struct Written {
     pub before: Option<Row>,
     pub after: Option<Row>,
     pub changes: usize,
+    /// Rows the statement changed besides those it named: through triggers and foreign-key
+    /// cascades (SQLite's total change count moved by more than the statement's own).
+    pub indirect: u64,
 }
 
 /// The images a write's `before_write` hook records: the capture before and after the write,
@@ -112,6 +115,11 @@ pub fn write_marked<E: From<ConnectorError>>(
     )
     .map_err(sqlite)?;
     connection.busy_timeout(BUSY_TIMEOUT).map_err(sqlite)?;
+    // The database's declared foreign keys hold for writ's writes, cascades included (SQLite
+    // leaves them off per connection unless asked).
+    connection
+        .pragma_update(None, "foreign_keys", true)
+        .map_err(sqlite)?;
     // The turn first: a watchdog that fired while this write waited would interrupt nothing
     // and leave the transaction without a limit.
     let _turn = turn.map(|lock| {
@@ -155,9 +163,14 @@ fn write_in_transaction<E>(
         None => None,
     };
     let (sql, params) = write;
+    let total_before = transaction.total_changes();
     let changes = transaction
         .execute(sql, params_from_iter(params.iter().map(to_sql)))
         .map_err(sqlite)?;
+    let indirect = transaction
+        .total_changes()
+        .saturating_sub(total_before)
+        .saturating_sub(changes as u64);
     let after = match capture {
         Some((sql, params)) => {
             Some(capture_row(&transaction, sql, params).map_err(Failure::Connector)?)
@@ -177,6 +190,7 @@ fn write_in_transaction<E>(
         before,
         after,
         changes,
+        indirect,
     })
 }
 

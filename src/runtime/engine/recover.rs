@@ -103,6 +103,7 @@ impl Engine {
             action: gate.action,
             hash: gate.hash,
             changes: None,
+            beyond: None,
             output: None,
             values: Default::default(),
             recovered: true,

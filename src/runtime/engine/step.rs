@@ -152,6 +152,7 @@ fn execute(shared: &Arc<Shared>, job: &Job, events: &mut Vec<Event>) -> Result<(
         action: record::data(&rendered),
         hash,
         changes: None,
+        beyond: None,
         output: None,
         values: Default::default(),
         recovered: false,
@@ -274,6 +275,7 @@ fn write(
     let applied = result?;
     shared.crash_if("commit", Some(&step.name));
     wrote.changes = applied.changes;
+    wrote.beyond = applied.beyond;
     if let Some(output) = applied.output {
         wrote.values = check_output(&step.yields, &output)
             .map_err(|e| format!("the system's answer was refused: {e}"))?;
