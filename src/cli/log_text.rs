@@ -111,6 +111,8 @@ fn summary(event: &Event) -> String {
                 .unwrap_or_default();
             format!("{}: {}{changes}{recovered}{killed}", d.system, d.action)
         }),
+        EventKind::Verified => read::<crate::runtime::record::Verified>(event)
+            .map(|d| format!("verify passed: {}", d.action)),
         EventKind::RollbackStarted | EventKind::RolledBack | EventKind::RollbackFailed => {
             read::<Reversal>(event).map(|d| {
                 let error = d

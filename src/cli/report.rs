@@ -123,6 +123,7 @@ pub fn phase_name(phase: Phase) -> &'static str {
         Phase::Expired => "expired",
         Phase::AutoConfirmed => "auto_confirmed",
         Phase::InDoubt => "in_doubt",
+        Phase::Verifying => "verifying",
         Phase::Written => "written",
         Phase::Drafted => "drafted",
     }

@@ -20,6 +20,8 @@ pub enum EventKind {
     AutoConfirmed,
     BeforeImage,
     Written,
+    /// An execute's `verify` passed after its write (a resumed run re-runs one without it).
+    Verified,
     Drafted,
     RollbackStarted,
     RolledBack,
@@ -33,7 +35,7 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 20] = [
+    pub const ALL: [EventKind; 21] = [
         EventKind::RunStarted,
         EventKind::Recommended,
         EventKind::ConfirmationRequested,
@@ -44,6 +46,7 @@ impl EventKind {
         EventKind::AutoConfirmed,
         EventKind::BeforeImage,
         EventKind::Written,
+        EventKind::Verified,
         EventKind::Drafted,
         EventKind::RollbackStarted,
         EventKind::RolledBack,
@@ -68,6 +71,7 @@ impl EventKind {
             EventKind::AutoConfirmed => "auto_confirmed",
             EventKind::BeforeImage => "before_image",
             EventKind::Written => "written",
+            EventKind::Verified => "verified",
             EventKind::Drafted => "drafted",
             EventKind::RollbackStarted => "rollback_started",
             EventKind::RolledBack => "rolled_back",

@@ -175,6 +175,10 @@ pub struct Wrote {
     /// Rows changed (sqlite).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changes: Option<u64>,
+    /// Rows changed beyond the one its capture read (triggers, cascades, a statement matching
+    /// more rows): its rollback cannot claim a full reversal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beyond: Option<u64>,
     /// The system's answer (exec, http).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<serde_json::Value>,
@@ -187,6 +191,16 @@ pub struct Wrote {
     /// For `drafted`: the kill-switch event that stopped the write.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub killed_by: Option<u64>,
+    /// For `written`: the step has a `verify` that must pass (a `verified` event) before the
+    /// step is complete; a resumed run runs it when that event is missing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub verify_pending: bool,
+}
+
+/// `verified`: the verify action that passed, as rendered.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Verified {
+    pub action: serde_json::Value,
 }
 
 /// Why compensation runs.
@@ -244,6 +258,10 @@ pub struct Ended {
 pub struct Switch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system: Option<Name>,
+    /// A system-scope event's resolved target (`switch::config_key`): the same database
+    /// under another system name is held too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }

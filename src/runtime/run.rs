@@ -74,6 +74,8 @@ pub enum Phase {
     AutoConfirmed,
     /// An execute whose before-image is recorded but not its write: a crash came between.
     InDoubt,
+    /// Written, with a `verify` that has not passed yet (none recorded): not complete.
+    Verifying,
     Written,
     Drafted,
 }
@@ -103,6 +105,8 @@ pub struct StepState {
     pub before: Option<BeforeImage>,
     /// The `seq` of its `written` event (the order of completion for rollbacks).
     pub written_seq: Option<u64>,
+    /// Rows its write changed beyond its capture (`written`'s `beyond`).
+    pub beyond: Option<u64>,
     /// A quorum confirm's people who have confirmed so far, and their events.
     pub signers: Vec<String>,
     pub signer_events: Vec<u64>,
@@ -311,13 +315,20 @@ impl RunState {
                 let data: Wrote = read(event)?;
                 let written = event.event.kind == EventKind::Written;
                 let state = self.step_mut(named()?);
-                state.phase = Some(if written {
-                    Phase::Written
-                } else {
-                    Phase::Drafted
+                state.phase = Some(match (written, data.verify_pending) {
+                    (true, true) => Phase::Verifying,
+                    (true, false) => Phase::Written,
+                    (false, _) => Phase::Drafted,
                 });
                 state.values = data.values;
                 state.written_seq = written.then_some(event.seq);
+                state.beyond = data.beyond;
+            }
+            EventKind::Verified => {
+                let state = self.step_mut(named()?);
+                if state.phase == Some(Phase::Verifying) {
+                    state.phase = Some(Phase::Written);
+                }
             }
             EventKind::RollbackStarted | EventKind::RolledBack | EventKind::RollbackFailed => {
                 let data: Reversal = read(event)?;

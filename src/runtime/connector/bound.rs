@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use super::marker::Mark;
 use super::sqlite::{self, Images};
 use super::{ConnectorError, Row, exec, http};
 use crate::runtime::render::{BoundProgram, Rendered};
@@ -29,6 +30,9 @@ pub struct Answer {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Applied {
     pub changes: Option<u64>,
+    /// Rows changed beyond those the statement named or its capture read (sqlite: triggers,
+    /// cascades, a statement matching more rows than its one captured row).
+    pub beyond: Option<u64>,
     pub output: Option<serde_json::Value>,
 }
 
@@ -39,13 +43,15 @@ pub trait Connector {
     /// Runs a read-only action.
     fn read(&self, action: &Rendered) -> Result<Answer, String>;
 
-    /// Runs a write, with its before-image (`capture`, sqlite only) recorded first. By default
+    /// Runs a write, with its before-image (`capture`, sqlite only) recorded first, and
+    /// `mark` (sqlite: writ's marker row, in the write's transaction) naming it. By default
     /// (exec, http: a call writ cannot look inside) the intent is recorded, with no images, and
     /// the call made.
     fn write(
         &self,
         action: &Rendered,
         _capture: Option<&Rendered>,
+        _mark: Option<Mark<'_>>,
         record: &mut Record<'_>,
     ) -> Result<Applied, String> {
         record(Images {
@@ -55,6 +61,7 @@ pub trait Connector {
         let output = self.read(action)?.output;
         Ok(Applied {
             changes: None,
+            beyond: None,
             output: Some(output),
         })
     }
@@ -114,6 +121,7 @@ impl Connector for SqliteSystem<'_> {
         &self,
         action: &Rendered,
         capture: Option<&Rendered>,
+        mark: Option<Mark<'_>>,
         record: &mut Record<'_>,
     ) -> Result<Applied, String> {
         let Rendered::Sqlite { sql, params } = action else {
@@ -124,17 +132,27 @@ impl Connector for SqliteSystem<'_> {
             Some(_) => return Err("the capture is not sql".to_owned()),
             None => None,
         };
-        let written = sqlite::write_in_turn(
+        let written = sqlite::write_marked(
             self.path,
             self.turn,
+            mark,
             capture,
             (sql, params),
             self.timeout,
             |images| record(images).map_err(|message| ConnectorError::Sqlite { message }),
         )
         .map_err(failed)?;
+        let named = written.changes as u64;
+        let captured = u64::from(written.before.is_some());
+        let beyond = written.indirect
+            + if captured > 0 {
+                named.saturating_sub(captured)
+            } else {
+                0
+            };
         Ok(Applied {
-            changes: Some(written.changes as u64),
+            changes: Some(named),
+            beyond: (beyond > 0).then_some(beyond),
             output: None,
         })
     }
@@ -255,6 +273,7 @@ impl Connector for ExecSystem<'_> {
         &self,
         action: &Rendered,
         _capture: Option<&Rendered>,
+        _mark: Option<Mark<'_>>,
         record: &mut Record<'_>,
     ) -> Result<Applied, String> {
         record(Images {
@@ -264,6 +283,7 @@ impl Connector for ExecSystem<'_> {
         let output = self.call(action, Role::Write)?.output;
         Ok(Applied {
             changes: None,
+            beyond: None,
             output: Some(output),
         })
     }

@@ -18,6 +18,7 @@ use super::value::Value;
 pub mod bound;
 pub mod exec;
 pub mod http;
+pub mod marker;
 pub mod sqlite;
 
 /// One result row: column name to value.

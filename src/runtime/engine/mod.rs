@@ -77,6 +77,8 @@ pub struct Engine {
     /// The proof of the command's act (its signed statement), kept by the first event the
     /// command appends.
     proof: std::cell::Cell<Option<Proof>>,
+    /// `writ rollback --force`: reversals run even while a kill holds the workflow or system.
+    force: bool,
 }
 
 impl Engine {
@@ -180,6 +182,7 @@ impl Engine {
             history: None,
             actor: None,
             proof: std::cell::Cell::new(None),
+            force: false,
         }
     }
 
@@ -214,6 +217,7 @@ impl Engine {
             &**self.shared.store(),
             &self.state.workflow,
             &self.state.started.writes,
+            &self.shared.target_keys(&self.state.started.writes),
         )?
         .is_some();
         Ok(decide::Context {
@@ -429,6 +433,7 @@ impl Engine {
                     Some((hash.clone(), by.clone()))
                 })
                 .collect(),
+            verify_only: self.state.phase(&step.name) == Some(Phase::Verifying),
         }
     }
 }
@@ -467,9 +472,13 @@ fn run_id(at: &str, salt: &str) -> String {
 
 impl Engine {
     /// `writ rollback`: reverses every write still in place, newest first, and ends the run
-    /// `rolled_back` (or `needs_repair`).
-    pub fn rollback(&mut self) -> Result<(), EngineError> {
-        self.compensate(Cause::Requested, None, None)
+    /// `rolled_back` (or `needs_repair`). A reversal obeys the kill switch, as every write does,
+    /// unless `force` (`writ rollback --force`: a person reverses a killed workflow's writes).
+    pub fn rollback(&mut self, force: bool) -> Result<(), EngineError> {
+        self.force = force;
+        let result = self.compensate(Cause::Requested, None, None);
+        self.force = false;
+        result
     }
 
     /// The roles that may ask for a rollback: the owner, and every `repair by` role.

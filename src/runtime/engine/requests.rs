@@ -90,6 +90,8 @@ impl Engine {
                 }
             }
             Some(Phase::InDoubt) => redo.contains(&step.name) && self.satisfied(step, true),
+            // Written, its verify not recorded (a crash came between): the verify runs again.
+            Some(Phase::Verifying) => true,
             _ => false,
         };
         Ok(ready.then(|| self.job(step)))
@@ -247,6 +249,7 @@ impl Engine {
             &**self.shared.store(),
             &self.state.workflow,
             &self.state.started.writes,
+            &self.shared.target_keys(&self.state.started.writes),
         )
         .ok()?
         .is_some();

@@ -60,6 +60,15 @@ impl Shared {
             .insert(run.to_owned(), last);
     }
 
+    /// The resolved targets of `systems` as kills match them (`switch::target_key`).
+    pub fn target_keys(&self, systems: &[crate::plan::Name]) -> Vec<String> {
+        systems
+            .iter()
+            .filter_map(|s| self.systems.targets.get(s))
+            .map(crate::runtime::switch::target_key)
+            .collect()
+    }
+
     /// The lock that puts this process's writes to `system` in turn.
     pub fn system_turn(&self, system: &str) -> Option<&Mutex<()>> {
         self.write_locks.get(system)
