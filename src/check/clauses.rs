@@ -195,6 +195,17 @@ fn risk_and_autonomy(model: &Model<'_>, info: &StepInfo<'_>, out: &mut Vec<Diagn
             .help("write a percentage from 0% to 100%, such as `95%`"),
         );
     }
+    if let Some(review) = gate.review.filter(|r| r.basis_points > 10_000) {
+        out.push(
+            Diagnostic::new(
+                Code::E0105,
+                "a review share above 100%",
+                review.span,
+                "no more than every run can go to a human",
+            )
+            .help("write a percentage from 0% to 100%, such as `10%`"),
+        );
+    }
     auto_on_risk(info, gate_span, out);
     auto_inside_envelope(model, info, gate, gate_span, out);
 }

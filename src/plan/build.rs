@@ -329,6 +329,7 @@ fn auto_of(gate: &ast::AutoGate) -> PlanAuto {
         over_written: duration_text(&gate.over),
         min_decisions: gate.min.map_or(DEFAULT_MIN_DECISIONS, |m| m.value),
         no_critical: gate.no_critical.is_some(),
+        review_written: gate.review.map(|r| r.basis_points),
     }
 }
 

@@ -81,6 +81,9 @@ pub struct Requested {
     pub escalate_to: Option<Name>,
     /// The writes this confirmation allows, rendered now.
     pub gates: Vec<Gate>,
+    /// Set when the autonomy gate held and this run was sampled for a human review.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<Review>,
 }
 
 /// `confirmed` / `rejected` / `expired`: a decision on a confirm step.
@@ -147,8 +150,31 @@ pub struct Figures {
     pub window_seconds: u64,
     /// When the first human decision on this step and action text was made.
     pub first_decision: String,
-    /// Rollbacks and repairs of this step in the window (`critical`).
+    /// Rollbacks and repairs of this step since `counted_since` (`critical`).
     pub critical: u64,
+    /// How far back evidence may reach (`2 x window`); 0 in records made before it existed.
+    #[serde(default)]
+    pub horizon_seconds: u64,
+    /// The oldest moment the figures cover: the window's start, or the oldest of the `min`
+    /// most recent decisions when the window holds fewer.
+    #[serde(default)]
+    pub counted_since: String,
+    /// Whether the first counted-kind decision is at least a window old.
+    #[serde(default)]
+    pub spans_window: bool,
+}
+
+/// Why a run went to a human although its gate held (`review R%`), in the
+/// `confirmation_requested` that asked: the share, the draw and the words.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Review {
+    /// The execute whose gate held.
+    pub step: Name,
+    /// `review R%` in hundredths of a percent.
+    pub share_basis_points: u64,
+    /// The random draw, reduced to 0..10,000; below the share means a human decides.
+    pub draw: u64,
+    pub reason: String,
 }
 
 /// `before_image`: appended right before a write can take effect (for sqlite inside its

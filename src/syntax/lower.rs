@@ -105,7 +105,14 @@ impl Lowering {
 
     fn item(&mut self, pair: Pair<'_, Rule>) -> Option<Item> {
         let rule = pair.as_rule();
-        let span = span_of(&pair);
+        // pest takes the whitespace before an optional part that is absent into the clause:
+        // `auto ... and critical == 0` ends at its `0`, as it did before `review` followed.
+        let span = match pair.clone().into_inner().last() {
+            Some(last) if rule == Rule::auto && last.as_rule() == Rule::zero => {
+                Span::new(span_of(&pair).start, span_of(&last).end)
+            }
+            _ => span_of(&pair),
+        };
         let mut inner = pair.into_inner();
         let keyword = inner.next()?;
         Some(match rule {
@@ -160,7 +167,14 @@ impl Lowering {
 
     fn clause(&mut self, pair: Pair<'_, Rule>) -> Option<Clause> {
         let rule = pair.as_rule();
-        let span = span_of(&pair);
+        // pest takes the whitespace before an optional part that is absent into the clause:
+        // `auto ... and critical == 0` ends at its `0`, as it did before `review` followed.
+        let span = match pair.clone().into_inner().last() {
+            Some(last) if rule == Rule::auto && last.as_rule() == Rule::zero => {
+                Span::new(span_of(&pair).start, span_of(&last).end)
+            }
+            _ => span_of(&pair),
+        };
         let mut inner = pair.into_inner();
         inner.next()?; // the clause's keyword
         let kind = match rule {
@@ -262,11 +276,16 @@ impl Lowering {
             let zero = take(&mut inner, Rule::zero)?;
             no_critical = Some(span_of(&and).to(span_of(&zero)));
         }
+        let mut review = None;
+        if take_if(&mut inner, Rule::kw_review).is_some() {
+            review = Some(self.percent(&take(&mut inner, Rule::percent)?)?);
+        }
         Some(AutoGate {
             acceptance,
             over,
             min,
             no_critical,
+            review,
         })
     }
 

@@ -400,6 +400,7 @@ fn keyword_word(rule: Rule) -> Option<&'static str> {
         Rule::kw_min => "`min`",
         Rule::kw_and => "`and`",
         Rule::kw_critical => "`critical`",
+        Rule::kw_review => "`review`",
         Rule::kw_capture => "`capture`",
         Rule::kw_verify => "`verify`",
         Rule::kw_repair => "`repair`",

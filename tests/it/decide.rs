@@ -218,6 +218,9 @@ fn the_autonomy_gate_cannot_confirm_a_step_without_a_gate() {
         window_seconds: 1,
         first_decision: clock::format(0),
         critical: 0,
+        horizon_seconds: 2,
+        counted_since: clock::format(0),
+        spans_window: true,
     };
     let context = Context {
         run: &run,

@@ -16,6 +16,7 @@ mod crash;
 mod decide;
 mod drivers;
 mod examples;
+mod gate_v2;
 mod http_connector;
 mod identity;
 mod lint;

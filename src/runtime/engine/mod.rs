@@ -69,6 +69,8 @@ pub struct Engine {
     gated: BTreeMap<Name, Vec<Name>>,
     /// The autonomy gate's verdict per execute, computed once per drive.
     gates: BTreeMap<Name, Option<record::Figures>>,
+    /// Executes whose gate held but whose run was sampled for a human review (`review R%`).
+    reviews: BTreeMap<Name, record::Review>,
     /// The workflow's history, read once per drive for the autonomy gates (not once per gate).
     history: Option<Arc<Vec<super::event::Event>>>,
     /// The person (and role) on whose command the engine acts, recorded on the events that
@@ -179,6 +181,7 @@ impl Engine {
             facts,
             gated,
             gates: BTreeMap::new(),
+            reviews: BTreeMap::new(),
             history: None,
             actor: None,
             proof: std::cell::Cell::new(None),

@@ -12,7 +12,7 @@ use crate::runtime::autonomy;
 use crate::runtime::clock;
 use crate::runtime::decide::{self, Decider};
 use crate::runtime::event::EventKind;
-use crate::runtime::record::{self, Figures, Gate, Requested};
+use crate::runtime::record::{self, Figures, Gate, Requested, Review};
 use crate::runtime::render::{bind, render};
 use crate::runtime::run::Phase;
 use crate::runtime::switch;
@@ -150,6 +150,12 @@ impl Engine {
 
     /// Appends `confirmation_requested` for a confirm that is ready.
     fn request(&mut self, step: &PlanStep) -> Result<(), EngineError> {
+        let review = self
+            .gated
+            .get(&step.name)
+            .into_iter()
+            .flatten()
+            .find_map(|execute| self.reviews.get(execute).cloned());
         let gates = self
             .gated
             .get(&step.name)
@@ -175,6 +181,7 @@ impl Engine {
             on_expiry: expires.map(|e| e.outcome.to_owned()),
             escalate_to: expires.and_then(|e| e.escalate_to.clone()),
             gates,
+            review,
         };
         let event = self.header.event(
             EventKind::ConfirmationRequested,
@@ -253,16 +260,50 @@ impl Engine {
         )
         .ok()?
         .is_some();
-        let confirms = &self.facts.get(execute)?.confirmed_by;
+        let confirms = self.facts.get(execute)?.confirmed_by.clone();
+        // A run already sampled for review stays with its human, however often it resumes:
+        // a fresh draw on each resume would let most sampled runs slip through after all.
+        if confirms.iter().any(|c| self.sampled_before(c)) {
+            return None;
+        }
         let figures = autonomy::figures(
             &history,
             &self.state.fingerprint,
             &gate,
-            confirms,
+            &confirms,
             auto,
             clock::now(),
-        )?;
-        autonomy::holds(&figures, auto, killed).then_some(figures)
+        );
+        if !autonomy::holds(&figures, auto, killed) {
+            return None;
+        }
+        let draw = autonomy::draw();
+        if autonomy::sampled(draw, auto) {
+            let share = auto.review_basis_points();
+            let reason = format!(
+                "sampled for review: the gate holds, and `review {}` sends that share of runs to a human (draw {} of 10000 < {share})",
+                autonomy::percent(share),
+                draw % 10_000
+            );
+            let review = Review {
+                step: execute.clone(),
+                share_basis_points: share,
+                draw: draw % 10_000,
+                reason,
+            };
+            self.reviews.insert(execute.clone(), review);
+            return None;
+        }
+        Some(figures)
+    }
+
+    /// Whether `confirm`'s request in this run was a sampled review.
+    fn sampled_before(&self, confirm: &Name) -> bool {
+        self.state
+            .steps
+            .get(confirm.as_str())
+            .and_then(|s| s.request.as_ref())
+            .is_some_and(|(r, _)| r.review.is_some())
     }
 
     /// Records `auto_confirmed` for one execute (through `decide`); whether it was allowed.
