@@ -58,12 +58,18 @@ pub trait Connector {
             before: None,
             after: None,
         })?;
-        let output = self.read(action)?.output;
+        let output = self.call_write(action)?.output;
         Ok(Applied {
             changes: None,
             beyond: None,
             output: Some(output),
         })
+    }
+
+    /// The call a default [`Connector::write`] makes once its intent is recorded: by default the
+    /// same as a read (http); exec programs that write run with their system's grants.
+    fn call_write(&self, action: &Rendered) -> Result<Answer, String> {
+        self.read(action)
     }
 
     /// A `verify` read: the answer must be an object whose every value is true, non-zero,
@@ -269,23 +275,8 @@ impl Connector for ExecSystem<'_> {
         self.call(action, Role::Read)
     }
 
-    fn write(
-        &self,
-        action: &Rendered,
-        _capture: Option<&Rendered>,
-        _mark: Option<Mark<'_>>,
-        record: &mut Record<'_>,
-    ) -> Result<Applied, String> {
-        record(Images {
-            before: None,
-            after: None,
-        })?;
-        let output = self.call(action, Role::Write)?.output;
-        Ok(Applied {
-            changes: None,
-            beyond: None,
-            output: Some(output),
-        })
+    fn call_write(&self, action: &Rendered) -> Result<Answer, String> {
+        self.call(action, Role::Write)
     }
 }
 
