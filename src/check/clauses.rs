@@ -6,7 +6,7 @@ use super::model::{Model, StepInfo};
 use crate::diagnostics::{Code, Diagnostic, article};
 use crate::syntax::ast::*;
 
-/// Whether `clause` may appear on a step of `kind` (LANGUAGE.md, "Steps and their clauses").
+/// Whether `clause` may appear on a step of `kind` (docs/language.md, "Steps and their clauses").
 fn allowed(kind: StepKind, clause: &ClauseKind) -> bool {
     use ClauseKind as C;
     match kind {

@@ -16,7 +16,7 @@ use crate::check::{CheckedWorkflow, StepGraph};
 use crate::hash::HashMap;
 use crate::syntax::ast::{self, ClauseKind, Item, LiteralValue, Step, StepKind};
 
-/// The default `min N` of an `auto` gate (DESIGN.md, "Earned autonomy").
+/// The default `min N` of an `auto` gate (docs/runtime.md, "Earned autonomy").
 const DEFAULT_MIN_DECISIONS: u64 = 20;
 
 pub(super) fn body(checked: &CheckedWorkflow) -> PlanBody {

@@ -198,7 +198,7 @@ pub struct PlanAuto {
     pub acceptance_basis_points: u64,
     pub over_seconds: u64,
     pub over_written: String,
-    /// `min N`, 20 when not written (DESIGN.md).
+    /// `min N`, 20 when not written (docs/runtime.md).
     pub min_decisions: u64,
     pub no_critical: bool,
     /// `review R%` in hundredths of a percent, when written. Absent from the canonical plan

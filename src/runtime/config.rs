@@ -1,5 +1,5 @@
 //! The runtime config, `writ.yaml`: the state location, people and their roles, how to reach
-//! each system, and the runtime's limits (DESIGN.md, "Runtime config").
+//! each system, and the runtime's limits (docs/config.md).
 //!
 //! ```yaml
 //! state: .writ/state.db            # the store; required
@@ -10,7 +10,9 @@
 //!   helpdesk: { sqlite: data/helpdesk.db }
 //!   crm: { http: "http://127.0.0.1:8080/api", token_env: CRM_TOKEN, timeout: 10s }
 //!   notifier: { exec: scripts }    # the programs' working folder; `exec: ~` for none
+//!   mailer: { exec: ~, write: [out/], network: allow }  # what its writes may reach
 //! limits: { step_timeout: 30s, concurrency: 16 }   # optional; these are the defaults
+//! sandbox: { network: deny }       # optional; or `sandbox: off` (see `runtime::sandbox`)
 //! ```
 //!
 //! - Person, role and system names are `[A-Za-z_][A-Za-z0-9_]*`, at most 64 characters.
@@ -31,6 +33,7 @@
 
 mod de;
 mod error;
+mod sandbox;
 mod values;
 
 use std::collections::BTreeMap;
@@ -39,6 +42,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::sandbox::{Grants, SandboxConfig};
 pub use de::{MAX_PEOPLE, MAX_ROLES, MAX_SYSTEMS};
 pub use error::{ConfigError, Invalid, Position};
 pub use values::MAX_NAME_LEN;
@@ -58,6 +62,9 @@ pub struct Config {
     pub people: BTreeMap<String, Vec<String>>,
     pub systems: BTreeMap<String, SystemConfig>,
     pub limits: Limits,
+    /// `sandbox:`: on (the default) with the network default of recommend and verify
+    /// programs, or `off`.
+    pub sandbox: SandboxConfig,
     /// The config file itself.
     pub path: PathBuf,
 }
@@ -92,8 +99,12 @@ pub enum SystemConfig {
         token_env: Option<String>,
         timeout: Option<Duration>,
     },
-    /// Programs run in `workdir` (resolved against the config's folder), if given.
-    Exec { workdir: Option<PathBuf> },
+    /// Programs run in `workdir` (resolved against the config's folder), if given; its
+    /// execute and rollback programs get `grants` in the sandbox.
+    Exec {
+        workdir: Option<PathBuf>,
+        grants: Grants,
+    },
 }
 
 /// Bounds on a run.
@@ -145,6 +156,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         people: parsed.people,
         systems,
         limits: parsed.limits,
+        sandbox: parsed.sandbox,
         path: path.to_path_buf(),
     })
 }
@@ -155,8 +167,12 @@ fn resolve_system(folder: &Path, system: SystemConfig) -> SystemConfig {
         SystemConfig::Sqlite { path } => SystemConfig::Sqlite {
             path: folder.join(path),
         },
-        SystemConfig::Exec { workdir } => SystemConfig::Exec {
+        SystemConfig::Exec { workdir, grants } => SystemConfig::Exec {
             workdir: workdir.map(|w| folder.join(w)),
+            grants: Grants {
+                write: grants.write.iter().map(|w| folder.join(w)).collect(),
+                network: grants.network,
+            },
         },
         http @ SystemConfig::Http { .. } => http,
     }

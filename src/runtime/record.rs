@@ -27,6 +27,9 @@ pub struct RunStarted {
     /// The systems the workflow writes (for the kill switch by system).
     #[serde(default)]
     pub writes: Vec<Name>,
+    /// The sandbox its programs run in (absent in runs recorded before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<crate::runtime::sandbox::InForce>,
 }
 
 /// `recommended`: the model's output verbatim, and the values checked against `yields`.
@@ -132,7 +135,7 @@ pub struct AutoConfirmed {
     pub gates: Vec<Gate>,
 }
 
-/// The gate's figures at the moment it held (DESIGN.md, "Earned autonomy").
+/// The gate's figures at the moment it held (docs/runtime.md, "Earned autonomy").
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Figures {
     /// Human decisions in the window, and their outcomes.
@@ -198,6 +201,10 @@ pub struct Wrote {
     /// Rows changed (sqlite).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changes: Option<u64>,
+    /// Rows changed beyond the one its capture read (triggers, cascades, a statement matching
+    /// more rows): its rollback cannot claim a full reversal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beyond: Option<u64>,
     /// The system's answer (exec, http).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<serde_json::Value>,
@@ -210,6 +217,16 @@ pub struct Wrote {
     /// For `drafted`: the kill-switch event that stopped the write.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub killed_by: Option<u64>,
+    /// For `written`: the step has a `verify` that must pass (a `verified` event) before the
+    /// step is complete; a resumed run runs it when that event is missing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub verify_pending: bool,
+}
+
+/// `verified`: the verify action that passed, as rendered.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Verified {
+    pub action: serde_json::Value,
 }
 
 /// Why compensation runs.
@@ -267,6 +284,10 @@ pub struct Ended {
 pub struct Switch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system: Option<Name>,
+    /// A system-scope event's resolved target (`switch::config_key`): the same database
+    /// under another system name is held too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }

@@ -1,4 +1,4 @@
-//! Earned autonomy through the real binary (DESIGN.md, "Earned autonomy"): a low-risk write
+//! Earned autonomy through the real binary (docs/runtime.md, "Earned autonomy"): a low-risk write
 //! outside the envelope is confirmed by the gate once the human record spans the window and
 //! meets the threshold, with the figures in `auto_confirmed`; humans confirm again when the
 //! workflow is killed; a confirm with another step behind its auto-confirmed write is still

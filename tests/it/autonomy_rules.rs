@@ -1,5 +1,5 @@
 //! Earned autonomy's scope and fallbacks, through the real binary: each test states what
-//! DESIGN.md promises (found by a review of the runtime, fixed since).
+//! docs/runtime.md promises (found by a review of the runtime, fixed since).
 
 use crate::support::bed;
 
@@ -161,7 +161,7 @@ fn by_hand(bed: &Bed, file: &str, id: u32, approver: &str) {
     assert_eq!(bed.writ(&["resume", run]).code, Some(0));
 }
 
-/// DESIGN.md: autonomy counts "only the history of this step with this same action text". A
+/// docs/runtime.md: autonomy counts "only the history of this step with this same action text". A
 /// different workflow file that only shares the workflow's *name* (another system, another
 /// confirming role) must not earn autonomy for production: here no `lead` ever confirmed a
 /// production write, yet the gate confirms one.
@@ -231,7 +231,7 @@ workflow post {
 }
 "#;
 
-/// DESIGN.md: with `critical == 0` the gate holds only when "no run of that step was rolled
+/// docs/runtime.md: with `critical == 0` the gate holds only when "no run of that step was rolled
 /// back or needed repair within DUR". A run whose `send` call failed half-way ends
 /// `needs_repair` (the write is in doubt), yet it is not counted as critical: only
 /// `rolled_back` / `rollback_failed` events are, and an in-doubt write records neither.

@@ -21,8 +21,10 @@ use std::path::PathBuf;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::error::Problem;
+use super::sandbox::{SandboxSeed, WritesSeed, network_value};
 use super::values::{self, shown};
 use super::{Identity, Limits, SystemConfig};
+use crate::runtime::sandbox::{Grants, SandboxConfig};
 
 /// The most people a config may list.
 pub const MAX_PEOPLE: usize = 10_000;
@@ -44,6 +46,7 @@ pub struct Parsed {
     pub people: BTreeMap<String, Vec<String>>,
     pub systems: BTreeMap<String, SystemConfig>,
     pub limits: Limits,
+    pub sandbox: SandboxConfig,
 }
 
 /// Deserialises `text`; on error, also the problem our check left, if a check raised it.
@@ -60,7 +63,7 @@ fn take_problem() -> Option<Problem> {
 }
 
 /// The error for a failed check, its problem left for `parse`.
-fn fail<E: de::Error>(problem: Problem) -> E {
+pub(super) fn fail<E: de::Error>(problem: Problem) -> E {
     let error = E::custom(&problem.message);
     PROBLEM.with(|slot| *slot.borrow_mut() = Some(problem));
     error
@@ -75,9 +78,17 @@ impl<'de> de::Deserialize<'de> for Document {
 }
 
 const TOP_KEYS: &[&str] = &[
-    "state", "signers", "identity", "people", "systems", "limits",
+    "state", "signers", "identity", "people", "systems", "limits", "sandbox",
 ];
-const SYSTEM_KEYS: &[&str] = &["sqlite", "http", "exec", "token_env", "timeout"];
+const SYSTEM_KEYS: &[&str] = &[
+    "sqlite",
+    "http",
+    "exec",
+    "token_env",
+    "timeout",
+    "write",
+    "network",
+];
 const CONNECTORS: &[&str] = &["sqlite", "http", "exec"];
 const LIMIT_KEYS: &[&str] = &["step_timeout", "concurrency"];
 /// Keys that would put a secret in the file: refused with a pointer to `token_env`.
@@ -95,6 +106,7 @@ impl<'de> Visitor<'de> for TopVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Parsed, A::Error> {
         let (mut state, mut people, mut systems, mut limits) = (None, None, None, None);
         let (mut signers, mut identity) = (None, None);
+        let mut sandbox = SandboxConfig::default();
         let mut keys = Keys::new(TOP_KEYS, "the config".to_owned());
         while let Some(key) = map.next_key_seed(&mut keys)? {
             // INVARIANT: `Keys` yields only keys of `TOP_KEYS`, each once.
@@ -108,6 +120,7 @@ impl<'de> Visitor<'de> for TopVisitor {
                 }
                 "people" => people = Some(map.next_value_seed(PeopleSeed)?),
                 "systems" => systems = Some(map.next_value_seed(SystemsSeed)?),
+                "sandbox" => sandbox = map.next_value_seed(SandboxSeed)?,
                 _ => limits = Some(map.next_value_seed(LimitsSeed)?),
             }
         }
@@ -128,12 +141,13 @@ impl<'de> Visitor<'de> for TopVisitor {
             people: people.ok_or_else(|| missing("people", "people: { ana: [analyst] }"))?,
             systems: systems.unwrap_or_default(),
             limits: limits.unwrap_or_default(),
+            sandbox,
         })
     }
 }
 
 /// Reads the keys of one fixed mapping: each allowed, given once, and at most one connector.
-struct Keys {
+pub(super) struct Keys {
     allowed: &'static [&'static str],
     seen: Vec<&'static str>,
     /// What the mapping is, for messages: "the config", "system `crm`".
@@ -141,7 +155,7 @@ struct Keys {
 }
 
 impl Keys {
-    fn new(allowed: &'static [&'static str], context: String) -> Keys {
+    pub(super) fn new(allowed: &'static [&'static str], context: String) -> Keys {
         Keys {
             allowed,
             seen: Vec::new(),
@@ -220,13 +234,13 @@ fn listed(keys: &[&str]) -> String {
 }
 
 /// A string value checked by one of `values`' functions (`key` names it in messages).
-struct Text<T> {
+pub(super) struct Text<T> {
     key: &'static str,
     check: fn(&str, &str) -> Result<T, Problem>,
 }
 
 impl<T> Text<T> {
-    fn new(key: &'static str, check: fn(&str, &str) -> Result<T, Problem>) -> Text<T> {
+    pub(super) fn new(key: &'static str, check: fn(&str, &str) -> Result<T, Problem>) -> Text<T> {
         Text { key, check }
     }
 }
@@ -470,6 +484,7 @@ impl<'de> Visitor<'de> for SystemSeed<'_> {
         let mut keys = Keys::new(SYSTEM_KEYS, format!("system `{name}`"));
         let mut connector = None;
         let (mut token_env, mut timeout) = (None, None);
+        let (mut write, mut network) = (None, None);
         while let Some(key) = map.next_key_seed(&mut keys)? {
             // INVARIANT: `Keys` yields only keys of `SYSTEM_KEYS`, each once, one connector.
             match key {
@@ -487,11 +502,16 @@ impl<'de> Visitor<'de> for SystemSeed<'_> {
                 }
                 "exec" => {
                     let workdir = map.next_value_seed(Nullable(Text::new("exec", values::path)))?;
-                    connector = Some(SystemConfig::Exec { workdir });
+                    connector = Some(SystemConfig::Exec {
+                        workdir,
+                        grants: Grants::none(),
+                    });
                 }
                 "token_env" => {
                     token_env = Some(map.next_value_seed(Text::new(key, values::env_name))?);
                 }
+                "write" => write = Some(map.next_value_seed(WritesSeed)?),
+                "network" => network = Some(map.next_value_seed(Text::new(key, network_value))?),
                 _ => timeout = Some(map.next_value_seed(Text::new("timeout", values::duration))?),
             }
         }
@@ -505,14 +525,35 @@ impl<'de> Visitor<'de> for SystemSeed<'_> {
                 token_env,
                 timeout,
             }),
+            Some(SystemConfig::Exec { workdir, .. })
+                if token_env.is_none() && timeout.is_none() =>
+            {
+                let grants = Grants {
+                    write: write.unwrap_or_default(),
+                    network: network.unwrap_or(Grants::none().network),
+                };
+                Ok(SystemConfig::Exec { workdir, grants })
+            }
             Some(other) => {
-                let extra = [
+                let exec_only = [("write", write.is_some()), ("network", network.is_some())];
+                let http_only = [
                     ("token_env", token_env.is_some()),
                     ("timeout", timeout.is_some()),
                 ];
-                match extra.into_iter().find(|(_, given)| *given) {
-                    Some((key, _)) => Err(fail(Problem::new(
-                        format!("`{key}` is only for `http` systems, and `{name}` is not one"),
+                let exec = matches!(other, SystemConfig::Exec { .. });
+                let misplaced = http_only
+                    .into_iter()
+                    .map(|(key, given)| (key, given, "http"))
+                    .chain(
+                        exec_only
+                            .into_iter()
+                            .filter(|_| !exec)
+                            .map(|(key, given)| (key, given, "exec")),
+                    )
+                    .find(|(_, given, _)| *given);
+                match misplaced {
+                    Some((key, _, kind)) => Err(fail(Problem::new(
+                        format!("`{key}` is only for `{kind}` systems, and `{name}` is not one"),
                         format!("remove `{key}` from system `{name}`"),
                     ))),
                     None => Ok(other),

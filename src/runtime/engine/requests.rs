@@ -13,7 +13,7 @@ use crate::runtime::clock;
 use crate::runtime::decide::{self, Decider};
 use crate::runtime::event::EventKind;
 use crate::runtime::record::{self, Figures, Gate, Requested, Review};
-use crate::runtime::render::render;
+use crate::runtime::render::{bind, render};
 use crate::runtime::run::Phase;
 use crate::runtime::switch;
 use crate::runtime::systems::{bound_hash, text_hash};
@@ -76,8 +76,22 @@ impl Engine {
                 }
                 allowed
             }
-            Some(Phase::AutoConfirmed) => self.satisfied(step, true),
+            // An `auto_confirmed` counts only while this step's gate holds now (one put into
+            // the store by hand, or for a step with no gate, allows nothing); otherwise a human
+            // decides, as when the gate stops holding.
+            Some(Phase::AutoConfirmed) => {
+                if self.gate(&step.name).is_some() {
+                    self.satisfied(step, true)
+                } else if self.satisfied(step, false) {
+                    true
+                } else {
+                    self.request_skipped(step)?;
+                    false
+                }
+            }
             Some(Phase::InDoubt) => redo.contains(&step.name) && self.satisfied(step, true),
+            // Written, its verify not recorded (a crash came between): the verify runs again.
+            Some(Phase::Verifying) => true,
             _ => false,
         };
         Ok(ready.then(|| self.job(step)))
@@ -186,6 +200,8 @@ impl Engine {
         let target = self.shared.systems.targets.get(&system)?.describe();
         let scope = step::scope([action], |r| self.lookup(r));
         let rendered = render(action, &scope).ok()?;
+        // Bound now, when the confirmation is requested: the person approves this file.
+        let rendered = bind(rendered, &self.shared.systems.folder).ok()?;
         Some(Gate {
             hash: bound_hash(&system, &target, &rendered),
             text_hash: self.text_hash(step)?,
@@ -240,6 +256,7 @@ impl Engine {
             &**self.shared.store(),
             &self.state.workflow,
             &self.state.started.writes,
+            &self.shared.target_keys(&self.state.started.writes),
         )
         .ok()?
         .is_some();
