@@ -18,6 +18,7 @@ mod lint;
 mod log;
 mod log_text;
 mod plan;
+mod quality;
 mod registry;
 mod report;
 mod resume;
@@ -93,6 +94,8 @@ enum Command {
     Log(log::Args),
     /// Check the store's hash chain.
     Audit(audit::Args),
+    /// The quality record per workflow and step: decisions, acceptance, and the gates now.
+    Report(quality::Args),
     /// The people, roles and keys the store trusts; changes signed by an admin.
     Registry(registry::Args),
     /// Kill switch: a workflow (or every workflow writing `--system`) drops to draft-only.
@@ -149,6 +152,7 @@ pub fn run() -> ExitCode {
         Command::Kill(args) => switch::kill(&args),
         Command::Revive(args) => switch::revive(&args),
         Command::Audit(args) => audit::run(&args),
+        Command::Report(args) => quality::run(&args),
         Command::Registry(args) => registry::run(&args),
     };
     ExitCode::from(code)

@@ -9,6 +9,7 @@ pub mod decide;
 pub mod engine;
 pub mod event;
 pub mod lock;
+pub mod quality;
 pub mod record;
 pub mod render;
 pub mod run;

@@ -203,3 +203,49 @@ fn a_sampled_review_goes_to_a_human_with_its_reason_recorded() {
     assert_eq!(approve.code, Some(0));
     assert_eq!(bed.writ(&["resume", &run]).code, Some(0));
 }
+
+/// `writ report`: per step the human decisions with the rejection's reason, and the gate
+/// closed with exactly what is missing.
+#[test]
+fn the_report_shows_decisions_and_what_the_gate_misses() {
+    let bed = setup("report", WORKFLOW);
+    confirmed_by_hand(&bed, 1);
+    let (_, run) = start(&bed, 2);
+    let reject = [
+        "reject",
+        &run,
+        "review",
+        "--as",
+        "sam",
+        "--reason",
+        "wrong customer",
+    ];
+    assert_eq!(bed.writ(&reject).code, Some(0));
+    let out = bed.writ(&["report", "--format", "json"]);
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    let report = out.json();
+    let notes = &report["workflows"][0];
+    assert_eq!(notes["runs"], 2);
+    let steps = notes["steps"].as_array().unwrap();
+    let review = steps.iter().find(|s| s["step"] == "review").unwrap();
+    assert_eq!(
+        (review["confirmed"].as_u64(), review["rejected"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(review["rejections"][0]["reason"], "wrong customer");
+    let gate = &steps.iter().find(|s| s["step"] == "add_note").unwrap()["gate"];
+    assert_eq!(gate["holds"], false);
+    let missing: Vec<&str> = gate["missing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m.as_str())
+        .collect();
+    assert!(missing.contains(&"acceptance 50% < 90%"), "{missing:?}");
+    assert!(
+        missing.iter().any(|m| m.starts_with("first decision")),
+        "{missing:?}"
+    );
+    let text = bed.writ(&["report"]);
+    assert!(text.stdout.contains("rejected by sam"), "{}", text.stdout);
+}
