@@ -58,7 +58,8 @@ pub fn run(args: &Args) -> u8 {
             .or_insert_with(|| approved(&store, fingerprint))
             .clone()
     };
-    let killed = |workflow: &str, writes: &[Name]| switch::holding_in(&switches, workflow, writes);
+    let killed =
+        |workflow: &str, writes: &[Name]| switch::holding_in(&switches, workflow, writes, &[]);
     let context = Context {
         now,
         since: args.since.map(|s| {
