@@ -26,19 +26,27 @@ pub fn holding(
     targets: &[String],
 ) -> Result<Option<Event>, StoreError> {
     let pinned = crate::runtime::trust::open::current(store).ok().flatten();
-    // A revive lifts a kill only when its signed statement holds and says this revive: one put
-    // into the store by hand, or with a signature made for something else, counts for nothing.
-    // (A forged kill needs no such check: it can only stop writes.)
+    // A revive lifts a kill only when its signed statement holds, says this revive and is by a
+    // person of every owner role it needs: one put into the store by hand, with a signature
+    // made for something else or by a person who may not revive, counts for nothing. (A forged
+    // kill needs no such check: it can only stop writes.)
     let events: Vec<Event> = store
         .switch_events()?
         .into_iter()
-        .filter(|e| e.event.kind != EventKind::WorkflowRevived || revive_holds(pinned.as_ref(), e))
+        .filter(|e| {
+            e.event.kind != EventKind::WorkflowRevived || revive_holds(store, pinned.as_ref(), e)
+        })
         .collect();
     Ok(holding_in(&events, workflow, systems, targets))
 }
 
 /// Whether a `workflow_revived` event is proven, against the registry the store trusts now.
-fn revive_holds(pinned: Option<&crate::runtime::trust::Pinned>, event: &Event) -> bool {
+fn revive_holds(
+    store: &dyn Store,
+    pinned: Option<&crate::runtime::trust::Pinned>,
+    event: &Event,
+) -> bool {
+    use crate::runtime::trust::authority::{may_revive, revive_owners};
     use crate::runtime::trust::{Proof, audit::agrees, verify};
     let (Some(pinned), Some(proof), Some(person), Some(at)) = (
         pinned,
@@ -53,6 +61,8 @@ fn revive_holds(pinned: Option<&crate::runtime::trust::Pinned>, event: &Event) -
             .statement
             .as_deref()
             .is_none_or(|text| agrees(event, text, &pinned.store).is_ok())
+        && revive_owners(store, event)
+            .is_ok_and(|owners| may_revive(&pinned.registry, person, &owners).is_ok())
 }
 
 /// [`holding`] over events already read. For a system, the latest kill or revive that names

@@ -257,7 +257,7 @@ fn store_with_a_run(dir: &Path) {
     use writ::runtime::store::{Store, sqlite::SqliteStore};
     fs::write(
         dir.join("writ.yaml"),
-        "state: state/writ.db\nidentity: asserted\npeople:\n  ana: [analyst]\n  sam: [support_lead]\n",
+        "state: state/writ.db\nidentity: asserted\npeople:\n  ana: [analyst]\n  sam: [support_lead]\n  olu: [ops_lead]\n",
     )
     .unwrap();
     // The store's first event is its registry (the genesis), as writ records it.
@@ -265,21 +265,53 @@ fn store_with_a_run(dir: &Path) {
     let (mut store, _) =
         writ::runtime::trust::open_store(&config, writ::runtime::trust::Create::IfMissing).unwrap();
     let _: &SqliteStore = &store;
-    for (kind, person, role) in [
-        (EventKind::RunStarted, Some("ana"), Some("analyst")),
-        (EventKind::Recommended, None, None),
-        (EventKind::Confirmed, Some("sam"), Some("support_lead")),
+    // A run starts from a plan its owner approved: the audit holds the store to that.
+    let source = fs::read_to_string("tests/corpus/ok/basic_ticket_triage.writ").unwrap();
+    let (plan, _) = writ::plan::plan_source(&source).unwrap();
+    let asserted = |mut data: serde_json::Value| {
+        data["identity"] = "asserted".into();
+        data
+    };
+    let approval = serde_json::json!({
+        "workflow": "ticket_triage", "fingerprint": plan.fingerprint, "owner": "ops_lead",
+        "source": source, "file": "/nowhere/basic_ticket_triage.writ",
+    });
+    let started = serde_json::json!({"file": "/nowhere/basic_ticket_triage.writ", "owner": "ops_lead", "inputs": {}});
+    let note = serde_json::json!({"note": "fine"});
+    for (run, kind, person, role, data) in [
+        (
+            None,
+            EventKind::PlanApproved,
+            Some("olu"),
+            Some("ops_lead"),
+            approval,
+        ),
+        (
+            Some("r1"),
+            EventKind::RunStarted,
+            Some("ana"),
+            Some("analyst"),
+            started,
+        ),
+        (Some("r1"), EventKind::Recommended, None, None, note.clone()),
+        (
+            Some("r1"),
+            EventKind::Confirmed,
+            Some("sam"),
+            Some("support_lead"),
+            note,
+        ),
     ] {
         store
             .append(NewEvent {
-                run: Some("r1".to_owned()),
+                run: run.map(str::to_owned),
                 workflow: "ticket_triage".to_owned(),
                 kind,
                 person: person.map(str::to_owned),
                 role: role.map(str::to_owned),
-                fingerprint: "f".repeat(64),
-                step: Some("lead_review".to_owned()),
-                data: serde_json::json!({"note": "fine", "identity": "asserted"}),
+                fingerprint: plan.fingerprint.clone(),
+                step: run.map(|_| "lead_review".to_owned()),
+                data: asserted(data),
             })
             .unwrap();
     }
@@ -312,20 +344,20 @@ fn audit_verify_finds_a_tampered_store() {
     store_with_a_run(&dir);
     let intact = writ(&["audit", "verify"], &dir);
     assert_eq!(intact.status.code(), Some(0), "{}", stderr(&intact));
-    assert!(String::from_utf8_lossy(&intact.stdout).contains("intact: 4 events"));
+    assert!(String::from_utf8_lossy(&intact.stdout).contains("intact: 5 events"));
 
     // Someone edits the store behind writ's back (its triggers refuse updates: drop them first).
     let db = rusqlite::Connection::open(dir.join("state/writ.db")).unwrap();
     db.execute_batch(
         "DROP TRIGGER events_no_update; DROP TRIGGER events_no_delete;
-         UPDATE events SET person = 'mallory' WHERE seq = 4;",
+         UPDATE events SET person = 'mallory' WHERE seq = 5;",
     )
     .unwrap();
     drop(db);
     let tampered = writ(&["audit", "verify"], &dir);
     assert_eq!(tampered.status.code(), Some(1));
     let said = String::from_utf8_lossy(&tampered.stdout);
-    assert!(said.contains("tampered: event 4"), "{said}");
+    assert!(said.contains("tampered: event 5"), "{said}");
 }
 
 #[test]

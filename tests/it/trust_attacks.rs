@@ -16,7 +16,9 @@ use writ::runtime::store::Store;
 use writ::runtime::store::sqlite::SqliteStore;
 
 use crate::support::bed::Bed;
-use crate::trust::{audit, code, lacks_kind, priority, rewrite, ssh_keygen, starter, waiting};
+use crate::trust::{
+    TRIAGE, audit, code, lacks_kind, priority, rewrite, ssh_keygen, starter, waiting,
+};
 
 /// The data of the newest event of `kind` in `run`, as stored.
 fn stored_data(bed: &Bed, run: &str, kind: &str) -> Value {
@@ -395,4 +397,133 @@ fn the_models_program_can_neither_read_a_key_nor_approve_its_own_write() {
     lacks_kind(&bed, &run, "confirmed");
     let status = bed.writ_raw(&["status", &run, "--format", "json"], &[]);
     assert_eq!(status.json()["status"], "waiting", "{}", status.describe());
+}
+
+/// Appends what a hand on the store file adds: an event by `person` as `role` carrying a
+/// statement and signature they made themselves.
+fn insert_signed(bed: &Bed, event: NewEvent, proof: (String, String)) {
+    let mut event = event;
+    event.data["identity"] = "signed".into();
+    event.data["statement"] = proof.0.into();
+    event.data["signature"] = proof.1.into();
+    let mut store = SqliteStore::open(&bed.path(".writ/state.db")).unwrap();
+    store.append(event).unwrap();
+}
+
+#[test]
+fn a_revive_signed_by_a_person_who_may_not_revive_lifts_no_kill() {
+    let bed = starter("attack-revive-by-analyst");
+    let run = waiting(&bed);
+    code(
+        &bed.writ_raw(&["approve", &run, "lead_review", "--key", "keys/sam"], &[]),
+        0,
+    );
+    let kill = [
+        "kill",
+        "ticket_triage",
+        "--key",
+        "keys/ana",
+        "--reason",
+        "odd",
+    ];
+    code(&bed.writ_raw(&kill, &[]), 0);
+    // Ana may pull the brake but not lift it (that needs the owner role, ops_lead). The
+    // command refuses her, so she signs the revive's bytes herself and appends the event.
+    let revive = ["revive", "ticket_triage", "--as", "ana"];
+    let proof = signed_elsewhere(&bed, &revive, "keys/ana", "revive.json");
+    code(
+        &bed.writ_raw(&["revive", "ticket_triage", "--key", "keys/ana"], &[]),
+        1,
+    );
+    let event = NewEvent {
+        run: None,
+        workflow: "ticket_triage".into(),
+        kind: EventKind::WorkflowRevived,
+        person: Some("ana".into()),
+        role: Some("analyst".into()),
+        fingerprint: String::new(),
+        step: None,
+        data: serde_json::json!({}),
+    };
+    insert_signed(&bed, event, proof);
+    let _ = bed.writ_raw(&["resume", &run], &[]);
+    assert_eq!(priority(&bed), "low", "ana's own revive lifted the kill");
+    lacks_kind(&bed, &run, "written");
+    let out = audit(&bed, &[]);
+    code(&out, 1);
+    assert!(
+        out.stdout.contains("without its owner role `ops_lead`"),
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn audit_catches_a_plan_approved_by_a_person_without_the_owner_role() {
+    let bed = Bed::new("attack-plan-by-analyst");
+    code(&bed.writ_raw(&["init", "."], &[]), 0);
+    // The owner is ops_lead; ana signs the approval's bytes herself and appends the event.
+    let args = ["approve-plan", TRIAGE, "--as", "ana"];
+    let proof = signed_elsewhere(&bed, &args, "keys/ana", "plan.json");
+    let statement: Value = serde_json::from_str(&proof.0).unwrap();
+    let source = fs::read_to_string(bed.path(TRIAGE)).unwrap();
+    let event = NewEvent {
+        run: None,
+        workflow: "ticket_triage".into(),
+        kind: EventKind::PlanApproved,
+        person: Some("ana".into()),
+        role: Some("ops_lead".into()),
+        fingerprint: statement["fingerprint"].as_str().unwrap().to_owned(),
+        step: None,
+        data: serde_json::json!({
+            "workflow": "ticket_triage",
+            "fingerprint": statement["fingerprint"],
+            "owner": "ops_lead",
+            "source": source,
+            "file": bed.path(TRIAGE).display().to_string(),
+        }),
+    };
+    insert_signed(&bed, event, proof);
+    let out = audit(&bed, &[]);
+    code(&out, 1);
+    assert!(
+        out.stdout.contains("without the owner role `ops_lead`"),
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn audit_catches_a_rollback_asked_by_a_role_that_may_not() {
+    let bed = starter("attack-rollback-by-analyst");
+    let run = waiting(&bed);
+    code(
+        &bed.writ_raw(&["approve", &run, "lead_review", "--key", "keys/sam"], &[]),
+        0,
+    );
+    code(&bed.writ_raw(&["resume", &run], &[]), 0);
+    let args = ["rollback", &run, "--as", "ana"];
+    let proof = signed_elsewhere(&bed, &args, "keys/ana", "rollback.json");
+    let fingerprint: String = bed.query_one(
+        ".writ/state.db",
+        &format!("SELECT fingerprint FROM events WHERE run = '{run}' LIMIT 1"),
+    );
+    let event = NewEvent {
+        run: Some(run.clone()),
+        workflow: "ticket_triage".into(),
+        kind: EventKind::RollbackStarted,
+        person: Some("ana".into()),
+        role: Some("analyst".into()),
+        fingerprint,
+        step: None,
+        data: serde_json::json!({}),
+    };
+    insert_signed(&bed, event, proof);
+    let out = audit(&bed, &[]);
+    code(&out, 1);
+    assert!(
+        out.stdout.contains("a role that may not"),
+        "{}",
+        out.describe()
+    );
 }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::TrustError;
+use super::authority::Authority;
 use super::open::{Pinned, RegistryChanged};
 use super::proof::{Proof, verify};
 use super::statement;
@@ -56,6 +57,7 @@ pub fn audit(store: &dyn Store) -> Result<Report, TrustError> {
         failure: None,
         starters: HashMap::new(),
         waiting: HashMap::new(),
+        authority: Authority::default(),
     };
     store.scan(&mut |event| {
         if let Err(reason) = walk.event(&event) {
@@ -107,6 +109,8 @@ struct Walk<'a> {
     starters: HashMap<String, String>,
     /// (run, confirm) -> the role it waits for.
     waiting: HashMap<(String, String), String>,
+    /// Who may approve, kill, revive and roll back.
+    authority: Authority,
 }
 
 impl Walk<'_> {
@@ -166,6 +170,7 @@ impl Walk<'_> {
         let Some(registry) = &self.registry else {
             return Err("the store does not begin with its registry (`registry_changed`)".into());
         };
+        self.authority.check(event, &registry.registry)?;
         if !needs_proof(event) {
             return Ok(());
         }

@@ -12,6 +12,7 @@
 
 pub mod allowance;
 pub mod audit;
+pub(crate) mod authority;
 pub mod open;
 pub mod plans;
 pub mod proof;
