@@ -70,21 +70,50 @@ impl Checked {
 }
 
 /// Runs every rule over `workflow`.
+/// From this many steps on, the graph's rules run on a thread of their own.
+const PARALLEL_STEPS: usize = 2_000;
+
 pub fn check(workflow: Workflow) -> Checked {
     let mut out = Vec::new();
     let (graph, binding) = {
         let model = model::build(&workflow, &mut out);
         let resolution = names::resolve(&model, &mut out);
-        clauses::check(&model, &mut out);
-        types::check(&model, &mut out);
-        actions::check(&model, &resolution, &mut out);
-        rollbacks::check(&model, &mut out);
-        let graph = graph::build(&model, &resolution.edges);
-        graph::cycles(&model, &graph, &mut out);
-        let binding = approvals::check(&model, &resolution, &graph, &mut out);
-        warnings::check(&model, &resolution, &mut out);
-        interpreters::check(&model, &mut out);
-        (graph, binding)
+        // The rules below only read the model; on a large file the graph's rules run beside
+        // the others (diagnostics are sorted afterwards, so the order they are found in is
+        // not seen).
+        let local = |out: &mut Vec<Diagnostic>| {
+            clauses::check(&model, out);
+            types::check(&model, out);
+            actions::check(&model, &resolution, out);
+            rollbacks::check(&model, out);
+            warnings::check(&model, &resolution, out);
+            interpreters::check(&model, out);
+        };
+        let graphed = |out: &mut Vec<Diagnostic>| {
+            let graph = graph::build(&model, &resolution.edges);
+            graph::cycles(&model, &graph, out);
+            let binding = approvals::check(&model, &resolution, &graph, out);
+            (graph, binding)
+        };
+        if model.steps.len() < PARALLEL_STEPS {
+            local(&mut out);
+            graphed(&mut out)
+        } else {
+            std::thread::scope(|scope| {
+                let beside = scope.spawn(|| {
+                    let mut found = Vec::new();
+                    local(&mut found);
+                    found
+                });
+                let built = graphed(&mut out);
+                match beside.join() {
+                    Ok(found) => out.extend(found),
+                    // A rule that panicked on one thread panics the check as it would alone.
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+                built
+            })
+        }
     };
     diagnostics::sort(&mut out);
     let workflow = (!out.iter().any(Diagnostic::is_error)).then_some(CheckedWorkflow {

@@ -20,9 +20,24 @@ pub(crate) struct Lowering {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+thread_local! {
+    /// Where the text pest parses begins in the file: 0, but for a part of a large file parsed
+    /// on its own (`parallel.rs`), whose spans must still be the file's offsets.
+    static BASE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Runs `lower` with every span shifted by `base`: for text that starts at `base` in the file.
+pub(crate) fn at_base<T>(base: usize, lower: impl FnOnce() -> T) -> T {
+    let before = BASE.with(|b| b.replace(base));
+    let lowered = lower();
+    BASE.with(|b| b.set(before));
+    lowered
+}
+
 fn span_of(pair: &Pair<'_, Rule>) -> Span {
     let span = pair.as_span();
-    Span::new(span.start(), span.end())
+    let base = BASE.with(std::cell::Cell::get);
+    Span::new(base + span.start(), base + span.end())
 }
 
 /// Takes the next pair, which the grammar guarantees has rule `rule`.

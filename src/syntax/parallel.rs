@@ -2,25 +2,32 @@
 //!
 //! pest parses one file on one thread; a workflow of many thousand steps is most of its cost.
 //! Here the body of a large workflow is split between steps, each part is parsed and lowered on
-//! its own thread, and the items are joined in order. Each part is parsed from a copy of the
-//! file in which everything before it is blanked to spaces, so pest reports the original byte
-//! offsets and the lowering runs unchanged: the tree is the one the sequential parse builds,
-//! spans included (a test compares them).
+//! a thread of a small pool, and the items are joined in order. Each part is parsed on its own
+//! and lowered with its spans shifted by where it starts ([`at_base`]), so the tree is the one
+//! the sequential parse builds, spans included (a test compares them). Parts are small (about
+//! [`PART_BYTES`]) and each one's parse tree is dropped once lowered, so pest's token queue for
+//! the whole file is never in memory at once.
 //!
 //! Anything unexpected (a syntax error, a lowering diagnostic, text after the closing brace, a
 //! brace count that does not add up) returns `None`, and the caller parses sequentially: errors
 //! are always explained by the one sequential path.
 
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 
 use pest::Parser as _;
 
 use super::ast::{Span, Workflow};
-use super::lower::Lowering;
+use super::lower::{Lowering, at_base};
 use super::parse::{Rule, WritParser};
 
 /// Below this size the threads cost more than they save.
 pub const MIN_BYTES: usize = 512 * 1024;
+
+/// About how large each part is: small enough that the parts' parse trees alive at once stay a
+/// small share of the file's tree, large enough that handing them out costs nothing.
+const PART_BYTES: usize = 256 * 1024;
 
 pub fn parse(source: &str) -> Option<Workflow> {
     // Size first: asking for the core count reads cgroup files, which on 10,000 small files
@@ -35,28 +42,43 @@ pub fn parse(source: &str) -> Option<Workflow> {
         return None;
     }
     let layout = scan(source)?;
-    let cuts = cuts(&layout, threads);
+    let parts = (source.len() / PART_BYTES).max(threads);
+    let cuts = cuts(&layout, parts);
     let (name, head_span) = head(source)?;
     if head_span.end != layout.open + 1 {
         return None;
     }
-    let parts: Vec<Option<Vec<super::ast::Item>>> = thread::scope(|scope| {
-        let handles: Vec<_> = cuts
-            .windows(2)
-            .filter_map(|w| match w {
-                [start, end] => Some((*start, *end)),
-                _ => None,
-            })
-            .map(|(start, end)| scope.spawn(move || chunk(source, start, end)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().ok().flatten())
-            .collect()
+    let ranges: Vec<(usize, usize)> = cuts
+        .windows(2)
+        .filter_map(|w| match w {
+            [start, end] => Some((*start, *end)),
+            _ => None,
+        })
+        .collect();
+    let lowered: Vec<Mutex<Option<Vec<super::ast::Item>>>> =
+        ranges.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    // Each worker takes the next part until none is left; a part that fails leaves `None`.
+    thread::scope(|scope| {
+        for _ in 0..threads.min(ranges.len()) {
+            scope.spawn(|| {
+                loop {
+                    let at = next.fetch_add(1, Ordering::Relaxed);
+                    let (Some(&(start, end)), Some(slot)) = (ranges.get(at), lowered.get(at))
+                    else {
+                        break;
+                    };
+                    let items = chunk(source, start, end);
+                    if let Ok(mut slot) = slot.lock() {
+                        *slot = items;
+                    }
+                }
+            });
+        }
     });
     let mut items = Vec::new();
-    for part in parts {
-        items.extend(part?);
+    for part in lowered {
+        items.extend(part.into_inner().ok().flatten()?);
     }
     Some(Workflow {
         name,
@@ -73,14 +95,11 @@ fn head(source: &str) -> Option<(super::ast::Ident, Span)> {
     lowering.diagnostics.is_empty().then_some(head)
 }
 
-/// Parses and lowers the items in `source[start..end]`, with everything before blanked.
+/// Parses and lowers the items in `source[start..end]`, their spans the file's offsets.
 fn chunk(source: &str, start: usize, end: usize) -> Option<Vec<super::ast::Item>> {
-    let mut padded = String::with_capacity(end);
-    padded.extend(std::iter::repeat_n(' ', start));
-    padded.push_str(source.get(start..end)?);
-    let mut pairs = WritParser::parse(Rule::chunk, &padded).ok()?;
+    let mut pairs = WritParser::parse(Rule::chunk, source.get(start..end)?).ok()?;
     let mut lowering = Lowering::new();
-    let items = lowering.chunk_items(pairs.next()?)?;
+    let items = at_base(start, || lowering.chunk_items(pairs.next()?))?;
     lowering.diagnostics.is_empty().then_some(items)
 }
 
@@ -165,13 +184,13 @@ fn string_end(bytes: &[u8], start: usize) -> Option<usize> {
     }
 }
 
-/// The boundaries of `threads` parts of about equal size: just after the `{` that opens the
+/// The boundaries of `parts` parts of about equal size: just after the `{` that opens the
 /// workflow, at item ends, and at the closing `}`.
-fn cuts(layout: &Layout, threads: usize) -> Vec<usize> {
+fn cuts(layout: &Layout, parts: usize) -> Vec<usize> {
     let (first, last) = (layout.open + 1, layout.close);
-    let size = (last - first) / threads.max(1);
+    let size = (last - first) / parts.max(1);
     let mut cuts = vec![first];
-    for part in 1..threads {
+    for part in 1..parts {
         let target = first + part * size;
         let at = layout.ends.partition_point(|&end| end < target);
         if let Some(&end) = layout.ends.get(at)
