@@ -62,9 +62,7 @@ pub fn run(args: &Args) -> u8 {
         |workflow: &str, writes: &[Name]| switch::holding_in(&switches, workflow, writes, &[]);
     let context = Context {
         now,
-        since: args.since.map(|s| {
-            now.saturating_sub(i64::try_from(s.saturating_mul(1_000)).unwrap_or(i64::MAX))
-        }),
+        since: args.since.map(|s| ago(now, s)),
         plan: &plan,
         killed: &killed,
     };
@@ -85,8 +83,13 @@ fn approved(store: &dyn Store, fingerprint: &str) -> Option<Plan> {
         .filter(|plan| plan.fingerprint == fingerprint)
 }
 
+/// The moment `seconds` before `now`.
+pub(super) fn ago(now: clock::Millis, seconds: u64) -> clock::Millis {
+    now.saturating_sub(i64::try_from(seconds.saturating_mul(1_000)).unwrap_or(i64::MAX))
+}
+
 /// `28d` -> 2,419,200: a whole number and one unit `s`, `m`, `h` or `d`.
-fn seconds(text: &str) -> Result<u64, String> {
+pub(super) fn seconds(text: &str) -> Result<u64, String> {
     let wrong = || {
         format!(
             "`{text}` is not a duration: write a whole number and a unit `s`, `m`, `h` or `d` (`30s`, `28d`)"
