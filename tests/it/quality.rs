@@ -130,3 +130,101 @@ fn an_exported_decision_whose_signature_no_longer_holds_says_so() {
     assert_eq!(lines[0]["person"], "olu");
     assert_eq!(lines[0]["identity"]["verified"], false);
 }
+
+fn json(bed: &Bed, args: &[&str], expected: i32) -> Value {
+    let mut all = args.to_vec();
+    all.extend(["--format", "json"]);
+    let out = bed.writ_raw(&all, &[]);
+    code(&out, expected);
+    out.json()
+}
+
+#[test]
+fn a_killed_workflow_says_who_killed_it_and_its_draft_is_written_after_revive_by_a_new_approval() {
+    let bed = starter("quality-kill");
+    let run = waiting(&bed);
+    let approve = ["approve", &run, "lead_review", "--key", "keys/sam"];
+    code(&bed.writ_raw(&approve, &[]), 0);
+    let kill = [
+        "kill",
+        "ticket_triage",
+        "--key",
+        "keys/olu",
+        "--reason",
+        "suggestions look wrong",
+    ];
+    code(&bed.writ_raw(&kill, &[]), 0);
+
+    // The write is drafted: the run ends `drafted` with exit 3, nothing written.
+    let resumed = json(&bed, &["resume", &run], 3);
+    assert_eq!(resumed["status"], "drafted", "{resumed}");
+    assert_eq!(resumed["steps"]["set_priority"], "drafted");
+    assert_eq!(crate::trust::priority(&bed), "low");
+    let status = json(&bed, &["status", &run], 0);
+    assert_eq!(status["status"], "drafted");
+    assert_eq!(status["step"], "set_priority");
+    let killed = &status["killed"];
+    assert_eq!(
+        (&killed["by"], &killed["reason"], &killed["holds"]),
+        (
+            &Value::from("olu"),
+            &Value::from("suggestions look wrong"),
+            &Value::from(true)
+        ),
+        "{status}"
+    );
+    assert!(killed["at"].as_str().is_some_and(|at| at.ends_with('Z')));
+    let listed = json(&bed, &["status"], 0);
+    assert_eq!(listed["runs"][0]["status"], "drafted");
+    assert_eq!(listed["killed"]["ticket_triage"]["by"], "olu", "{listed}");
+    let text = bed.writ_raw(&["status", &run], &[]);
+    assert!(
+        text.stdout
+            .contains("workflow `ticket_triage` killed by olu at")
+            && text.stdout.contains("suggestions look wrong"),
+        "{}",
+        text.describe()
+    );
+    let text = bed.writ_raw(&["status"], &[]);
+    assert!(text.stdout.contains("killed by olu"), "{}", text.describe());
+
+    // While the kill holds, nothing reopens and the old approval cannot be given again.
+    code(&bed.writ_raw(&["resume", &run], &[]), 3);
+    code(&bed.writ_raw(&approve, &[]), 1);
+    let asked = |bed: &Bed| {
+        bed.kinds(&run)
+            .iter()
+            .filter(|k| *k == "confirmation_requested")
+            .count()
+    };
+    assert_eq!(asked(&bed), 1);
+
+    code(
+        &bed.writ_raw(&["revive", "ticket_triage", "--key", "keys/olu"], &[]),
+        0,
+    );
+    let status = json(&bed, &["status", &run], 0);
+    assert_eq!(status["killed"]["holds"], false, "{status}");
+    // After revive, resume asks the draft's confirm again: the approval before the kill does
+    // not write it.
+    let reopened = json(&bed, &["resume", &run], 3);
+    assert_eq!(reopened["status"], "waiting", "{reopened}");
+    assert_eq!(reopened["waiting"][0]["step"], "lead_review");
+    assert_eq!(asked(&bed), 2);
+    assert_eq!(crate::trust::priority(&bed), "low");
+    code(&bed.writ_raw(&["resume", &run], &[]), 3);
+    assert_eq!(crate::trust::priority(&bed), "low");
+
+    // A new signed approval carries it out.
+    code(&bed.writ_raw(&approve, &[]), 0);
+    let done = json(&bed, &["resume", &run], 0);
+    assert_eq!(done["status"], "done", "{done}");
+    assert_eq!(done["steps"]["set_priority"], "written");
+    assert_eq!(crate::trust::priority(&bed), "urgent");
+    let kinds = bed.kinds(&run);
+    let at = |kind: &str| kinds.iter().rposition(|k| k == kind);
+    assert!(at("drafted") < at("written"), "{kinds:?}");
+    code(&crate::trust::audit(&bed, &[]), 0);
+    // The export has both approvals, each its own labelled example.
+    assert_eq!(export(&bed, &[]).len(), 2);
+}
