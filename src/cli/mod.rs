@@ -22,6 +22,7 @@ mod plan;
 mod quality;
 mod registry;
 mod report;
+mod report_html;
 mod resume;
 mod rollback;
 mod run;

@@ -228,3 +228,59 @@ fn a_killed_workflow_says_who_killed_it_and_its_draft_is_written_after_revive_by
     // The export has both approvals, each its own labelled example.
     assert_eq!(export(&bed, &[]).len(), 2);
 }
+
+#[test]
+fn the_html_report_is_one_offline_file_with_a_chart_each_and_the_text_reports_figures() {
+    let bed = starter("quality-html");
+    let first = waiting(&bed);
+    code(
+        &bed.writ_raw(
+            &["approve", &first, "lead_review", "--key", "keys/sam"],
+            &[],
+        ),
+        0,
+    );
+    code(&bed.writ_raw(&["resume", &first], &[]), 0);
+    let second = waiting(&bed);
+    let reject = [
+        "reject",
+        &second,
+        "lead_review",
+        "--key",
+        "keys/sam",
+        "--reason",
+        "needs <context> & care",
+    ];
+    code(&bed.writ_raw(&reject, &[]), 0);
+
+    let out = bed.writ_raw(&["report", "--format", "html"], &[]);
+    code(&out, 0);
+    let html = out.stdout.trim();
+    assert!(html.starts_with("<!DOCTYPE html>") && html.ends_with("</html>"));
+    assert_eq!(html.matches("<html").count(), 1);
+    // Nothing is fetched: no address, no script, no external file.
+    for forbidden in ["http://", "https://", "<script", " src=", "href=", "url("] {
+        assert!(!html.contains(forbidden), "`{forbidden}` in the page");
+    }
+    assert!(html.contains("<style>"));
+    // One SVG per chart: acceptance, decisions per week, outcomes.
+    assert_eq!(html.matches("<svg").count(), 3, "{html}");
+    assert!(html.contains("Acceptance per week") && html.contains("Outcomes per step"));
+    // The figures of the text report.
+    let text = bed.writ_raw(&["report"], &[]);
+    code(&text, 0);
+    assert!(
+        text.stdout
+            .contains("human decisions 2: 1 confirmed, 1 rejected, 0 expired (acceptance 50%)"),
+        "{}",
+        text.stdout
+    );
+    assert!(html.contains("workflow ticket_triage: 2 runs"));
+    assert!(
+        html.contains("<td>lead_review</td><td>2</td><td>1</td><td>1</td><td>0</td><td>50%</td>"),
+        "{html}"
+    );
+    // Free text is escaped.
+    assert!(html.contains("needs &lt;context&gt; &amp; care"));
+    assert!(!html.contains("<context>"));
+}

@@ -267,7 +267,7 @@ impl Engine {
             return None;
         }
         let figures = autonomy::figures(
-            &history,
+            history.iter(),
             &self.state.fingerprint,
             &gate,
             &confirms,
