@@ -10,6 +10,7 @@ mod check;
 mod decision;
 mod demo;
 mod explain;
+mod export;
 mod files;
 mod fmt;
 mod init;
@@ -21,6 +22,7 @@ mod plan;
 mod quality;
 mod registry;
 mod report;
+mod report_html;
 mod resume;
 mod rollback;
 mod run;
@@ -96,6 +98,8 @@ enum Command {
     Audit(audit::Args),
     /// The quality record per workflow and step: decisions, acceptance, and the gates now.
     Report(quality::Args),
+    /// Export the record: `decisions`, every human decision as a labelled example (JSONL).
+    Export(export::Args),
     /// The people, roles and keys the store trusts; changes signed by an admin.
     Registry(registry::Args),
     /// Kill switch: a workflow (or every workflow writing `--system`) drops to draft-only.
@@ -153,6 +157,7 @@ pub fn run() -> ExitCode {
         Command::Revive(args) => switch::revive(&args),
         Command::Audit(args) => audit::run(&args),
         Command::Report(args) => quality::run(&args),
+        Command::Export(args) => export::run(&args),
         Command::Registry(args) => registry::run(&args),
     };
     ExitCode::from(code)

@@ -1,4 +1,4 @@
-//! `writ report [--since DUR] [--workflow W] [--format text|json]`: the quality record per
+//! `writ report [--since DUR] [--workflow W] [--format text|json|html]`: the quality record per
 //! workflow and step (`runtime::quality`), with whether each gate holds now and why not.
 
 use std::cell::RefCell;
@@ -9,6 +9,7 @@ use super::runtime_args::ConfigArg;
 use crate::plan::{Name, Plan, plan_source};
 use crate::runtime::clock;
 use crate::runtime::quality::{self, Context, Report, StepRecord};
+use crate::runtime::record::RunStarted;
 use crate::runtime::store::Store;
 use crate::runtime::switch;
 use crate::runtime::trust::plans;
@@ -20,6 +21,8 @@ pub enum Format {
     Text,
     /// One JSON object.
     Json,
+    /// One self-contained HTML page with charts (inline SVG and CSS, nothing fetched).
+    Html,
 }
 
 #[derive(clap::Args)]
@@ -42,7 +45,7 @@ pub fn run(args: &Args) -> u8 {
         Ok(opened) => opened,
         Err(code) => return code,
     };
-    let (events, switches) = match (store.kind_events(&quality::KINDS), store.switch_events()) {
+    let (events, switches) = match (quality::events(&store), store.switch_events()) {
         (Ok(events), Ok(switches)) => (events, switches),
         (Err(error), _) | (_, Err(error)) => {
             eprintln!("error: cannot read the store: {error}");
@@ -60,11 +63,19 @@ pub fn run(args: &Args) -> u8 {
     };
     let killed =
         |workflow: &str, writes: &[Name]| switch::holding_in(&switches, workflow, writes, &[]);
+    let writes = |seq: u64| {
+        store
+            .event(seq)
+            .ok()
+            .flatten()
+            .and_then(|e| serde_json::from_value::<RunStarted>(e.event.data).ok())
+            .map(|started| started.writes)
+            .unwrap_or_default()
+    };
     let context = Context {
+        writes: &writes,
         now,
-        since: args.since.map(|s| {
-            now.saturating_sub(i64::try_from(s.saturating_mul(1_000)).unwrap_or(i64::MAX))
-        }),
+        since: args.since.map(|s| ago(now, s)),
         plan: &plan,
         killed: &killed,
     };
@@ -72,6 +83,13 @@ pub fn run(args: &Args) -> u8 {
     match args.format {
         Format::Json => println!("{}", serde_json::to_string(&report).unwrap_or_default()),
         Format::Text => print!("{}", text(&report)),
+        Format::Html => match super::report_html::page(&report) {
+            Ok(page) => print!("{page}"),
+            Err(error) => {
+                eprintln!("error: {error}");
+                return exit::USAGE;
+            }
+        },
     }
     exit::OK
 }
@@ -85,8 +103,13 @@ fn approved(store: &dyn Store, fingerprint: &str) -> Option<Plan> {
         .filter(|plan| plan.fingerprint == fingerprint)
 }
 
+/// The moment `seconds` before `now`.
+pub(super) fn ago(now: clock::Millis, seconds: u64) -> clock::Millis {
+    now.saturating_sub(i64::try_from(seconds.saturating_mul(1_000)).unwrap_or(i64::MAX))
+}
+
 /// `28d` -> 2,419,200: a whole number and one unit `s`, `m`, `h` or `d`.
-fn seconds(text: &str) -> Result<u64, String> {
+pub(super) fn seconds(text: &str) -> Result<u64, String> {
     let wrong = || {
         format!(
             "`{text}` is not a duration: write a whole number and a unit `s`, `m`, `h` or `d` (`30s`, `28d`)"
@@ -147,6 +170,12 @@ fn step_text(step: &StepRecord) -> String {
         out.push_str(&format!(
             "    rejected by {} at {}: {}\n",
             rejection.by, rejection.at, rejection.reason
+        ));
+    }
+    let unlisted = step.rejected.saturating_sub(step.rejections.len() as u64);
+    if unlisted > 0 {
+        out.push_str(&format!(
+            "    ({unlisted} earlier rejections not listed: `writ export decisions` has them all)\n"
         ));
     }
     if step.auto_decisions + step.sampled_reviews + step.rollbacks + step.repairs > 0 {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::runtime::record::Gate;
 use crate::runtime::run::{Phase, ReversalPhase, RunState, Status};
@@ -44,6 +44,62 @@ pub struct Report<'a> {
     pub repair_by: Vec<&'a str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unreversed: Vec<&'a str>,
+    /// The kill switch over this run: the kill holding its workflow now, else the one that
+    /// drafted its writes (`writ status` fills it in; it reads the store's kill events).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub killed: Option<Killed>,
+}
+
+/// Who killed a workflow, when and why, and whether the kill still holds.
+#[derive(Clone, Debug, Serialize)]
+pub struct Killed {
+    /// The `workflow_killed` event.
+    pub event: u64,
+    pub by: String,
+    pub at: String,
+    pub reason: String,
+    /// A system the kill names (`writ kill --system`), rather than the workflow.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
+    pub holds: bool,
+}
+
+impl Killed {
+    pub fn of(event: &crate::runtime::event::Event, holds: bool) -> Killed {
+        let switch =
+            crate::runtime::record::Switch::deserialize(&event.event.data).unwrap_or_default();
+        Killed {
+            event: event.seq,
+            by: event.event.person.clone().unwrap_or_default(),
+            at: event.at.clone(),
+            reason: switch.reason.unwrap_or_default(),
+            system: switch.system.map(|s| s.to_string()),
+            holds,
+        }
+    }
+
+    /// One line for a person.
+    pub fn text(&self, workflow: &str) -> String {
+        let what = match &self.system {
+            Some(system) => format!("system `{system}`"),
+            None => format!("workflow `{workflow}`"),
+        };
+        let revive = match &self.system {
+            Some(system) => format!("writ revive --system {system}"),
+            None => format!("writ revive {workflow}"),
+        };
+        if self.holds {
+            format!(
+                "{what} killed by {} at {}: {} (every write is drafted until `{revive}`)",
+                self.by, self.at, self.reason
+            )
+        } else {
+            format!(
+                "drafted by the kill of {what} by {} at {}: {} (revived since)",
+                self.by, self.at, self.reason
+            )
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -92,6 +148,7 @@ pub fn report(state: &RunState, status: Status) -> Report<'_> {
         unreversed: end
             .map(|e| e.unreversed.iter().map(|r| r.as_str()).collect())
             .unwrap_or_default(),
+        killed: None,
     }
 }
 
@@ -139,10 +196,14 @@ fn reversal_name(phase: ReversalPhase) -> &'static str {
 
 /// Prints the report: JSON on stdout, or lines for a person on stdout.
 pub fn print(state: &RunState, status: Status, format: Format) {
-    let report = report(state, status);
+    print_report(&report(state, status), state, format);
+}
+
+/// Prints a report built (and perhaps completed) by the caller.
+pub fn print_report(report: &Report<'_>, state: &RunState, format: Format) {
     match format {
-        Format::Json => outln!("{}", serde_json::to_string(&report).unwrap_or_default()),
-        Format::Text => out!("{}", super::terminal::escape_lines(&text(&report, state))),
+        Format::Json => outln!("{}", serde_json::to_string(report).unwrap_or_default()),
+        Format::Text => out!("{}", super::terminal::escape_lines(&text(report, state))),
     }
 }
 
@@ -151,6 +212,9 @@ fn text(report: &Report<'_>, state: &RunState) -> String {
         "run {} ({}): {}\n",
         report.run, report.workflow, report.status
     );
+    if let Some(killed) = &report.killed {
+        out.push_str(&format!("  {}\n", killed.text(report.workflow)));
+    }
     if report.identity == Some("asserted") {
         out.push_str("  identity: asserted (development: names were typed, not signed)\n");
     }
@@ -177,6 +241,12 @@ fn text(report: &Report<'_>, state: &RunState) -> String {
             } else {
                 report.unreversed.join(", ")
             }
+        ));
+    }
+    if report.status == "drafted" && report.killed.as_ref().is_none_or(|k| !k.holds) {
+        out.push_str(&format!(
+            "  next: writ resume {} (asks for a new approval of the drafts)\n",
+            report.run
         ));
     }
     if report.status == "ready" {

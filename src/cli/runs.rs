@@ -149,11 +149,12 @@ pub fn drive(engine: &mut Engine, mode: Mode, concurrency: usize) -> Result<(), 
         .map_err(|e| fail(&e, exit::USAGE))
 }
 
-/// The exit code of `run` and `resume` for a status: 0 done, 3 waiting, 1 anything else.
+/// The exit code of `run` and `resume` for a status: 0 done, 3 waiting (for a decision, or
+/// drafted: for a revive and a new approval), 1 anything else.
 pub fn exit_for(status: Status) -> u8 {
     match status {
         Status::Done => exit::OK,
-        Status::Waiting => exit::WAITING,
+        Status::Waiting | Status::Drafted => exit::WAITING,
         _ => exit::FINDINGS,
     }
 }

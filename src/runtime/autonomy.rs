@@ -32,8 +32,8 @@ struct Decision {
 
 /// The gate's figures at `now`, whether or not it holds (see [`holds`] and [`missing`]).
 /// Events dated after `now` are not evidence yet.
-pub fn figures(
-    events: &[Event],
+pub fn figures<'e>(
+    events: impl IntoIterator<Item = &'e Event>,
     fingerprint: &str,
     gate: &Gate,
     confirms: &[Name],

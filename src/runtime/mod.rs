@@ -6,6 +6,7 @@ pub mod clock;
 pub mod config;
 pub mod connector;
 pub mod decide;
+pub mod decisions;
 pub mod engine;
 pub mod event;
 pub mod lock;

@@ -11,12 +11,13 @@ use super::clock::{self, Millis};
 use super::event::{Event, EventKind};
 use super::record::{Decided, Ended, Figures, Gate, Requested, Reversal};
 use super::run::Status;
+use super::store::{Store, StoreError};
 use crate::plan::{Name, Plan, PlanAuto};
 
-/// The kinds the report reads (and nothing else: the store selects them by index).
-pub const KINDS: [EventKind; 9] = [
-    EventKind::RunStarted,
-    EventKind::ConfirmationRequested,
+/// The kinds the report reads with their data (the store selects them by index); besides
+/// these, `run_started` without its data ([`Store::kind_headers`]) and the
+/// `confirmation_requested` of sampled reviews ([`REVIEW_NEEDLE`]).
+pub const KINDS: [EventKind; 7] = [
     EventKind::Confirmed,
     EventKind::Rejected,
     EventKind::Expired,
@@ -26,8 +27,24 @@ pub const KINDS: [EventKind; 9] = [
     EventKind::RunFailed,
 ];
 
+/// The text every `confirmation_requested` of a sampled review holds (its `review` key):
+/// the store's pre-filter, so the data of the other requests is never read.
+pub const REVIEW_NEEDLE: &str = "\"review\":";
+
 /// How many of the most recent human decisions "had it held" looks back on.
 const WOULD_HAVE: usize = 20;
+
+/// How many of a step's rejections the report lists (the most recent; `rejected` counts all).
+pub const REJECTIONS_LISTED: usize = 20;
+
+/// The events [`report`] reads, in store order.
+pub fn events(store: &dyn Store) -> Result<Vec<Event>, StoreError> {
+    let mut events = store.kind_events(&KINDS)?;
+    events.extend(store.kind_headers(EventKind::RunStarted)?);
+    events.extend(store.kind_events_containing(EventKind::ConfirmationRequested, REVIEW_NEEDLE)?);
+    events.sort_by_key(|event| event.seq);
+    Ok(events)
+}
 
 #[derive(Debug, Serialize)]
 pub struct Report {
@@ -70,6 +87,64 @@ pub struct StepRecord {
     pub repairs: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gate: Option<GateRecord>,
+    /// The human decisions per calendar week (weeks start on Monday, UTC), oldest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub weeks: Vec<Week>,
+}
+
+/// One week's human decisions on a step.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Week {
+    /// The Monday it starts on, `YYYY-MM-DD`.
+    pub week: String,
+    /// The Monday, in milliseconds (the bucket's key).
+    #[serde(skip)]
+    pub start: Millis,
+    pub confirmed: u64,
+    pub rejected: u64,
+    pub expired: u64,
+}
+
+impl Week {
+    pub fn decisions(&self) -> u64 {
+        self.confirmed + self.rejected + self.expired
+    }
+}
+
+const DAY: Millis = 86_400_000;
+
+/// The Monday (00:00 UTC) of the week `at` lies in: 1970-01-05, day 4, was a Monday.
+fn monday(at: Millis) -> Millis {
+    let days = at.div_euclid(DAY);
+    (days - (days + 3).rem_euclid(7)) * DAY
+}
+
+/// Adds a decision of `kind` at `at` to the step's weeks (kept in order).
+fn tally_week(weeks: &mut Vec<Week>, at: Millis, kind: EventKind) {
+    let start = monday(at);
+    let index = match weeks.iter().position(|w| w.start == start) {
+        Some(index) => index,
+        None => {
+            let place = weeks.partition_point(|w| w.start < start);
+            let day = clock::format(start);
+            weeks.insert(
+                place,
+                Week {
+                    week: day.get(..10).unwrap_or_default().to_owned(),
+                    start,
+                    ..Week::default()
+                },
+            );
+            place
+        }
+    };
+    if let Some(week) = weeks.get_mut(index) {
+        match kind {
+            EventKind::Confirmed => week.confirmed += 1,
+            EventKind::Rejected => week.rejected += 1,
+            _ => week.expired += 1,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -99,6 +174,9 @@ pub struct Context<'a> {
     pub plan: &'a dyn Fn(&str) -> Option<Plan>,
     /// The kill switch's `workflow_killed` holding for a workflow (given the systems it writes).
     pub killed: &'a dyn Fn(&str, &[Name]) -> Option<Event>,
+    /// The systems the run started by event `seq` writes (its `run_started` data: the events
+    /// the report reads carry none).
+    pub writes: &'a dyn Fn(u64) -> Vec<Name>,
 }
 
 /// The report over `events` (any order of workflows, in store order within one).
@@ -125,12 +203,11 @@ pub fn report(events: &[Event], context: &Context<'_>, only: Option<&str>) -> Re
 fn workflow_record(workflow: &str, events: &[&Event], context: &Context<'_>) -> WorkflowRecord {
     let mut steps: BTreeMap<String, StepRecord> = BTreeMap::new();
     let mut runs = 0;
-    let mut latest: Option<(&str, Vec<Name>)> = None;
+    let mut latest: Option<(&str, u64)> = None;
     for event in events {
         let e = &event.event;
         if e.kind == EventKind::RunStarted {
-            let writes = serde_json::from_value::<Writes>(e.data.clone()).map(|w| w.writes);
-            latest = Some((e.fingerprint.as_str(), writes.unwrap_or_default()));
+            latest = Some((e.fingerprint.as_str(), event.seq));
         }
         let at = clock::parse(&event.at).unwrap_or(0);
         if context.since.is_some_and(|since| at < since) {
@@ -143,17 +220,15 @@ fn workflow_record(workflow: &str, events: &[&Event], context: &Context<'_>) -> 
         }
     }
     let killed = latest
-        .as_ref()
-        .and_then(|(_, writes)| (context.killed)(workflow, writes))
+        .and_then(|(_, seq)| (context.killed)(workflow, &(context.writes)(seq)))
         .map(|event| killed_by(&event));
     if let Some((fingerprint, _)) = latest
         && let Some(plan) = (context.plan)(fingerprint)
     {
-        let owned: Vec<Event> = events.iter().map(|e| (*e).clone()).collect();
         for step in plan.body.steps.iter().filter(|s| s.kind == "execute") {
             let Some(auto) = &step.auto else { continue };
             let gate = gate_record(
-                &owned,
+                events,
                 fingerprint,
                 &step.name,
                 auto,
@@ -166,6 +241,8 @@ fn workflow_record(workflow: &str, events: &[&Event], context: &Context<'_>) -> 
         }
     }
     for record in steps.values_mut() {
+        let extra = record.rejections.len().saturating_sub(REJECTIONS_LISTED);
+        record.rejections.drain(..extra);
         record.acceptance_basis_points = record
             .confirmed
             .saturating_mul(10_000)
@@ -178,12 +255,6 @@ fn workflow_record(workflow: &str, events: &[&Event], context: &Context<'_>) -> 
         killed,
         steps: steps.into_values().collect(),
     }
-}
-
-#[derive(Deserialize)]
-struct Writes {
-    #[serde(default)]
-    writes: Vec<Name>,
 }
 
 fn killed_by(event: &Event) -> Killed {
@@ -213,6 +284,11 @@ fn count(event: &Event, steps: &mut BTreeMap<String, StepRecord>) {
         EventKind::Confirmed | EventKind::Rejected | EventKind::Expired => {
             let record = entry(steps, step);
             record.decisions += 1;
+            tally_week(
+                &mut record.weeks,
+                clock::parse(&event.at).unwrap_or(0),
+                e.kind,
+            );
             match e.kind {
                 EventKind::Confirmed => record.confirmed += 1,
                 EventKind::Rejected => {
@@ -251,7 +327,7 @@ fn count(event: &Event, steps: &mut BTreeMap<String, StepRecord>) {
 
 /// The gate of `execute` judged now, from the latest decision that records it on this plan.
 fn gate_record(
-    events: &[Event],
+    events: &[&Event],
     fingerprint: &str,
     execute: &Name,
     auto: &PlanAuto,
@@ -262,6 +338,7 @@ fn gate_record(
     let mut confirms: Vec<Name> = Vec::new();
     let mut recent: Vec<EventKind> = Vec::new();
     for event in events.iter().filter(|e| e.event.fingerprint == fingerprint) {
+        let event: &Event = event;
         let e = &event.event;
         if !matches!(
             e.kind,
@@ -284,7 +361,14 @@ fn gate_record(
         gate = Some(found);
     }
     let gate = gate?;
-    let figures = autonomy::figures(events, fingerprint, &gate, &confirms, auto, now);
+    let figures = autonomy::figures(
+        events.iter().copied(),
+        fingerprint,
+        &gate,
+        &confirms,
+        auto,
+        now,
+    );
     let mut missing = autonomy::missing(&figures, auto, now);
     if killed {
         missing.insert(

@@ -280,7 +280,7 @@ pub struct Ended {
 
 /// `workflow_killed` / `workflow_revived`: the kill switch, for one workflow or every workflow
 /// that writes one system.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Switch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system: Option<Name>,

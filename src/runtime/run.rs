@@ -34,6 +34,9 @@ pub enum Status {
     Expired,
     RolledBack,
     NeedsRepair,
+    /// Ended with writes a kill turned into drafts (nothing written for them): after
+    /// `writ revive`, `writ resume` asks their confirms again, and a new approval writes them.
+    Drafted,
 }
 
 impl Status {
@@ -48,6 +51,7 @@ impl Status {
             Status::Expired => "expired",
             Status::RolledBack => "rolled_back",
             Status::NeedsRepair => "needs_repair",
+            Status::Drafted => "drafted",
         }
     }
 
@@ -107,6 +111,8 @@ pub struct StepState {
     pub written_seq: Option<u64>,
     /// Rows its write changed beyond its capture (`written`'s `beyond`).
     pub beyond: Option<u64>,
+    /// For a drafted write: the kill-switch event that stopped it.
+    pub killed_by: Option<u64>,
     /// A quorum confirm's people who have confirmed so far, and their events.
     pub signers: Vec<String>,
     pub signer_events: Vec<u64>,
@@ -232,10 +238,14 @@ impl RunState {
                     Some(text) => Some(clock::parse(text).ok_or_else(|| corrupt(event, text))?),
                     None => None,
                 };
+                self.reopen_drafts(&data.gates);
                 let state = self.step_mut(named()?);
                 state.phase = Some(Phase::Requested);
                 state.deciding_role = Some(data.role.clone());
                 state.deadline = deadline;
+                // A new request starts a new quorum (a draft's confirm asked again).
+                state.signers.clear();
+                state.signer_events.clear();
                 state.request = Some((data, at));
             }
             EventKind::Escalated => {
@@ -323,6 +333,7 @@ impl RunState {
                 state.values = data.values;
                 state.written_seq = written.then_some(event.seq);
                 state.beyond = data.beyond;
+                state.killed_by = data.killed_by.filter(|_| !written);
             }
             EventKind::Verified => {
                 let state = self.step_mut(named()?);
@@ -355,6 +366,42 @@ impl RunState {
             }
         }
         Ok(())
+    }
+
+    /// A confirm asked again for writes a kill drafted: those executes start over (their old
+    /// allowances are void, so only the new decision can allow them) and the run is open again.
+    fn reopen_drafts(&mut self, gates: &[Gate]) {
+        let mut reopened = false;
+        for gate in gates {
+            let Some(state) = self.steps.get_mut(gate.step.as_str()) else {
+                continue;
+            };
+            if state.phase != Some(Phase::Drafted) {
+                continue;
+            }
+            *state = StepState::default();
+            for hash in self.allowed.remove(gate.step.as_str()).unwrap_or_default() {
+                self.allowed_by.remove(&hash);
+            }
+            reopened = true;
+        }
+        if reopened
+            && self
+                .end
+                .as_ref()
+                .is_some_and(|e| e.status == Status::Drafted)
+        {
+            self.end = None;
+        }
+    }
+
+    /// The executes a kill turned into drafts, in plan-name order.
+    pub fn drafted(&self) -> Vec<&Name> {
+        self.steps
+            .iter()
+            .filter(|(_, s)| s.phase == Some(Phase::Drafted))
+            .map(|(name, _)| name)
+            .collect()
     }
 
     fn step_mut(&mut self, name: Name) -> &mut StepState {

@@ -22,6 +22,7 @@ mod identity;
 mod lint;
 mod parallel;
 mod plans;
+mod quality;
 mod robustness;
 mod runtime;
 mod runtime_guards;

@@ -9,6 +9,7 @@
 //! hold.
 
 mod compensate;
+mod drafts;
 mod recover;
 mod requests;
 pub mod shared;
@@ -26,7 +27,7 @@ use super::clock;
 use super::decide::{self, Decider, Refusal};
 use super::event::{EventKind, NewEvent};
 use super::record::{self, Cause, Ended, RunStarted};
-use super::run::{Phase, ReplayError, RunState, Status, replay};
+use super::run::{Phase, ReplayError, RunState, replay};
 use super::store::StoreError;
 use super::switch;
 use super::value::Value;
@@ -259,6 +260,10 @@ impl Engine {
 
     /// Drives the run to its next stop and returns its state.
     pub async fn drive(&mut self, mode: Mode) -> Result<&RunState, EngineError> {
+        if mode == Mode::Run && self.reopen_drafts()? {
+            // Its drafts' confirms wait for a human again.
+            return Ok(&self.state);
+        }
         if self.state.end.is_some() && self.state.compensating.is_none() {
             return Ok(&self.state);
         }
@@ -374,10 +379,11 @@ impl Engine {
     }
 
     fn finish(&mut self) -> Result<(), EngineError> {
+        let (status, step, reason) = self.ending();
         let data = Ended {
-            status: Status::Done,
-            step: None,
-            reason: None,
+            status,
+            step,
+            reason,
             repair_by: vec![],
             unreversed: vec![],
         };

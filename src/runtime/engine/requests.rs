@@ -149,7 +149,7 @@ impl Engine {
     }
 
     /// Appends `confirmation_requested` for a confirm that is ready.
-    fn request(&mut self, step: &PlanStep) -> Result<(), EngineError> {
+    pub(super) fn request(&mut self, step: &PlanStep) -> Result<(), EngineError> {
         let review = self
             .gated
             .get(&step.name)
@@ -267,7 +267,7 @@ impl Engine {
             return None;
         }
         let figures = autonomy::figures(
-            &history,
+            history.iter(),
             &self.state.fingerprint,
             &gate,
             &confirms,

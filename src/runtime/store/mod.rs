@@ -79,6 +79,30 @@ pub trait Store {
     /// Every event of the given kinds, in order (registry changes, plan approvals).
     fn kind_events(&self, kinds: &[EventKind]) -> Result<Vec<Event>, StoreError>;
 
+    /// Every event of `kind` without its data (`data` is `null`), in order: for counting and
+    /// finding events cheaply (`writ report` over a large store). Read one's data with
+    /// [`Store::event`].
+    fn kind_headers(&self, kind: EventKind) -> Result<Vec<Event>, StoreError> {
+        let mut events = self.kind_events(&[kind])?;
+        for event in &mut events {
+            event.event.data = serde_json::Value::Null;
+        }
+        Ok(events)
+    }
+
+    /// Every event of `kind` whose stored data, as text, contains `needle`, in order: a
+    /// pre-filter that saves reading the data of the rest. Callers check the data again (the
+    /// text may occur inside a value).
+    fn kind_events_containing(
+        &self,
+        kind: EventKind,
+        needle: &str,
+    ) -> Result<Vec<Event>, StoreError> {
+        let mut events = self.kind_events(&[kind])?;
+        events.retain(|event| event.event.data.to_string().contains(needle));
+        Ok(events)
+    }
+
     /// Every event in order, handed to `visit` one at a time until it returns `false`.
     fn scan(&self, visit: &mut dyn FnMut(Event) -> bool) -> Result<(), StoreError>;
 

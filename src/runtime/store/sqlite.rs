@@ -91,8 +91,15 @@ impl SqliteStore {
     /// Events matching one `WHERE` clause with one parameter, in order.
     fn select(&self, condition: &str, value: &str) -> Result<Vec<Event>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM events WHERE {condition} ORDER BY seq");
-        let mut statement = self.connection.prepare_cached(&sql).map_err(backend)?;
-        let mut rows = statement.query([value]).map_err(backend)?;
+        self.select_sql(&sql, &[value])
+    }
+
+    /// Events from one `SELECT` of the columns [`RawRow::read`] reads.
+    fn select_sql(&self, sql: &str, values: &[&str]) -> Result<Vec<Event>, StoreError> {
+        let mut statement = self.connection.prepare_cached(sql).map_err(backend)?;
+        let mut rows = statement
+            .query(rusqlite::params_from_iter(values))
+            .map_err(backend)?;
         let mut events = Vec::new();
         while let Some(row) = rows.next().map_err(backend)? {
             let raw = RawRow::read(row).map_err(|error| StoreError::Corrupt(error.to_string()))?;
@@ -217,6 +224,24 @@ impl Store for SqliteStore {
         }
         events.sort_by_key(|event| event.seq);
         Ok(events)
+    }
+
+    fn kind_headers(&self, kind: EventKind) -> Result<Vec<Event>, StoreError> {
+        // `data` is not read: a constant `null` in its place.
+        let sql = "SELECT seq, at, run, workflow, kind, person, role, fingerprint, step, 'null', \
+                   prev_hash, hash FROM events WHERE kind = ?1 ORDER BY seq";
+        self.select_sql(sql, &[kind.as_str()])
+    }
+
+    fn kind_events_containing(
+        &self,
+        kind: EventKind,
+        needle: &str,
+    ) -> Result<Vec<Event>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM events WHERE kind = ?1 AND instr(data, ?2) > 0 ORDER BY seq"
+        );
+        self.select_sql(&sql, &[kind.as_str(), needle])
     }
 
     fn scan(&self, visit: &mut dyn FnMut(Event) -> bool) -> Result<(), StoreError> {
