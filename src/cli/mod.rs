@@ -20,12 +20,13 @@ mod log_text;
 mod plan;
 mod quality;
 mod registry;
-mod report;
+pub(crate) mod report;
 mod resume;
 mod rollback;
 mod run;
 mod runs;
 mod runtime_args;
+mod serve;
 mod sign;
 mod starter;
 mod status;
@@ -102,6 +103,8 @@ enum Command {
     Kill(switch::KillArgs),
     /// Lift the kill switch (needs the workflow's owner role).
     Revive(switch::ReviveArgs),
+    /// The runtime as a service: HTTP API, timers; runs until SIGTERM.
+    Serve(serve::Args),
 }
 
 pub fn run() -> ExitCode {
@@ -154,8 +157,14 @@ pub fn run() -> ExitCode {
         Command::Audit(args) => audit::run(&args),
         Command::Report(args) => quality::run(&args),
         Command::Registry(args) => registry::run(&args),
+        Command::Serve(args) => serve::run(&args),
     };
     ExitCode::from(code)
+}
+
+/// Opens `config`'s store (it must exist and trust the config's registry); refusals drawn.
+fn trusted_store(config: &crate::runtime::config::Config) -> Result<(), u8> {
+    runtime_args::trusted(config, crate::runtime::trust::Create::Never).map(|_| ())
 }
 
 /// Whether to colour output on stderr: a terminal, and `NO_COLOR` unset.

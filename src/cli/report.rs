@@ -139,10 +139,15 @@ fn reversal_name(phase: ReversalPhase) -> &'static str {
 
 /// Prints the report: JSON on stdout, or lines for a person on stdout.
 pub fn print(state: &RunState, status: Status, format: Format) {
+    out!("{}", rendered(state, status, format));
+}
+
+/// What [`print`] prints (the service sends it, so a client prints the same bytes).
+pub fn rendered(state: &RunState, status: Status, format: Format) -> String {
     let report = report(state, status);
     match format {
-        Format::Json => outln!("{}", serde_json::to_string(&report).unwrap_or_default()),
-        Format::Text => out!("{}", super::terminal::escape_lines(&text(&report, state))),
+        Format::Json => format!("{}\n", serde_json::to_string(&report).unwrap_or_default()),
+        Format::Text => super::terminal::escape_lines(&text(&report, state)),
     }
 }
 

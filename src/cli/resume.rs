@@ -5,7 +5,6 @@
 use super::report::Format;
 use super::runs::{self, exit_for, show};
 use super::runtime_args::ConfigArg;
-use crate::runtime::engine::Mode;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -20,15 +19,9 @@ pub struct Args {
 pub fn run(args: &Args) -> u8 {
     let resumed = || -> Result<u8, u8> {
         let config = args.config.load()?;
-        let concurrency = config.limits.concurrency;
-        let mut opened = runs::open(config, &args.run)?;
-        opened
-            .engine
-            .systems()
-            .check_tokens()
-            .map_err(|e| runs::fail(&e, super::exit::USAGE))?;
-        runs::drive(&mut opened.engine, Mode::Run, concurrency)?;
-        Ok(exit_for(show(opened.engine.state(), args.format)))
+        let state = crate::ops::resume::resume(config, &args.run, runs::progress())
+            .map_err(|e| runs::ops_fail(&e))?;
+        Ok(exit_for(show(&state, args.format)))
     };
     resumed().unwrap_or_else(|code| code)
 }

@@ -1,0 +1,313 @@
+//! `writ serve`, end to end: the real binary as a service on 127.0.0.1 (a port the system
+//! picks, printed on stdout), reached with writ's own client. Acts are statements printed by
+//! the local command (`--statement`) and signed with `ssh-keygen -Y sign -n writ`, so what
+//! the service verifies is exactly what a person's key signed.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use writ::serve::Address;
+use writ::serve::client::request;
+
+use super::trust::{TRIAGE, code, priority, ssh_keygen, starter};
+use crate::support::bed::Bed;
+
+/// A running `writ serve`; killed when dropped.
+struct Service {
+    child: Child,
+    address: Address,
+}
+
+impl Service {
+    fn start(bed: &Bed) -> Service {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_writ"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .current_dir(bed.path(""))
+            .env("NO_COLOR", "1")
+            .env_remove("WRIT_FAULT")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("writ serve starts");
+        let stdout = child.stdout.take().expect("its stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("writ serve prints its address");
+        assert!(!line.trim().is_empty(), "writ serve printed no address");
+        let address = Address::parse(line.trim()).expect("an address");
+        Service { child, address }
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        request(
+            &self.address,
+            method,
+            path,
+            body.as_ref(),
+            Duration::from_secs(30),
+        )
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+
+    /// Polls the run until `done` holds of its status answer (at most `within`).
+    fn until(&self, run: &str, within: Duration, done: impl Fn(&Value) -> bool) -> Value {
+        let end = Instant::now() + within;
+        loop {
+            let (status, body) = self.call("GET", &format!("/v1/runs/{run}"), None);
+            assert_eq!(status, 200, "{body}");
+            if done(&body) || Instant::now() > end {
+                return body;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The statement a local command prints with `--statement`, signed with `key` as
+/// `ssh-keygen -Y sign -n writ` does: the body of an acting request.
+fn signed(bed: &Bed, args: &[&str], key: &str) -> Value {
+    let mut args: Vec<&str> = args.to_vec();
+    args.extend(["--key", key, "--statement"]);
+    let out = bed.writ_raw(&args, &[]);
+    code(&out, 0);
+    let file = bed.path("statement.json");
+    std::fs::write(&file, &out.stdout).unwrap();
+    let _ = std::fs::remove_file(bed.path("statement.json.sig"));
+    let sign = ssh_keygen(
+        bed,
+        &["-Y", "sign", "-n", "writ", "-f", key, "statement.json"],
+    );
+    assert!(sign.status.success(), "{sign:?}");
+    let signature = std::fs::read_to_string(bed.path("statement.json.sig")).unwrap();
+    json!({ "statement": out.stdout, "signature": signature })
+}
+
+fn start_args() -> Vec<&'static str> {
+    vec!["run", TRIAGE, "--input", "ticket_id=105"]
+}
+
+fn kinds(body: &Value) -> Vec<String> {
+    body["events"]
+        .as_array()
+        .map(|events| {
+            events
+                .iter()
+                .filter_map(|e| e["kind"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_run_is_started_decided_and_finished_through_the_service() {
+    let bed = starter("serve-e2e");
+    let service = Service::start(&bed);
+    let (status, body) = service.call(
+        "POST",
+        "/v1/runs",
+        Some(signed(&bed, &start_args(), "keys/ana")),
+    );
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["status"], "waiting", "{body}");
+    assert_eq!(body["exit"], 3);
+    let run = body["run"].as_str().unwrap().to_owned();
+    // What the local `writ status RUN` prints is what the service sends.
+    let local = bed.writ_raw(&["status", &run], &[]);
+    assert_eq!(body["text"].as_str().unwrap(), local.stdout);
+
+    let (status, inbox) = service.call("GET", "/v1/inbox/sam", None);
+    assert_eq!(status, 200, "{inbox}");
+    assert_eq!(inbox["waiting"][0]["run"], run.as_str(), "{inbox}");
+    assert_eq!(inbox["waiting"][0]["step"], "lead_review");
+    let (_, ana) = service.call("GET", "/v1/inbox/ana", None);
+    assert_eq!(
+        ana["waiting"],
+        json!([]),
+        "the starter never decides: {ana}"
+    );
+
+    let approve = ["approve", run.as_str(), "lead_review"];
+    let (status, body) = service.call(
+        "POST",
+        "/v1/decisions",
+        Some(signed(&bed, &approve, "keys/sam")),
+    );
+    assert_eq!(status, 200, "{body}");
+    // Nobody types `writ resume`: the service drives the run on at once.
+    let done = service.until(&run, Duration::from_secs(10), |b| b["status"] == "done");
+    assert_eq!(done["status"], "done", "{done}");
+    assert_eq!(priority(&bed), "urgent");
+
+    let (status, events) = service.call("GET", &format!("/v1/runs/{run}/events?after=0"), None);
+    assert_eq!(status, 200);
+    let kinds = kinds(&events);
+    assert!(kinds.contains(&"confirmed".to_owned()), "{kinds:?}");
+    assert_eq!(kinds.last().map(String::as_str), Some("run_finished"));
+    // Nothing new after the last: a long poll of one second answers empty.
+    let last = events["last"].as_u64().unwrap();
+    let began = Instant::now();
+    let (_, later) = service.call(
+        "GET",
+        &format!("/v1/runs/{run}/events?after={last}&wait=1"),
+        None,
+    );
+    assert_eq!(later["events"], json!([]));
+    assert!(began.elapsed() >= Duration::from_millis(900));
+}
+
+#[test]
+fn unsigned_and_foreign_signed_acts_are_refused_with_the_local_text() {
+    let bed = starter("serve-refused");
+    let service = Service::start(&bed);
+    // Unsigned: 401, and the words the local command gives a person who did not sign.
+    let mut body = signed(&bed, &start_args(), "keys/ana");
+    let statement = body["statement"].clone();
+    body.as_object_mut().unwrap().remove("signature");
+    let (status, answer) = service.call("POST", "/v1/runs", Some(body));
+    assert_eq!(status, 401, "{answer}");
+    let local = bed.writ_raw(&start_args(), &[]);
+    code(&local, 2);
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("who acts? this store takes only signed statements"),
+        "{answer}"
+    );
+    assert!(
+        local
+            .stderr
+            .contains("who acts? this store takes only signed statements")
+    );
+    // Ana's statement signed with sam's key: 403, and nothing started.
+    std::fs::remove_file(bed.path("statement.json.sig")).unwrap();
+    let foreign = ssh_keygen(
+        &bed,
+        &[
+            "-Y",
+            "sign",
+            "-n",
+            "writ",
+            "-f",
+            "keys/sam",
+            "statement.json",
+        ],
+    );
+    assert!(foreign.status.success());
+    let signature = std::fs::read_to_string(bed.path("statement.json.sig")).unwrap();
+    let body = json!({ "statement": statement, "signature": signature });
+    let (status, answer) = service.call("POST", "/v1/runs", Some(body));
+    assert_eq!(status, 403, "{answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("the signature does not hold")
+            || answer["error"].as_str().unwrap().contains("not `ana`'s"),
+        "{answer}"
+    );
+    let (_, runs) = service.call("GET", "/v1/runs", None);
+    assert_eq!(runs["runs"], json!([]), "{runs}");
+
+    // Ana may not confirm her own run (four eyes): refused, 409, the local refusal's text.
+    let (_, started) = service.call(
+        "POST",
+        "/v1/runs",
+        Some(signed(&bed, &start_args(), "keys/ana")),
+    );
+    let run = started["run"].as_str().unwrap().to_owned();
+    let approve = ["approve", run.as_str(), "lead_review"];
+    let (status, answer) = service.call(
+        "POST",
+        "/v1/decisions",
+        Some(signed(&bed, &approve, "keys/ana")),
+    );
+    assert_eq!(status, 409, "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("four eyes"),
+        "{answer}"
+    );
+    assert_eq!(answer["exit"], 1);
+}
+
+#[test]
+fn a_second_service_on_the_same_store_is_refused() {
+    let bed = starter("serve-two");
+    let _first = Service::start(&bed);
+    let second = bed.writ_raw(&["serve", "--listen", "127.0.0.1:0"], &[]);
+    code(&second, 1);
+    assert!(
+        second
+            .stderr
+            .contains("another `writ serve` owns the store"),
+        "{}",
+        second.describe()
+    );
+}
+
+#[test]
+fn a_deadline_and_an_escalation_are_recorded_with_no_client_call() {
+    let bed = starter("serve-timers");
+    let source = std::fs::read_to_string(bed.path(TRIAGE)).unwrap();
+    let fast = source.replace(
+        "expires 4h -> escalate ops_lead",
+        "expires 2s -> escalate ops_lead",
+    );
+    assert_ne!(fast, source);
+    std::fs::write(bed.path("workflows/fast.writ"), fast).unwrap();
+    code(
+        &bed.writ_raw(
+            &["approve-plan", "workflows/fast.writ", "--key", "keys/olu"],
+            &[],
+        ),
+        0,
+    );
+    let service = Service::start(&bed);
+    let args = ["run", "workflows/fast.writ", "--input", "ticket_id=105"];
+    let (status, body) = service.call("POST", "/v1/runs", Some(signed(&bed, &args, "keys/ana")));
+    assert_eq!(status, 201, "{body}");
+    let run = body["run"].as_str().unwrap().to_owned();
+    // The escalation is recorded within a second of the first deadline, by nobody's call but
+    // the service's, and the escalation role gets its whole window.
+    let escalated = service.until(&run, Duration::from_secs(6), |b| {
+        b["report"]["waiting"][0]["escalated"] == true
+    });
+    assert_eq!(escalated["status"], "waiting", "{escalated}");
+    let expired = service.until(&run, Duration::from_secs(8), |b| b["status"] == "expired");
+    assert_eq!(expired["status"], "expired", "{expired}");
+    let events = bed.events(&run);
+    let at = |kind: &str| {
+        let event = events
+            .iter()
+            .find(|e| e["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind}"));
+        writ::runtime::clock::parse(event["at"].as_str().unwrap()).unwrap()
+    };
+    let requested = at("confirmation_requested");
+    let escalated_at = at("escalated");
+    let expired_at = at("expired");
+    // Within a second of each deadline: the first at 2 s, the escalation role's own 2 s
+    // window from the deadline that was missed (never shortened by a late sweep: the expiry
+    // is not before 4 s).
+    let escalated_after = escalated_at - requested;
+    assert!(
+        (2_000..3_000).contains(&escalated_after),
+        "escalated {escalated_after} ms after the request"
+    );
+    let expired_after = expired_at - requested;
+    assert!(
+        (4_000..5_000).contains(&expired_after),
+        "expired {expired_after} ms after the request"
+    );
+}
