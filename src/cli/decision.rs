@@ -4,6 +4,7 @@
 //! Exit 0 when recorded, 1 when refused.
 
 use super::exit;
+use super::remote::{self, ServerArg};
 use super::report::Format;
 use super::runs::{self, show};
 use super::runtime_args::ConfigArg;
@@ -27,6 +28,8 @@ pub struct ApproveArgs {
     format: Format,
     #[command(flatten)]
     config: ConfigArg,
+    #[command(flatten)]
+    server: ServerArg,
 }
 
 #[derive(clap::Args)]
@@ -44,6 +47,8 @@ pub struct RejectArgs {
     format: Format,
     #[command(flatten)]
     config: ConfigArg,
+    #[command(flatten)]
+    server: ServerArg,
 }
 
 pub fn approve(args: &ApproveArgs) -> u8 {
@@ -55,6 +60,7 @@ pub fn approve(args: &ApproveArgs) -> u8 {
         note: args.note.clone(),
         format: args.format,
         config: &args.config,
+        server: args.server.server.as_deref(),
     };
     decision.record().unwrap_or_else(|code| code)
 }
@@ -72,6 +78,7 @@ pub fn reject(args: &RejectArgs) -> u8 {
         note: Some(args.reason.clone()),
         format: args.format,
         config: &args.config,
+        server: args.server.server.as_deref(),
     };
     decision.record().unwrap_or_else(|code| code)
 }
@@ -84,11 +91,33 @@ struct Decision<'a> {
     note: Option<String>,
     format: Format,
     config: &'a ConfigArg,
+    server: Option<&'a str>,
 }
 
 impl Decision<'_> {
     fn record(self) -> Result<u8, u8> {
         let config = self.config.load()?;
+        if let Some(server) = self.server {
+            let decision = decide::verdict_name(self.verdict);
+            let fields = remote::decision_fields(
+                server,
+                self.run,
+                self.step,
+                decision,
+                self.note.as_deref(),
+            )?;
+            let send = remote::Send {
+                server,
+                config: &config,
+                sign: self.sign,
+                act: Act::Decide,
+                fields,
+                free: &[],
+                path: "/v1/decisions",
+                format: self.format,
+            };
+            return send.send(false);
+        }
         let (fields, pinned) = decide::draft(
             &config,
             self.run,

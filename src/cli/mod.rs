@@ -20,6 +20,7 @@ mod log_text;
 mod plan;
 mod quality;
 mod registry;
+mod remote;
 pub(crate) mod report;
 mod resume;
 mod rollback;

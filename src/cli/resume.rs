@@ -2,6 +2,7 @@
 //! checked against their before-images, never written twice). Refused when the workflow file's
 //! plan changed since the run started. Exits as `writ run` does.
 
+use super::remote::ServerArg;
 use super::report::Format;
 use super::runs::{self, exit_for, show};
 use super::runtime_args::ConfigArg;
@@ -14,9 +15,14 @@ pub struct Args {
     format: Format,
     #[command(flatten)]
     config: ConfigArg,
+    #[command(flatten)]
+    server: ServerArg,
 }
 
 pub fn run(args: &Args) -> u8 {
+    if let Some(server) = &args.server.server {
+        return super::remote::resume(server, &args.run, args.format);
+    }
     let resumed = || -> Result<u8, u8> {
         let config = args.config.load()?;
         let state = crate::ops::resume::resume(config, &args.run, runs::progress())

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use super::exit;
 use super::files;
+use super::remote::{self, ServerArg};
 use super::report::Format;
 use super::runs::{self, exit_for, show};
 use super::runtime_args::ConfigArg;
@@ -36,6 +37,8 @@ pub struct Args {
     format: Format,
     #[command(flatten)]
     config: ConfigArg,
+    #[command(flatten)]
+    server: ServerArg,
 }
 
 pub fn run(args: &Args) -> u8 {
@@ -49,6 +52,26 @@ fn start(args: &Args) -> Result<u8, u8> {
     let file = std::path::absolute(&args.file).unwrap_or_else(|_| args.file.clone());
     let plan = runs::load_plan(&file)?;
     let inputs = inputs(&plan, &args.inputs)?;
+    if let Some(server) = &args.server.server {
+        let fields = json!({
+            "run": new_run_id(),
+            "workflow": plan.body.workflow.name,
+            "fingerprint": plan.fingerprint,
+            "inputs": inputs,
+            "context": args.context,
+        });
+        let send = remote::Send {
+            server,
+            config: &config,
+            sign: &args.sign,
+            act: Act::StartRun,
+            fields,
+            free: &["run"],
+            path: "/v1/runs",
+            format: args.format,
+        };
+        return send.send(true);
+    }
     let (store, pinned) = trusted(&config, Create::IfMissing)?;
     // Only an approved version runs, and from the source its approval keeps.
     if plans::approved(&store, &plan.fingerprint)

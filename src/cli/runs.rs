@@ -12,7 +12,6 @@ use crate::ops::{self, OpsError};
 use crate::plan::{Plan, plan_source};
 use crate::runtime::engine::shared::Observer;
 use crate::runtime::run::{RunState, Status};
-use crate::runtime::store::Store;
 
 /// Prints any miette diagnostic the way every command does.
 pub fn fail(error: &dyn miette::Diagnostic, code: u8) -> u8 {
@@ -49,12 +48,6 @@ pub fn progress() -> Option<Observer> {
             eprintln!("  {}", super::log_text::line(event));
         })
     })
-}
-
-/// Run `run` replayed from `store`: exit 1 when there is no such run (or the id could name
-/// none), 2 when its events cannot be read.
-pub fn replayed(store: &dyn Store, run: &str) -> Result<RunState, u8> {
-    ops::replayed(store, run).map_err(|e| ops_fail(&e))
 }
 
 /// Locks, replays and plans run `run` from the plan it started with ([`ops::open`]).

@@ -5,12 +5,12 @@
 use serde::Serialize;
 
 use super::exit;
+use super::remote::ServerArg;
 use super::report::{self, Format};
 use super::runs;
 use super::runtime_args::ConfigArg;
-use crate::runtime::lock;
-use crate::runtime::run::{RunState, Status};
-use crate::runtime::store::Store;
+use crate::ops;
+use crate::ops::status::Line;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -20,96 +20,61 @@ pub struct Args {
     format: Format,
     #[command(flatten)]
     config: ConfigArg,
+    #[command(flatten)]
+    server: ServerArg,
 }
 
 pub fn run(args: &Args) -> u8 {
-    // No store yet is no run yet, when listing (one run asked for is unknown all the same).
-    if args.run.is_none()
-        && let Ok(config) = args.config.load()
-        && !config.state.exists()
-    {
-        print_lines(Vec::new(), args.format);
-        return exit::OK;
+    if let Some(server) = &args.server.server {
+        return super::remote::status(server, args.run.as_deref(), args.format);
     }
-    let (config, store, _) = match args.config.open_store() {
-        Ok(opened) => opened,
+    let config = match args.config.load() {
+        Ok(config) => config,
         Err(code) => return code,
     };
-    let status_of = |state: &RunState| match state.status() {
-        Status::Ready if lock::is_held(&config.state, &state.id) => Status::Running,
-        other => other,
-    };
-    let load = |run: &str| runs::replayed(&store, run);
     if let Some(run) = &args.run {
-        return match load(run) {
-            Ok(state) => {
-                report::print(&state, status_of(&state), args.format);
+        return match ops::status::one(&config, run) {
+            Ok((state, status)) => {
+                report::print(&state, status, args.format);
                 exit::OK
             }
-            Err(code) => code,
+            Err(error) => runs::ops_fail(&error),
         };
     }
-    let runs = match store.runs() {
-        Ok(runs) => runs,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return exit::USAGE;
+    match ops::status::list(&config) {
+        Ok(lines) => {
+            out!("{}", render_lines(&lines, args.format));
+            exit::OK
         }
-    };
-    let mut lines = Vec::new();
-    // One unreadable run (its events edited) is listed as such; it never hides the others.
-    for run in &runs {
-        lines.push(match load(run) {
-            Ok(state) => Line {
-                status: status_of(&state).as_str(),
-                run: state.id,
-                workflow: state.workflow,
-                started_by: state.starter,
-                started_at: state.started_at,
-            },
-            Err(_) => Line {
-                status: "unreadable",
-                run: run.to_string(),
-                workflow: String::new(),
-                started_by: String::new(),
-                started_at: String::new(),
-            },
-        });
+        Err(error) => runs::ops_fail(&error),
     }
-    print_lines(lines, args.format);
-    exit::OK
 }
 
-fn print_lines(lines: Vec<Line>, format: Format) {
+/// What `writ status` prints for a listing (a client prints the same for the service's).
+pub fn render_lines(lines: &[Line], format: Format) -> String {
     match format {
         Format::Json => {
             #[derive(Serialize)]
-            struct Runs {
-                runs: Vec<Line>,
+            struct Runs<'a> {
+                runs: &'a [Line],
             }
-            outln!(
-                "{}",
+            format!(
+                "{}\n",
                 serde_json::to_string(&Runs { runs: lines }).unwrap_or_default()
-            );
+            )
         }
-        Format::Text if lines.is_empty() => outln!("no runs yet"),
+        Format::Text if lines.is_empty() => "no runs yet\n".to_owned(),
         Format::Text => {
-            for line in &lines {
+            let mut out = String::new();
+            for line in lines {
                 let text = format!(
                     "{:<24} {:<24} {:<13} started by {} at {}",
                     line.run, line.workflow, line.status, line.started_by, line.started_at
                 );
-                outln!("{}", super::terminal::escape(&text));
+                out.push_str(&super::terminal::escape(&text));
+                out.push('\n');
             }
+            out
         }
     }
-}
-
-#[derive(Serialize)]
-struct Line {
-    run: String,
-    workflow: String,
-    status: &'static str,
-    started_by: String,
-    started_at: String,
 }

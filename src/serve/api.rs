@@ -34,7 +34,9 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/v1/runs", get(list).post(start))
         .route("/v1/runs/{run}", get(status))
         .route("/v1/runs/{run}/events", get(events))
+        .route("/v1/runs/{run}/resume", post(resume))
         .route("/v1/decisions", post(decide))
+        .route("/v1/drafts/decision", post(draft))
         .route("/v1/inbox/{person}", get(inbox))
         .with_state(service)
 }
@@ -81,6 +83,7 @@ fn run_body(state: &RunState, status: Status) -> Value {
         },
         "report": report::report(state, status),
         "text": report::rendered(state, status, Format::Text),
+        "json": report::rendered(state, status, Format::Json),
     })
 }
 
@@ -189,16 +192,7 @@ async fn decide(State(service): Shared, axum::Json(body): axum::Json<ActBody>) -
     let decided = service.clone();
     let result = blocking(move || {
         let (signed, statement) = body.signed(&decided)?;
-        let verdict = match field(&statement, "decision")? {
-            "confirm" => Verdict::Confirm,
-            "reject" => Verdict::Reject,
-            other => {
-                return Err(OpsError::error(
-                    Failure::Usage,
-                    format!("`{other}` is not a decision (`confirm` or `reject`)"),
-                ));
-            }
-        };
+        let verdict = verdict(field(&statement, "decision")?)?;
         let request = ops::decide::Request {
             run: field(&statement, "run")?.to_owned(),
             step: field(&statement, "step")?.to_owned(),
@@ -229,6 +223,54 @@ async fn decide(State(service): Shared, axum::Json(body): axum::Json<ActBody>) -
             (StatusCode::OK, axum::Json(body)).into_response()
         }
         Err(error) => failure(&error),
+    }
+}
+
+async fn resume(State(service): Shared, Path(run): Path<String>) -> Response {
+    let result = blocking(move || {
+        // The service drives its runs itself; a resume asked for waits its turn.
+        let state = ops::resume::resume(service.config.clone(), &run, None)?;
+        Ok(run_body(&state, state.status()))
+    })
+    .await;
+    answer(result, StatusCode::OK)
+}
+
+/// What a decision is asked about, for the fields of its statement.
+#[derive(Deserialize)]
+struct DraftBody {
+    run: String,
+    step: String,
+    decision: String,
+    note: Option<String>,
+}
+
+/// The fields of the `decide` statement the service would take for this decision now (the
+/// client signs them with `store`, `person` and `at`).
+async fn draft(State(service): Shared, axum::Json(body): axum::Json<DraftBody>) -> Response {
+    let result = blocking(move || {
+        let verdict = verdict(&body.decision)?;
+        let (fields, _) = ops::decide::draft(
+            &service.config,
+            &body.run,
+            &body.step,
+            verdict,
+            body.note.as_deref(),
+        )?;
+        Ok(json!({ "fields": fields }))
+    })
+    .await;
+    answer(result, StatusCode::OK)
+}
+
+fn verdict(decision: &str) -> Result<Verdict, OpsError> {
+    match decision {
+        "confirm" => Ok(Verdict::Confirm),
+        "reject" => Ok(Verdict::Reject),
+        other => Err(OpsError::error(
+            Failure::Usage,
+            format!("`{other}` is not a decision (`confirm` or `reject`)"),
+        )),
     }
 }
 

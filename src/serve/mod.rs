@@ -44,7 +44,9 @@ impl Address {
     /// The default: `serve.sock` in the state folder.
     pub fn default_for(config: &Config) -> Address {
         let folder = config.state.parent().map(PathBuf::from).unwrap_or_default();
-        Address::Unix(folder.join("serve.sock"))
+        let socket = folder.join("serve.sock");
+        // Told as an absolute path: a client elsewhere reaches it by what the service prints.
+        Address::Unix(std::path::absolute(&socket).unwrap_or(socket))
     }
 }
 

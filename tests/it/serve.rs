@@ -22,11 +22,20 @@ struct Service {
 
 impl Service {
     fn start(bed: &Bed) -> Service {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_writ"))
-            .args(["serve", "--listen", "127.0.0.1:0"])
+        Service::start_with(bed, &["--listen", "127.0.0.1:0"], None)
+    }
+
+    /// `writ serve ARGS`, with `WRIT_FAULT` set to `fault` (the crash tests' SIGKILL point).
+    fn start_with(bed: &Bed, args: &[&str], fault: Option<&str>) -> Service {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_writ"));
+        command.arg("serve").args(args);
+        match fault {
+            Some(fault) => command.env("WRIT_FAULT", fault),
+            None => command.env_remove("WRIT_FAULT"),
+        };
+        let mut child = command
             .current_dir(bed.path(""))
             .env("NO_COLOR", "1")
-            .env_remove("WRIT_FAULT")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -310,4 +319,157 @@ fn a_deadline_and_an_escalation_are_recorded_with_no_client_call() {
         (4_000..5_000).contains(&expired_after),
         "expired {expired_after} ms after the request"
     );
+}
+
+/// `writ ARGS --server ADDR`.
+fn client(bed: &Bed, service: &Service, args: &[&str]) -> crate::support::bed::Outcome {
+    let server = service.address.to_string();
+    let mut args: Vec<&str> = args.to_vec();
+    args.extend(["--server", server.as_str()]);
+    bed.writ_raw(&args, &[])
+}
+
+#[test]
+fn the_cli_as_a_client_prints_what_the_local_command_prints() {
+    let bed = starter("serve-client");
+    let service = Service::start(&bed);
+    let mut args = start_args();
+    args.extend(["--key", "keys/ana"]);
+    let started = client(&bed, &service, &args);
+    code(&started, 3);
+    let run = started
+        .stdout
+        .split_whitespace()
+        .nth(1)
+        .expect("`run ID (...)`")
+        .to_owned();
+    // The same bytes as the local command for the same state.
+    assert_eq!(started.stdout, bed.writ_raw(&["status", &run], &[]).stdout);
+    assert!(
+        started.stdout.contains("waits for a `support_lead`"),
+        "{}",
+        started.stdout
+    );
+    // A refusal: the local command's words and exit code.
+    let own = client(
+        &bed,
+        &service,
+        &["approve", &run, "lead_review", "--key", "keys/ana"],
+    );
+    let local = bed.writ_raw(&["approve", &run, "lead_review", "--key", "keys/ana"], &[]);
+    code(&own, 1);
+    code(&local, 1);
+    assert_eq!(own.stderr, local.stderr);
+    assert!(own.stderr.contains("four eyes"), "{}", own.stderr);
+
+    let approved = client(
+        &bed,
+        &service,
+        &["approve", &run, "lead_review", "--key", "keys/sam"],
+    );
+    code(&approved, 0);
+    service.until(&run, Duration::from_secs(10), |b| b["status"] == "done");
+    for format in ["text", "json"] {
+        let remote = client(&bed, &service, &["status", &run, "--format", format]);
+        let local = bed.writ_raw(&["status", &run, "--format", format], &[]);
+        code(&remote, 0);
+        assert_eq!(remote.stdout, local.stdout, "status --format {format}");
+        let remote = client(&bed, &service, &["status", "--format", format]);
+        let local = bed.writ_raw(&["status", "--format", format], &[]);
+        assert_eq!(
+            remote.stdout, local.stdout,
+            "the listing, --format {format}"
+        );
+    }
+    let resumed = client(&bed, &service, &["resume", &run]);
+    code(&resumed, 0);
+    assert_eq!(resumed.stdout, bed.writ_raw(&["resume", &run], &[]).stdout);
+    assert_eq!(priority(&bed), "urgent");
+}
+
+#[test]
+fn a_service_killed_in_the_middle_of_a_write_continues_after_a_restart() {
+    let bed = starter("serve-sigkill");
+    // SIGKILL right after the helpdesk's write commits, before its `written` is recorded.
+    let mut first = Service::start_with(
+        &bed,
+        &["--listen", "127.0.0.1:0"],
+        Some("commit:set_priority"),
+    );
+    let mut args = start_args();
+    args.extend(["--key", "keys/ana"]);
+    let started = client(&bed, &first, &args);
+    code(&started, 3);
+    let run = started.stdout.split_whitespace().nth(1).unwrap().to_owned();
+    // Its answer may be cut by the kill; what counts is what the store holds.
+    let _ = client(
+        &bed,
+        &first,
+        &["approve", &run, "lead_review", "--key", "keys/sam"],
+    );
+    let end = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = first.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < end,
+            "the service was not killed at the fault"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(9), "{status:?}");
+    assert_eq!(
+        priority(&bed),
+        "urgent",
+        "the write committed before the kill"
+    );
+    assert!(!bed.kinds(&run).contains(&"written".to_owned()));
+
+    // Restarted, the service settles the write in doubt by its marker row and finishes the
+    // run by itself: nothing lost, nothing written twice.
+    let second = Service::start(&bed);
+    let done = second.until(&run, Duration::from_secs(15), |b| b["status"] == "done");
+    assert_eq!(done["status"], "done", "{done}");
+    let kinds = bed.kinds(&run);
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "written").count(),
+        1,
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "before_image").count(),
+        1,
+        "{kinds:?}"
+    );
+    code(&super::trust::audit(&bed, &[]), 0);
+}
+
+#[test]
+fn sigterm_stops_the_service_on_its_default_socket_gracefully() {
+    let bed = starter("serve-sigterm");
+    let mut service = Service::start_with(&bed, &[], None);
+    let socket = bed.path(".writ/serve.sock");
+    assert_eq!(service.address, Address::Unix(socket.clone()));
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&socket).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o660, "{mode:o}");
+    let (status, runs) = service.call("GET", "/v1/runs", None);
+    assert_eq!((status, runs), (200, json!({ "runs": [] })));
+    let term = Command::new("kill")
+        .args(["-TERM", &service.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let end = Instant::now() + Duration::from_secs(10);
+    let exit = loop {
+        if let Some(status) = service.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < end, "SIGTERM did not stop the service");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(exit.code(), Some(0), "{exit:?}");
+    assert!(!socket.exists(), "the socket is removed on a graceful stop");
 }
