@@ -7,6 +7,7 @@
 mod api;
 pub mod client;
 mod lock;
+pub mod notify;
 mod timers;
 
 use std::os::unix::fs::PermissionsExt;
@@ -172,7 +173,14 @@ pub fn run(config: Config, bound: Bound, lock: ServiceLock) -> Result<(), ServeE
 
 async fn serve(service: Arc<Service>, bound: Bound) -> Result<(), ServeError> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let timers = tokio::spawn(timers::run(service.clone(), stop_rx.clone()));
+    let ledger = if service.config.notify.is_empty() {
+        None
+    } else {
+        let head = notify::head(&service);
+        let ledger = notify::Ledger::open(&service.config.state, head).map_err(ServeError::Io)?;
+        Some(Arc::new(ledger))
+    };
+    let timers = tokio::spawn(timers::run(service.clone(), ledger, stop_rx.clone()));
     let app = api::router(service);
     let shutdown = async move {
         stopped().await;

@@ -4,6 +4,8 @@
 //! is driven on, all through the engine's one resume path (`ops::resume`). Nobody types
 //! `writ resume`.
 //!
+//! Each tick also hands the new notifying events to the webhooks (`notify.rs`).
+//!
 //! An escalation role gets its whole window: its deadline runs from the deadline that was
 //! missed (`decide.rs`), and that deadline is recorded within a tick of passing.
 
@@ -11,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::Service;
+use super::notify::{self, Ledger};
 use crate::ops;
 use crate::runtime::clock;
 use crate::runtime::lock;
@@ -22,14 +25,25 @@ use crate::runtime::trust::Create;
 /// a sweep takes).
 const TICK: Duration = Duration::from_millis(400);
 
-pub async fn run(service: Arc<Service>, mut stop: tokio::sync::watch::Receiver<bool>) {
+pub async fn run(
+    service: Arc<Service>,
+    ledger: Option<Arc<Ledger>>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     loop {
         if *stop.borrow() {
             return;
         }
         let swept = service.clone();
+        let notices = ledger.clone();
         // A sweep that fails (the store unreadable for a moment) is tried again next tick.
-        let _ = tokio::task::spawn_blocking(move || sweep(&swept)).await;
+        let _ = tokio::task::spawn_blocking(move || {
+            sweep(&swept);
+            if let Some(ledger) = &notices {
+                notify::sweep(&swept, ledger);
+            }
+        })
+        .await;
         let _ = tokio::time::timeout(TICK, stop.changed()).await;
     }
 }

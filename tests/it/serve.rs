@@ -22,17 +22,16 @@ struct Service {
 
 impl Service {
     fn start(bed: &Bed) -> Service {
-        Service::start_with(bed, &["--listen", "127.0.0.1:0"], None)
+        Service::start_with(bed, &["--listen", "127.0.0.1:0"], &[])
     }
 
-    /// `writ serve ARGS`, with `WRIT_FAULT` set to `fault` (the crash tests' SIGKILL point).
-    fn start_with(bed: &Bed, args: &[&str], fault: Option<&str>) -> Service {
+    /// `writ serve ARGS` with `env` set (`WRIT_FAULT`: the crash tests' SIGKILL point).
+    fn start_with(bed: &Bed, args: &[&str], env: &[(&str, &str)]) -> Service {
         let mut command = Command::new(env!("CARGO_BIN_EXE_writ"));
-        command.arg("serve").args(args);
-        match fault {
-            Some(fault) => command.env("WRIT_FAULT", fault),
-            None => command.env_remove("WRIT_FAULT"),
-        };
+        command.arg("serve").args(args).env_remove("WRIT_FAULT");
+        for (key, value) in env {
+            command.env(key, value);
+        }
         let mut child = command
             .current_dir(bed.path(""))
             .env("NO_COLOR", "1")
@@ -394,7 +393,7 @@ fn a_service_killed_in_the_middle_of_a_write_continues_after_a_restart() {
     let mut first = Service::start_with(
         &bed,
         &["--listen", "127.0.0.1:0"],
-        Some("commit:set_priority"),
+        &[("WRIT_FAULT", "commit:set_priority")],
     );
     let mut args = start_args();
     args.extend(["--key", "keys/ana"]);
@@ -449,7 +448,7 @@ fn a_service_killed_in_the_middle_of_a_write_continues_after_a_restart() {
 #[test]
 fn sigterm_stops_the_service_on_its_default_socket_gracefully() {
     let bed = starter("serve-sigterm");
-    let mut service = Service::start_with(&bed, &[], None);
+    let mut service = Service::start_with(&bed, &[], &[]);
     let socket = bed.path(".writ/serve.sock");
     assert_eq!(service.address, Address::Unix(socket.clone()));
     use std::os::unix::fs::PermissionsExt;
@@ -472,4 +471,131 @@ fn sigterm_stops_the_service_on_its_default_socket_gracefully() {
     };
     assert_eq!(exit.code(), Some(0), "{exit:?}");
     assert!(!socket.exists(), "the socket is removed on a graceful stop");
+}
+
+/// One request a webhook receiver got: its headers (lowercase names) and body.
+struct Received {
+    headers: std::collections::BTreeMap<String, String>,
+    body: String,
+}
+
+/// A webhook receiver on 127.0.0.1 that answers 503 to the first request and 200 after.
+fn receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Received>>>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = got.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut headers = std::collections::BTreeMap::new();
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            loop {
+                line.clear();
+                reader.read_line(&mut line).unwrap();
+                let Some((name, value)) = line.trim_end().split_once(": ") else {
+                    break;
+                };
+                headers.insert(name.to_ascii_lowercase(), value.to_owned());
+            }
+            let length: usize = headers["content-length"].parse().unwrap();
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let mut received = seen.lock().unwrap();
+            let status = if received.is_empty() {
+                "503 Service Unavailable"
+            } else {
+                "200 OK"
+            };
+            received.push(Received {
+                headers,
+                body: String::from_utf8(body).unwrap(),
+            });
+            drop(received);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            );
+        }
+    });
+    (url, got)
+}
+
+#[test]
+fn webhooks_are_signed_per_the_standard_webhooks_spec_retried_and_recorded() {
+    use ssh_encoding::base64::{Base64, Encoding as _};
+    let bed = starter("serve-webhooks");
+    let (url, got) = receiver();
+    let config = std::fs::read_to_string(bed.path("writ.yaml")).unwrap();
+    let hook = format!(
+        "notify:\n  - url: \"{url}\"\n    events: [confirmation_requested, expired]\n    \
+         secret_env: WRIT_WEBHOOK_SECRET\n"
+    );
+    std::fs::write(bed.path("writ.yaml"), format!("{config}{hook}")).unwrap();
+    let key = b"a webhook secret of 24 b";
+    let secret = format!("whsec_{}", Base64::encode_string(key));
+    let service = Service::start_with(
+        &bed,
+        &["--listen", "127.0.0.1:0"],
+        &[("WRIT_WEBHOOK_SECRET", secret.as_str())],
+    );
+    let mut args = start_args();
+    args.extend(["--key", "keys/ana"]);
+    // The receiver fails the first delivery: the run does not wait for it.
+    let started = client(&bed, &service, &args);
+    code(&started, 3);
+    let run = started.stdout.split_whitespace().nth(1).unwrap().to_owned();
+    let end = Instant::now() + Duration::from_secs(15);
+    while got.lock().unwrap().len() < 2 {
+        assert!(Instant::now() < end, "no retry of the failed delivery");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let received = got.lock().unwrap();
+    let (first, retry) = (&received[0], &received[1]);
+    assert_eq!(
+        first.headers["webhook-id"], retry.headers["webhook-id"],
+        "one id per message"
+    );
+    assert_eq!(first.body, retry.body);
+    for delivery in [first, retry] {
+        // The spec: HMAC-SHA256 keyed with the base64 after `whsec_`, over `id.timestamp.body`,
+        // sent as `v1,BASE64`; the timestamp in Unix seconds, near now.
+        let id = &delivery.headers["webhook-id"];
+        let timestamp: i64 = delivery.headers["webhook-timestamp"].parse().unwrap();
+        let now = writ::runtime::clock::now() / 1_000;
+        assert!(
+            (now - timestamp).abs() < 300,
+            "timestamp {timestamp}, now {now}"
+        );
+        let signed = format!("{id}.{timestamp}.{}", delivery.body);
+        let expected = format!(
+            "v1,{}",
+            Base64::encode_string(&writ::serve::notify::hmac_sha256(key, signed.as_bytes()))
+        );
+        assert_eq!(delivery.headers["webhook-signature"], expected);
+    }
+    let body: Value = serde_json::from_str(&first.body).unwrap();
+    assert_eq!(body["type"], "confirmation_requested", "{body}");
+    assert_eq!(body["data"]["run"], run.as_str());
+    assert_eq!(body["data"]["step"], "lead_review");
+    assert_eq!(body["data"]["role"], "support_lead");
+    assert_eq!(
+        body["data"]["deciders"],
+        json!([{ "person": "sam", "inbox": "/v1/inbox/sam" }]),
+        "{body}"
+    );
+    drop(received);
+    // Every attempt is recorded beside the store.
+    let ledger = rusqlite::Connection::open(bed.path(".writ/state.db.deliveries.db")).unwrap();
+    let attempts: Vec<(i64, Option<i64>, bool)> = ledger
+        .prepare("SELECT attempt, status, delivered FROM deliveries ORDER BY attempt")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(attempts, vec![(1, Some(503), false), (2, Some(200), true)]);
 }
