@@ -4,14 +4,14 @@
 //! Exit 0 when recorded, 1 when refused.
 
 use super::exit;
+use super::remote::{self, ServerArg};
 use super::report::Format;
 use super::runs::{self, show};
 use super::runtime_args::ConfigArg;
 use super::sign::{SignArgs, Signing};
-use crate::runtime::decide::{Decider, Verdict};
-use crate::runtime::engine::{EngineError, Mode};
+use crate::ops::decide;
+use crate::runtime::decide::Verdict;
 use crate::runtime::trust::statement::Act;
-use serde_json::json;
 
 #[derive(clap::Args)]
 pub struct ApproveArgs {
@@ -28,6 +28,8 @@ pub struct ApproveArgs {
     format: Format,
     #[command(flatten)]
     config: ConfigArg,
+    #[command(flatten)]
+    server: ServerArg,
 }
 
 #[derive(clap::Args)]
@@ -45,6 +47,8 @@ pub struct RejectArgs {
     format: Format,
     #[command(flatten)]
     config: ConfigArg,
+    #[command(flatten)]
+    server: ServerArg,
 }
 
 pub fn approve(args: &ApproveArgs) -> u8 {
@@ -56,6 +60,7 @@ pub fn approve(args: &ApproveArgs) -> u8 {
         note: args.note.clone(),
         format: args.format,
         config: &args.config,
+        server: args.server.server.as_deref(),
     };
     decision.record().unwrap_or_else(|code| code)
 }
@@ -73,6 +78,7 @@ pub fn reject(args: &RejectArgs) -> u8 {
         note: Some(args.reason.clone()),
         format: args.format,
         config: &args.config,
+        server: args.server.server.as_deref(),
     };
     decision.record().unwrap_or_else(|code| code)
 }
@@ -85,68 +91,55 @@ struct Decision<'a> {
     note: Option<String>,
     format: Format,
     config: &'a ConfigArg,
+    server: Option<&'a str>,
 }
 
 impl Decision<'_> {
     fn record(self) -> Result<u8, u8> {
         let config = self.config.load()?;
-        let concurrency = config.limits.concurrency;
-        let mut opened = runs::open(config, self.run)?;
-        let engine = &mut opened.engine;
-        // A deadline that passed is recorded first: a late decision is never an approval.
-        engine
-            .apply_timers()
-            .map_err(|e| runs::fail(&e, exit::USAGE))?;
-        // What the person signs: this run, this confirm, this plan, exactly the writes the
-        // waiting request allows, and the verdict.
-        let gates: Vec<String> = engine
-            .state()
-            .steps
-            .get(self.step)
-            .and_then(|s| s.request.as_ref())
-            .map(|(request, _)| request.gates.iter().map(|g| g.hash.clone()).collect())
-            .unwrap_or_default();
-        let fields = json!({
-            "run": self.run,
-            "step": self.step,
-            "fingerprint": engine.state().fingerprint,
-            "decision": match self.verdict {
-                Verdict::Confirm => "confirm",
-                Verdict::Reject => "reject",
-            },
-            "gates": gates,
-            "note": self.note,
-        });
-        let acting = match self.sign.sign(&opened.pinned, Act::Decide, fields, &[])? {
+        if let Some(server) = self.server {
+            let decision = decide::verdict_name(self.verdict);
+            let fields = remote::decision_fields(
+                server,
+                self.run,
+                self.step,
+                decision,
+                self.note.as_deref(),
+            )?;
+            let send = remote::Send {
+                server,
+                config: &config,
+                sign: self.sign,
+                act: Act::Decide,
+                fields,
+                free: &[],
+                path: "/v1/decisions",
+                format: self.format,
+            };
+            return send.send(false);
+        }
+        let (fields, pinned) = decide::draft(
+            &config,
+            self.run,
+            self.step,
+            self.verdict,
+            self.note.as_deref(),
+        )
+        .map_err(|e| runs::ops_fail(&e))?;
+        let acting = match self.sign.sign(&pinned, Act::Decide, fields, &[])? {
             Signing::Act(acting) => acting,
             Signing::Printed => return Ok(exit::OK),
         };
-        let engine = &mut opened.engine;
-        let decider = Decider::Person {
-            name: &acting.person,
+        let request = decide::Request {
+            run: self.run.to_owned(),
+            step: self.step.to_owned(),
             verdict: self.verdict,
             note: self.note,
-            proof: acting.proof,
+            signed: acting.signed(),
         };
-        let refused = match engine.decide(self.step, decider) {
-            Ok(()) => None,
-            Err(EngineError::Refused(refusal)) => Some(refusal),
-            Err(other) => return Err(runs::fail(&other, exit::USAGE)),
-        };
-        if self.verdict == Verdict::Reject && refused.is_none() {
-            let role = engine
-                .state()
-                .steps
-                .get(self.step)
-                .and_then(|s| s.deciding_role.clone())
-                .unwrap_or_default();
-            engine.act_as(&acting.person, &role, None);
-        }
-        runs::drive(engine, Mode::Settle, concurrency)?;
-        if let Some(refusal) = refused {
-            return Err(runs::fail(&refusal, exit::FINDINGS));
-        }
-        show(engine.state(), self.format);
+        let state =
+            decide::decide(config, request, runs::progress()).map_err(|e| runs::ops_fail(&e))?;
+        show(&state, self.format);
         Ok(exit::OK)
     }
 }

@@ -21,13 +21,15 @@ mod log_text;
 mod plan;
 mod quality;
 mod registry;
-mod report;
+mod remote;
+pub(crate) mod report;
 mod report_html;
 mod resume;
 mod rollback;
 mod run;
 mod runs;
 mod runtime_args;
+mod serve;
 mod sign;
 mod starter;
 mod status;
@@ -106,6 +108,8 @@ enum Command {
     Kill(switch::KillArgs),
     /// Lift the kill switch (needs the workflow's owner role).
     Revive(switch::ReviveArgs),
+    /// The runtime as a service: HTTP API, timers; runs until SIGTERM.
+    Serve(serve::Args),
 }
 
 pub fn run() -> ExitCode {
@@ -159,8 +163,14 @@ pub fn run() -> ExitCode {
         Command::Report(args) => quality::run(&args),
         Command::Export(args) => export::run(&args),
         Command::Registry(args) => registry::run(&args),
+        Command::Serve(args) => serve::run(&args),
     };
     ExitCode::from(code)
+}
+
+/// Opens `config`'s store (it must exist and trust the config's registry); refusals drawn.
+fn trusted_store(config: &crate::runtime::config::Config) -> Result<(), u8> {
+    runtime_args::trusted(config, crate::runtime::trust::Create::Never).map(|_| ())
 }
 
 /// Whether to colour output on stderr: a terminal, and `NO_COLOR` unset.

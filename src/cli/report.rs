@@ -196,14 +196,23 @@ fn reversal_name(phase: ReversalPhase) -> &'static str {
 
 /// Prints the report: JSON on stdout, or lines for a person on stdout.
 pub fn print(state: &RunState, status: Status, format: Format) {
-    print_report(&report(state, status), state, format);
+    out!("{}", rendered(state, status, format));
+}
+
+/// What [`print`] prints (the service sends it, so a client prints the same bytes).
+pub fn rendered(state: &RunState, status: Status, format: Format) -> String {
+    rendered_report(&report(state, status), state, format)
 }
 
 /// Prints a report built (and perhaps completed) by the caller.
 pub fn print_report(report: &Report<'_>, state: &RunState, format: Format) {
+    out!("{}", rendered_report(report, state, format));
+}
+
+fn rendered_report(report: &Report<'_>, state: &RunState, format: Format) -> String {
     match format {
-        Format::Json => outln!("{}", serde_json::to_string(report).unwrap_or_default()),
-        Format::Text => out!("{}", super::terminal::escape_lines(&text(report, state))),
+        Format::Json => format!("{}\n", serde_json::to_string(report).unwrap_or_default()),
+        Format::Text => super::terminal::escape_lines(&text(report, state)),
     }
 }
 

@@ -2,10 +2,10 @@
 //! checked against their before-images, never written twice). Refused when the workflow file's
 //! plan changed since the run started. Exits as `writ run` does.
 
+use super::remote::ServerArg;
 use super::report::Format;
 use super::runs::{self, exit_for, show};
 use super::runtime_args::ConfigArg;
-use crate::runtime::engine::Mode;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -15,20 +15,19 @@ pub struct Args {
     format: Format,
     #[command(flatten)]
     config: ConfigArg,
+    #[command(flatten)]
+    server: ServerArg,
 }
 
 pub fn run(args: &Args) -> u8 {
+    if let Some(server) = &args.server.server {
+        return super::remote::resume(server, &args.run, args.format);
+    }
     let resumed = || -> Result<u8, u8> {
         let config = args.config.load()?;
-        let concurrency = config.limits.concurrency;
-        let mut opened = runs::open(config, &args.run)?;
-        opened
-            .engine
-            .systems()
-            .check_tokens()
-            .map_err(|e| runs::fail(&e, super::exit::USAGE))?;
-        runs::drive(&mut opened.engine, Mode::Run, concurrency)?;
-        Ok(exit_for(show(opened.engine.state(), args.format)))
+        let state = crate::ops::resume::resume(config, &args.run, runs::progress())
+            .map_err(|e| runs::ops_fail(&e))?;
+        Ok(exit_for(show(&state, args.format)))
     };
     resumed().unwrap_or_else(|code| code)
 }

@@ -7,15 +7,15 @@ use std::path::PathBuf;
 
 use super::exit;
 use super::files;
+use super::remote::{self, ServerArg};
 use super::report::Format;
 use super::runs::{self, exit_for, show};
 use super::runtime_args::ConfigArg;
 use super::runtime_args::trusted;
 use super::sign::{SignArgs, Signing};
+use crate::ops::start;
 use crate::plan::Plan;
-use crate::runtime::engine::{Engine, Mode, new_run_id};
-use crate::runtime::lock;
-use crate::runtime::store::Store;
+use crate::runtime::engine::new_run_id;
 use crate::runtime::trust::statement::Act;
 use crate::runtime::trust::{Create, plans};
 use crate::runtime::value::Value;
@@ -37,6 +37,8 @@ pub struct Args {
     format: Format,
     #[command(flatten)]
     config: ConfigArg,
+    #[command(flatten)]
+    server: ServerArg,
 }
 
 pub fn run(args: &Args) -> u8 {
@@ -50,6 +52,26 @@ fn start(args: &Args) -> Result<u8, u8> {
     let file = std::path::absolute(&args.file).unwrap_or_else(|_| args.file.clone());
     let plan = runs::load_plan(&file)?;
     let inputs = inputs(&plan, &args.inputs)?;
+    if let Some(server) = &args.server.server {
+        let fields = json!({
+            "run": new_run_id(),
+            "workflow": plan.body.workflow.name,
+            "fingerprint": plan.fingerprint,
+            "inputs": inputs,
+            "context": args.context,
+        });
+        let send = remote::Send {
+            server,
+            config: &config,
+            sign: &args.sign,
+            act: Act::StartRun,
+            fields,
+            free: &["run"],
+            path: "/v1/runs",
+            format: args.format,
+        };
+        return send.send(true);
+    }
     let (store, pinned) = trusted(&config, Create::IfMissing)?;
     // Only an approved version runs, and from the source its approval keeps.
     if plans::approved(&store, &plan.fingerprint)
@@ -80,46 +102,18 @@ fn start(args: &Args) -> Result<u8, u8> {
         Signing::Act(acting) => acting,
         Signing::Printed => return Ok(exit::OK),
     };
-    // A submitted statement names its own run id: a new one, in writ's form.
-    let id = match acting
-        .statement
-        .get("run")
-        .and_then(serde_json::Value::as_str)
-    {
-        Some(given) if lock::is_run_id(given) => given.to_owned(),
-        Some(given) => {
-            eprintln!("error: `{given}` is not a run id writ makes");
-            return Err(exit::FINDINGS);
-        }
-        None => id,
-    };
-    if store.run_events(&id).map(|e| !e.is_empty()).unwrap_or(true) {
-        eprintln!("error: run `{id}` exists already: a statement starts one run, once");
-        return Err(exit::FINDINGS);
-    }
-    let concurrency = config.limits.concurrency;
-    let state_path = config.state.clone();
-    let shared = runs::shared(plan, config, store, &file)?;
-    shared
-        .systems
-        .check_tokens()
-        .map_err(|e| runs::fail(&e, exit::USAGE))?;
-    // Locked before the run exists, so no other process can act on it between its first
-    // event and this one driving it.
-    let _guard = lock::lock(&state_path, &id).map_err(|e| runs::fail(&e, exit::FINDINGS))?;
-    let context = args.context.clone();
-    let mut engine = Engine::start(
-        shared,
-        id,
-        &file,
+    drop(store);
+    let request = start::Request {
+        source: start::Source::File {
+            plan: Box::new(plan),
+            file,
+        },
         inputs,
-        &acting.person,
-        context,
-        &acting.proof,
-    )
-    .map_err(|e| runs::fail(&e, exit::USAGE))?;
-    runs::drive(&mut engine, Mode::Run, concurrency)?;
-    Ok(exit_for(show(engine.state(), args.format)))
+        context: args.context.clone(),
+        signed: acting.signed(),
+    };
+    let state = start::start(config, request, runs::progress()).map_err(|e| runs::ops_fail(&e))?;
+    Ok(exit_for(show(&state, args.format)))
 }
 
 /// A given value in a message: escaped and cut to 80 characters, so a hostile or huge

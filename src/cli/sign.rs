@@ -41,8 +41,16 @@ pub struct SignArgs {
 pub struct Acting {
     pub person: String,
     pub proof: Proof,
-    /// The statement they signed (for a new run: its id); `Null` when asserted.
-    pub statement: Value,
+}
+
+impl Acting {
+    /// The act as the operations layer takes it (and verifies again).
+    pub fn signed(&self) -> crate::ops::Signed {
+        crate::ops::Signed {
+            person: self.person.clone(),
+            proof: self.proof.clone(),
+        }
+    }
 }
 
 /// What happened to the act: done by a proven person, or only its statement printed.
@@ -86,14 +94,10 @@ impl SignArgs {
             let person = named(&statement)?;
             self.same_person(&person)?;
             let draft = Draft::new(act, &pinned.store, &person, fields);
-            let parsed = draft.matches(&statement, now, free)?;
+            draft.matches(&statement, now, free)?;
             let proof = Proof::signed(statement, signature);
             let person = verify(pinned, &proof, &person, now)?;
-            return Ok(Signing::Act(Acting {
-                person,
-                proof,
-                statement: parsed,
-            }));
+            return Ok(Signing::Act(Acting { person, proof }));
         }
         let signer = match &self.key {
             Some(path) => Some(Signer::open(path).map_err(|e| TrustError::Refused(e.to_string()))?),
@@ -116,11 +120,7 @@ impl SignArgs {
             if pinned.registry.identity == Identity::Asserted {
                 let proof = Proof::asserted();
                 let person = verify(pinned, &proof, &person, now)?;
-                return Ok(Signing::Act(Acting {
-                    person,
-                    proof,
-                    statement: Value::Null,
-                }));
+                return Ok(Signing::Act(Acting { person, proof }));
             }
             return Err(needs_key(pinned));
         };
@@ -128,14 +128,10 @@ impl SignArgs {
         let signature = signer
             .sign(text.as_bytes())
             .map_err(|e| TrustError::Refused(e.to_string()))?;
-        let statement = crate::runtime::trust::statement::parse(&text)?;
+        crate::runtime::trust::statement::parse(&text)?;
         let proof = Proof::signed(text, signature.armored().to_owned());
         let person = verify(pinned, &proof, &person, now)?;
-        Ok(Signing::Act(Acting {
-            person,
-            proof,
-            statement,
-        }))
+        Ok(Signing::Act(Acting { person, proof }))
     }
 
     fn same_person(&self, person: &str) -> Result<(), TrustError> {
@@ -149,16 +145,7 @@ impl SignArgs {
 }
 
 fn needs_key(pinned: &Pinned) -> TrustError {
-    let help = if pinned.registry.identity == Identity::Asserted {
-        "give `--as PERSON` (this store is for development: `identity: asserted`)"
-    } else {
-        "sign with `--key KEY` (or set WRIT_KEY): a key in the signers file; `--statement` \
-         prints what to sign elsewhere"
-    };
-    TrustError::Usage {
-        message: "who acts? this store takes only signed statements".into(),
-        help: help.into(),
-    }
+    crate::ops::needs_key(pinned)
 }
 
 /// The one person `signer`'s key stands for in the registry.

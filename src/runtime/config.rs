@@ -33,6 +33,7 @@
 
 mod de;
 mod error;
+mod notify;
 mod sandbox;
 mod values;
 
@@ -45,6 +46,7 @@ use std::time::Duration;
 use super::sandbox::{Grants, SandboxConfig};
 pub use de::{MAX_PEOPLE, MAX_ROLES, MAX_SYSTEMS};
 pub use error::{ConfigError, Invalid, Position};
+pub use notify::{Notice, Webhook};
 pub use values::MAX_NAME_LEN;
 
 /// The largest config read: 1 MiB.
@@ -65,6 +67,8 @@ pub struct Config {
     /// `sandbox:`: on (the default) with the network default of recommend and verify
     /// programs, or `off`.
     pub sandbox: SandboxConfig,
+    /// `notify:`: the webhooks `writ serve` calls.
+    pub notify: Vec<Webhook>,
     /// The config file itself.
     pub path: PathBuf,
 }
@@ -157,6 +161,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         systems,
         limits: parsed.limits,
         sandbox: parsed.sandbox,
+        notify: parsed.notify,
         path: path.to_path_buf(),
     })
 }

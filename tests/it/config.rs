@@ -237,7 +237,7 @@ fn an_unknown_key_is_an_error_with_a_suggestion() {
     assert_eq!(line, 4);
     assert_eq!(
         help,
-        "the keys here are `state`, `signers`, `identity`, `people`, `systems`, `limits` and `sandbox`"
+        "the keys here are `state`, `signers`, `identity`, `people`, `systems`, `limits`, `sandbox` and `notify`"
     );
 
     let (message, line, column, help) = fails(&with(
@@ -703,4 +703,53 @@ fn the_sandbox_keys_are_checked_with_their_line() {
     );
     assert_eq!(line, 5);
     assert_eq!(help, "remove `write` from system `db`");
+}
+
+#[test]
+fn notify_lists_webhooks_with_a_closed_list_of_notices() {
+    let config = parse(&with(
+        "notify:\n  - url: \"http://127.0.0.1:9/hook\"\n    secret_env: HOOK_SECRET\n  \
+         - url: \"http://h/x\"\n    events: [expired, expired, needs_repair]\n    \
+         secret_env: OTHER\n",
+    ))
+    .unwrap();
+    use writ::runtime::config::Notice;
+    assert_eq!(config.notify.len(), 2);
+    assert_eq!(
+        config.notify[0].events,
+        Notice::ALL.to_vec(),
+        "all five by default"
+    );
+    assert_eq!(config.notify[0].secret_env, "HOOK_SECRET");
+    assert_eq!(
+        config.notify[1].events,
+        vec![Notice::Expired, Notice::NeedsRepair]
+    );
+
+    let (message, line, _, help) = fails(&with(
+        "notify:\n  - url: \"http://h/x\"\n    events: [approved]\n    secret_env: S\n",
+    ));
+    assert_eq!(message, "`approved` is not a notification writ sends");
+    assert_eq!(line, 6);
+    assert!(
+        help.contains("confirmation_requested, escalated, expired"),
+        "{help}"
+    );
+
+    let (message, _, _, help) = fails(&with(
+        "notify:\n  - url: \"http://h/x\"\n    secret_env: \"whsec_abc=\"\n",
+    ));
+    assert!(
+        message.contains("is not an environment variable name"),
+        "{message}"
+    );
+    assert!(help.contains("never goes in the file"), "{help}");
+
+    let (message, _, _, _) = fails(&with(
+        "notify:\n  - url: \"ftp://h/x\"\n    secret_env: S\n",
+    ));
+    assert!(
+        message.contains("is not an `http://` or `https://` URL"),
+        "{message}"
+    );
 }

@@ -27,6 +27,7 @@ mod robustness;
 mod runtime;
 mod runtime_guards;
 mod sandbox;
+mod serve;
 mod sql_exact;
 mod sql_kill;
 mod sql_rollback;

@@ -47,6 +47,7 @@ pub struct Parsed {
     pub systems: BTreeMap<String, SystemConfig>,
     pub limits: Limits,
     pub sandbox: SandboxConfig,
+    pub notify: Vec<super::Webhook>,
 }
 
 /// Deserialises `text`; on error, also the problem our check left, if a check raised it.
@@ -78,7 +79,7 @@ impl<'de> de::Deserialize<'de> for Document {
 }
 
 const TOP_KEYS: &[&str] = &[
-    "state", "signers", "identity", "people", "systems", "limits", "sandbox",
+    "state", "signers", "identity", "people", "systems", "limits", "sandbox", "notify",
 ];
 const SYSTEM_KEYS: &[&str] = &[
     "sqlite",
@@ -107,6 +108,7 @@ impl<'de> Visitor<'de> for TopVisitor {
         let (mut state, mut people, mut systems, mut limits) = (None, None, None, None);
         let (mut signers, mut identity) = (None, None);
         let mut sandbox = SandboxConfig::default();
+        let mut notify = Vec::new();
         let mut keys = Keys::new(TOP_KEYS, "the config".to_owned());
         while let Some(key) = map.next_key_seed(&mut keys)? {
             // INVARIANT: `Keys` yields only keys of `TOP_KEYS`, each once.
@@ -121,6 +123,7 @@ impl<'de> Visitor<'de> for TopVisitor {
                 "people" => people = Some(map.next_value_seed(PeopleSeed)?),
                 "systems" => systems = Some(map.next_value_seed(SystemsSeed)?),
                 "sandbox" => sandbox = map.next_value_seed(SandboxSeed)?,
+                "notify" => notify = map.next_value_seed(super::notify::NotifySeed)?,
                 _ => limits = Some(map.next_value_seed(LimitsSeed)?),
             }
         }
@@ -142,6 +145,7 @@ impl<'de> Visitor<'de> for TopVisitor {
             systems: systems.unwrap_or_default(),
             limits: limits.unwrap_or_default(),
             sandbox,
+            notify,
         })
     }
 }
