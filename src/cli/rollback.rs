@@ -8,9 +8,9 @@ use super::report::Format;
 use super::runs::{self, show};
 use super::runtime_args::ConfigArg;
 use super::sign::{SignArgs, Signing};
+use crate::ops;
 use crate::runtime::run::Status;
 use crate::runtime::trust::statement::Act;
-use serde_json::json;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -37,51 +37,21 @@ pub fn run(args: &Args) -> u8 {
 
 fn rollback(args: &Args) -> Result<u8, u8> {
     let config = args.config.load()?;
-    let mut opened = runs::open(config, &args.run)?;
-    let fields = json!({ "run": args.run, "reason": args.reason, "force": args.force });
-    let acting = match args.sign.sign(&opened.pinned, Act::Rollback, fields, &[])? {
+    let pinned = ops::rollback::draft(&config, &args.run).map_err(|e| runs::ops_fail(&e))?;
+    let fields = ops::rollback::fields(&args.run, args.reason.as_deref(), args.force);
+    let acting = match args.sign.sign(&pinned, Act::Rollback, fields, &[])? {
         Signing::Act(acting) => acting,
         Signing::Printed => return Ok(exit::OK),
     };
-    let person = acting.person.as_str();
-    let roles = opened
-        .pinned
-        .registry
-        .roles_of(person)
-        .map(<[String]>::to_vec)
-        .unwrap_or_default();
-    let engine = &mut opened.engine;
-    let allowed = engine.rollback_roles();
-    let Some(role) = roles
-        .iter()
-        .find(|r| allowed.iter().any(|a| a == r.as_str()))
-    else {
-        eprintln!(
-            "error: `{}` may not roll back run `{}`: that needs one of the roles {}",
-            person,
-            args.run,
-            allowed.join(", ")
-        );
-        eprintln!("  help: {}'s roles: {}", person, roles.join(", "));
-        return Err(exit::FINDINGS);
+    let request = ops::rollback::Request {
+        run: args.run.clone(),
+        reason: args.reason.clone(),
+        force: args.force,
+        signed: acting.signed(),
     };
-    let status = engine.state().status();
-    if matches!(
-        status,
-        Status::RolledBack | Status::Failed | Status::Rejected | Status::Expired
-    ) {
-        eprintln!(
-            "error: run `{}` ended `{}`: its writes were already reversed",
-            args.run,
-            status.as_str()
-        );
-        return Err(exit::FINDINGS);
-    }
-    engine.act_as(person, role, Some(acting.proof.clone()));
-    engine
-        .rollback(args.force)
-        .map_err(|e| runs::fail(&e, exit::USAGE))?;
-    Ok(match show(engine.state(), args.format) {
+    let state = ops::rollback::rollback(config, request, runs::progress())
+        .map_err(|e| runs::ops_fail(&e))?;
+    Ok(match show(&state, args.format) {
         Status::RolledBack => exit::OK,
         _ => exit::FINDINGS,
     })

@@ -8,7 +8,7 @@ use std::path::Path;
 use super::report::{self, Format};
 use super::{exit, files, render_options};
 use crate::diagnostics::{draw, render};
-use crate::ops::{self, OpsError};
+use crate::ops::OpsError;
 use crate::plan::{Plan, plan_source};
 use crate::runtime::engine::shared::Observer;
 use crate::runtime::run::{RunState, Status};
@@ -48,11 +48,6 @@ pub fn progress() -> Option<Observer> {
             eprintln!("  {}", super::log_text::line(event));
         })
     })
-}
-
-/// Locks, replays and plans run `run` from the plan it started with ([`ops::open`]).
-pub fn open(config: crate::runtime::config::Config, run: &str) -> Result<ops::Opened, u8> {
-    ops::open(config, run, progress()).map_err(|e| ops_fail(&e))
 }
 
 /// The exit code of `run` and `resume` for a status: 0 done, 3 waiting (for a decision, or

@@ -1,5 +1,5 @@
 //! The operations layer: the verbs both the command line and the service call (start a run,
-//! decide, resume, status, the inbox). Each takes a typed request (an act comes with its signed
+//! decide, resume, roll back, status, the inbox). Each takes a typed request (an act comes with its signed
 //! statement and signature, never a typed name) and returns a value or an [`OpsError`] that
 //! knows its exit code and its HTTP status. Nothing here prints and nothing speaks HTTP: `cli`
 //! renders what a verb returns, `serve` answers with it.
@@ -10,6 +10,7 @@
 pub mod decide;
 pub mod inbox;
 pub mod resume;
+pub mod rollback;
 pub mod start;
 pub mod status;
 

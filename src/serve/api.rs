@@ -36,6 +36,7 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/v1/runs/{run}/events", get(events))
         .route("/v1/runs/{run}/resume", post(resume))
         .route("/v1/decisions", post(decide))
+        .route("/v1/rollbacks", post(rollback))
         .route("/v1/drafts/decision", post(draft))
         .route("/v1/inbox/{person}", get(inbox))
         .with_state(service)
@@ -224,6 +225,29 @@ async fn decide(State(service): Shared, axum::Json(body): axum::Json<ActBody>) -
         }
         Err(error) => failure(&error),
     }
+}
+
+/// A signed `rollback` statement: the run's writes reversed, newest first.
+async fn rollback(State(service): Shared, axum::Json(body): axum::Json<ActBody>) -> Response {
+    let result = blocking(move || {
+        let (signed, statement) = body.signed(&service)?;
+        let request = ops::rollback::Request {
+            run: field(&statement, "run")?.to_owned(),
+            reason: statement
+                .get("reason")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            force: statement
+                .get("force")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            signed,
+        };
+        let state = ops::rollback::rollback(service.config.clone(), request, None)?;
+        Ok(run_body(&state, state.status()))
+    })
+    .await;
+    answer(result, StatusCode::OK)
 }
 
 async fn resume(State(service): Shared, Path(run): Path<String>) -> Response {

@@ -172,6 +172,31 @@ fn a_run_is_started_decided_and_finished_through_the_service() {
     );
     assert_eq!(later["events"], json!([]));
     assert!(began.elapsed() >= Duration::from_millis(900));
+
+    // A rollback over the API: refused for a role that may not ask (the local words), done
+    // for the owner.
+    let rollback = ["rollback", run.as_str(), "--reason", "test"];
+    let (status, refused) = service.call(
+        "POST",
+        "/v1/rollbacks",
+        Some(signed(&bed, &rollback, "keys/sam")),
+    );
+    assert_eq!(status, 403, "{refused}");
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("error: `sam` may not roll back run `{run}`")),
+        "{refused}"
+    );
+    let (status, body) = service.call(
+        "POST",
+        "/v1/rollbacks",
+        Some(signed(&bed, &rollback, "keys/olu")),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "rolled_back", "{body}");
+    assert_ne!(priority(&bed), "urgent");
 }
 
 #[test]
