@@ -54,6 +54,7 @@ fn export_decisions(args: &DecisionArgs) -> u8 {
         Ok(opened) => opened,
         Err(code) => return code,
     };
+    store.read_widely();
     let events = match store.kind_events(&decisions::KINDS) {
         Ok(events) => events,
         Err(error) => {

@@ -45,6 +45,7 @@ pub fn run(args: &Args) -> u8 {
         Ok(opened) => opened,
         Err(code) => return code,
     };
+    store.read_widely();
     let (events, switches) = match (quality::events(&store), store.switch_events()) {
         (Ok(events), Ok(switches)) => (events, switches),
         (Err(error), _) | (_, Err(error)) => {
@@ -80,6 +81,9 @@ pub fn run(args: &Args) -> u8 {
         killed: &killed,
     };
     let report = quality::report(&events, &context, args.workflow.as_deref());
+    // Hundreds of thousands of events freed one by one cost a sixth of the command's time
+    // (measured over 1,000,000 events); the process ends right after printing.
+    std::mem::forget(events);
     match args.format {
         Format::Json => println!("{}", serde_json::to_string(&report).unwrap_or_default()),
         Format::Text => print!("{}", text(&report)),

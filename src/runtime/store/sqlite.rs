@@ -88,6 +88,18 @@ impl SqliteStore {
         Ok(SqliteStore { connection })
     }
 
+    /// Prepares this connection for reading much of the store at once (`writ report`, `writ
+    /// export`): its pages are mapped into memory (up to 2 GiB) instead of copied in by a
+    /// system call each. The events of one kind lie on nearly every page (runs interleave
+    /// kinds), so such a read touches most of the file. A read-only command only: should
+    /// the file be cut short while it runs, the process may die of SIGBUS.
+    pub fn read_widely(&self) {
+        // A store that refuses the mapping is read as before.
+        let _ = self
+            .connection
+            .pragma_update(None, "mmap_size", 2_147_483_648_i64);
+    }
+
     /// Events matching one `WHERE` clause with one parameter, in order.
     fn select(&self, condition: &str, value: &str) -> Result<Vec<Event>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM events WHERE {condition} ORDER BY seq");
