@@ -8,11 +8,11 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde::Serialize;
 
-use super::config::{Config, SystemConfig};
+use super::config::{Config, HttpConfig, SystemConfig};
+use super::connector::http::{Client, ClientConfig};
 use super::render::Rendered;
 use crate::digest::json_sha256;
 use crate::plan::{Name, Plan, PlanAction};
@@ -25,10 +25,9 @@ pub enum Target {
     },
     Http {
         base_url: String,
-        /// The token from the environment, or why it could not be read: only a call needs
-        /// it, so recording a decision never requires the secret.
-        token: Result<Option<String>, String>,
-        timeout: Option<Duration>,
+        /// The system's client (its secret read, its CA file loaded), or why it could not be
+        /// made: only a call needs it, so recording a decision never requires the secret.
+        client: Result<Box<Client>, String>,
     },
     Exec {
         workdir: PathBuf,
@@ -122,14 +121,9 @@ pub fn resolve(plan: &Plan, config: &Config, workflow_file: &Path) -> Result<Sys
             SystemConfig::Sqlite { path } => Target::Sqlite {
                 path: absolute(path),
             },
-            SystemConfig::Http {
-                base_url, timeout, ..
-            } => Target::Http {
-                base_url: base_url.clone(),
-                token: config
-                    .token(&system.name)
-                    .map_err(|error| error.to_string()),
-                timeout: *timeout,
+            SystemConfig::Http(http) => Target::Http {
+                base_url: http.base_url.clone(),
+                client: http_client(config, &system.name, http),
             },
             SystemConfig::Exec { workdir } => Target::Exec {
                 workdir: absolute(workdir.as_ref().unwrap_or(&folder)),
@@ -138,6 +132,20 @@ pub fn resolve(plan: &Plan, config: &Config, workflow_file: &Path) -> Result<Sys
         targets.insert(system.name.clone(), target);
     }
     Ok(Systems { targets, folder })
+}
+
+/// The client of an http system: its secret read now, its CA file loaded.
+fn http_client(config: &Config, system: &str, http: &HttpConfig) -> Result<Box<Client>, String> {
+    let credential = config.credential(system).map_err(|e| e.to_string())?;
+    Client::new(ClientConfig {
+        base_url: &http.base_url,
+        credential,
+        ca_file: http.ca_file.as_deref(),
+        headers: &http.headers,
+        timeout: http.timeout.unwrap_or(config.limits.step_timeout),
+    })
+    .map(Box::new)
+    .map_err(|e| e.to_string())
 }
 
 /// An absolute path, so the target an approval binds names one place whatever the folder
@@ -149,7 +157,7 @@ fn absolute(path: &Path) -> PathBuf {
 fn connector_of(system: &SystemConfig) -> &'static str {
     match system {
         SystemConfig::Sqlite { .. } => "sqlite",
-        SystemConfig::Http { .. } => "http",
+        SystemConfig::Http(_) => "http",
         SystemConfig::Exec { .. } => "exec",
     }
 }
@@ -160,7 +168,8 @@ impl Systems {
     pub fn check_tokens(&self) -> Result<(), SystemError> {
         for (name, target) in &self.targets {
             if let Target::Http {
-                token: Err(reason), ..
+                client: Err(reason),
+                ..
             } = target
             {
                 return Err(SystemError::Unusable {

@@ -16,6 +16,7 @@ mod decide;
 mod drivers;
 mod examples;
 mod http_connector;
+mod https;
 mod identity;
 mod parallel;
 mod plans;

@@ -21,6 +21,7 @@ use std::path::PathBuf;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::error::Problem;
+use super::system::SystemSeed;
 use super::values::{self, shown};
 use super::{Identity, Limits, SystemConfig};
 
@@ -60,7 +61,7 @@ fn take_problem() -> Option<Problem> {
 }
 
 /// The error for a failed check, its problem left for `parse`.
-fn fail<E: de::Error>(problem: Problem) -> E {
+pub(super) fn fail<E: de::Error>(problem: Problem) -> E {
     let error = E::custom(&problem.message);
     PROBLEM.with(|slot| *slot.borrow_mut() = Some(problem));
     error
@@ -77,7 +78,6 @@ impl<'de> de::Deserialize<'de> for Document {
 const TOP_KEYS: &[&str] = &[
     "state", "signers", "identity", "people", "systems", "limits",
 ];
-const SYSTEM_KEYS: &[&str] = &["sqlite", "http", "exec", "token_env", "timeout"];
 const CONNECTORS: &[&str] = &["sqlite", "http", "exec"];
 const LIMIT_KEYS: &[&str] = &["step_timeout", "concurrency"];
 /// Keys that would put a secret in the file: refused with a pointer to `token_env`.
@@ -133,7 +133,9 @@ impl<'de> Visitor<'de> for TopVisitor {
 }
 
 /// Reads the keys of one fixed mapping: each allowed, given once, and at most one connector.
-struct Keys {
+pub(super) struct Keys {
+    /// Whether this mapping is one a secret could be pasted into (a system, its `auth`).
+    refuse_secrets: bool,
     allowed: &'static [&'static str],
     seen: Vec<&'static str>,
     /// What the mapping is, for messages: "the config", "system `crm`".
@@ -141,21 +143,30 @@ struct Keys {
 }
 
 impl Keys {
-    fn new(allowed: &'static [&'static str], context: String) -> Keys {
+    pub(super) fn new(allowed: &'static [&'static str], context: String) -> Keys {
         Keys {
+            refuse_secrets: false,
             allowed,
             seen: Vec::new(),
             context,
         }
     }
 
+    /// Refuses `token`, `password` and the like as keys, with a pointer to `_env`/`_file`.
+    pub(super) fn refusing_secrets(self) -> Keys {
+        Keys {
+            refuse_secrets: true,
+            ..self
+        }
+    }
+
     fn check(&mut self, key: &str) -> Result<&'static str, Problem> {
         let context = &self.context;
-        if SECRET_KEYS.contains(&key) && self.allowed == SYSTEM_KEYS {
+        if SECRET_KEYS.contains(&key) && self.refuse_secrets {
             return Err(Problem::new(
                 format!("{context} has a secret in the file: `{key}`"),
                 "secrets are never in `writ.yaml`: put the token in an environment variable \
-                 and name the variable with `token_env: CRM_TOKEN`"
+                 or a file and name it, like `auth: { bearer_env: CRM_TOKEN }`"
                     .to_owned(),
             )
             .without_snippet()); // the line shows the secret
@@ -220,13 +231,13 @@ fn listed(keys: &[&str]) -> String {
 }
 
 /// A string value checked by one of `values`' functions (`key` names it in messages).
-struct Text<T> {
+pub(super) struct Text<T> {
     key: &'static str,
     check: fn(&str, &str) -> Result<T, Problem>,
 }
 
 impl<T> Text<T> {
-    fn new(key: &'static str, check: fn(&str, &str) -> Result<T, Problem>) -> Text<T> {
+    pub(super) fn new(key: &'static str, check: fn(&str, &str) -> Result<T, Problem>) -> Text<T> {
         Text { key, check }
     }
 }
@@ -252,7 +263,7 @@ impl<'de, T> Visitor<'de> for Text<T> {
 }
 
 /// A value that may be null (`exec:` with no folder).
-struct Nullable<S>(S);
+pub(super) struct Nullable<S>(pub(super) S);
 
 impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for Nullable<S> {
     type Value = Option<S::Value>;
@@ -442,82 +453,6 @@ impl<'de> Visitor<'de> for SystemsSeed {
             };
             let system = map.next_value_seed(SystemSeed { name: &name })?;
             systems.insert(name, system);
-        }
-    }
-}
-
-struct SystemSeed<'a> {
-    name: &'a str,
-}
-
-impl<'de> DeserializeSeed<'de> for SystemSeed<'_> {
-    type Value = SystemConfig;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<SystemConfig, D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for SystemSeed<'_> {
-    type Value = SystemConfig;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a connector, like `{ sqlite: PATH }`, `{ http: URL }` or `{ exec: FOLDER }`")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SystemConfig, A::Error> {
-        let name = self.name;
-        let mut keys = Keys::new(SYSTEM_KEYS, format!("system `{name}`"));
-        let mut connector = None;
-        let (mut token_env, mut timeout) = (None, None);
-        while let Some(key) = map.next_key_seed(&mut keys)? {
-            // INVARIANT: `Keys` yields only keys of `SYSTEM_KEYS`, each once, one connector.
-            match key {
-                "sqlite" => {
-                    let path = map.next_value_seed(Text::new("sqlite", values::path))?;
-                    connector = Some(SystemConfig::Sqlite { path });
-                }
-                "http" => {
-                    let base_url = map.next_value_seed(Text::new("http", values::url))?;
-                    connector = Some(SystemConfig::Http {
-                        base_url,
-                        token_env: None,
-                        timeout: None,
-                    });
-                }
-                "exec" => {
-                    let workdir = map.next_value_seed(Nullable(Text::new("exec", values::path)))?;
-                    connector = Some(SystemConfig::Exec { workdir });
-                }
-                "token_env" => {
-                    token_env = Some(map.next_value_seed(Text::new(key, values::env_name))?);
-                }
-                _ => timeout = Some(map.next_value_seed(Text::new("timeout", values::duration))?),
-            }
-        }
-        match connector {
-            None => Err(fail(Problem::new(
-                format!("system `{name}` has no connector"),
-                "give one of `sqlite: PATH`, `http: URL` or `exec: FOLDER`".to_owned(),
-            ))),
-            Some(SystemConfig::Http { base_url, .. }) => Ok(SystemConfig::Http {
-                base_url,
-                token_env,
-                timeout,
-            }),
-            Some(other) => {
-                let extra = [
-                    ("token_env", token_env.is_some()),
-                    ("timeout", timeout.is_some()),
-                ];
-                match extra.into_iter().find(|(_, given)| *given) {
-                    Some((key, _)) => Err(fail(Problem::new(
-                        format!("`{key}` is only for `http` systems, and `{name}` is not one"),
-                        format!("remove `{key}` from system `{name}`"),
-                    ))),
-                    None => Ok(other),
-                }
-            }
         }
     }
 }

@@ -179,12 +179,10 @@ impl Connector for ExecSystem<'_> {
     }
 }
 
-/// An HTTP API; the token was read from the environment when the system was resolved (or why
-/// it could not be).
+/// An HTTP API; its client was made (its secret read) when the system was resolved, or why it
+/// could not be.
 pub struct HttpSystem<'a> {
-    pub base_url: &'a str,
-    pub token: Result<Option<&'a str>, &'a str>,
-    pub timeout: Duration,
+    pub client: Result<&'a http::Client, &'a str>,
 }
 
 impl Connector for HttpSystem<'_> {
@@ -192,16 +190,8 @@ impl Connector for HttpSystem<'_> {
         let Rendered::Http { method, url, body } = action else {
             return Err(misfit());
         };
-        let token = self.token.map_err(str::to_owned)?;
-        let out = http::call(
-            self.base_url,
-            token,
-            method,
-            url,
-            body.as_ref(),
-            self.timeout,
-        )
-        .map_err(failed)?;
+        let client = self.client.map_err(str::to_owned)?;
+        let out = client.call(method, url, body.as_ref()).map_err(failed)?;
         Ok(Answer {
             output: out.json.unwrap_or_else(empty),
             stdout: None,

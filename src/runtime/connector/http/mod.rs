@@ -1,0 +1,340 @@
+//! The `http` connector: one request to a URL under the system's base URL, with an overall
+//! timeout; a 2xx response body, when not empty, must be one JSON object.
+//!
+//! A [`Client`] is made once per system and run: its agent keeps connections alive between
+//! requests, trusts the machine's CAs plus the system's `ca_file` (rustls), and sends the
+//! system's static headers and credential with each request.
+//!
+//! The secret only ever travels in its header (marked sensitive); it is never part of a URL
+//! or an error message. Redirects are not followed: a 3xx is an error that names where it
+//! pointed, so a write never silently lands somewhere else.
+
+mod tls;
+mod url;
+
+use std::io::Read;
+use std::path::Path;
+use std::time::Duration;
+
+use ureq::http::{HeaderName, HeaderValue, Request, Response, header};
+use ureq::{AsSendBody, Body};
+
+pub use url::join;
+
+use super::ConnectorError;
+use crate::runtime::config::Credential;
+
+/// The most a 2xx response body may hold.
+pub const RESPONSE_LIMIT: usize = 8 * 1024 * 1024;
+/// How much of a non-2xx response body an error shows.
+const ERROR_BODY_BYTES: usize = 500;
+const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+
+/// How to reach one system.
+pub struct ClientConfig<'a> {
+    pub base_url: &'a str,
+    pub credential: Option<Credential>,
+    pub ca_file: Option<&'a Path>,
+    pub headers: &'a [(String, String)],
+    pub timeout: Duration,
+}
+
+/// One system's connection: reused for every request of a run (keep-alive).
+#[derive(Clone)]
+pub struct Client {
+    agent: ureq::Agent,
+    base_url: String,
+    /// The credential's header, and its secret (redacted from every error).
+    credential: Option<(HeaderName, HeaderValue, String)>,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Client({})", self.base_url)
+    }
+}
+
+impl Client {
+    /// A client for `config`: the base URL checked, the CA file read, the headers parsed.
+    pub fn new(config: ClientConfig<'_>) -> Result<Client, ConnectorError> {
+        url::base(config.base_url)?;
+        let unusable = |reason: String| ConnectorError::HttpSetup {
+            url: config.base_url.to_owned(),
+            reason,
+        };
+        let credential = match config.credential {
+            Some(credential) => {
+                let name = HeaderName::from_bytes(credential.header.as_bytes()).map_err(|_| {
+                    unusable(format!("`{}` is not a header name", credential.header))
+                })?;
+                // The error of `from_str` does not repeat the value, and neither does ours.
+                let mut value = HeaderValue::from_str(&credential.value)
+                    .map_err(|_| unusable("the secret is not a valid header value".to_owned()))?;
+                value.set_sensitive(true);
+                Some((name, value, credential.secret))
+            }
+            None => None,
+        };
+        let mut headers = Vec::new();
+        for (name, value) in config.headers {
+            let parsed = HeaderName::from_bytes(name.as_bytes())
+                .ok()
+                .zip(HeaderValue::from_str(value).ok())
+                .ok_or_else(|| unusable(format!("the header `{name}` cannot be sent")))?;
+            headers.push(parsed);
+        }
+        let tls = tls::config(config.ca_file).map_err(unusable)?;
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(config.timeout))
+            .http_status_as_error(false)
+            .max_redirects(0)
+            // Never through a proxy from the environment: the secret would go to it.
+            .proxy(None)
+            .tls_config(tls)
+            .build()
+            .into();
+        Ok(Client {
+            agent,
+            base_url: config.base_url.to_owned(),
+            credential,
+            headers,
+            timeout: config.timeout,
+        })
+    }
+
+    /// Sends `method url` (relative to the base URL) with `body` as JSON, if given.
+    pub fn call(
+        &self,
+        method: &str,
+        url: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<HttpOutput, ConnectorError> {
+        let call = Call {
+            client: self,
+            method,
+            full: join(&self.base_url, url)?,
+        };
+        if !METHODS.contains(&method) {
+            return Err(call.failed(format!(
+                "unsupported method; expected one of {}",
+                METHODS.join(", ")
+            )));
+        }
+        if method == "GET" && body.is_some() {
+            return Err(call.failed("a GET request carries no body".to_owned()));
+        }
+        let mut response = call.send(body)?;
+        let status = response.status().as_u16();
+        if !response.status().is_success() {
+            return Err(call.status_error(&mut response, status));
+        }
+        call.read(&mut response, status)
+    }
+}
+
+/// What a 2xx response held. `json` is `None` when the body was empty (only whitespace).
+#[derive(Clone, Debug, PartialEq)]
+pub struct HttpOutput {
+    pub status: u16,
+    pub json: Option<serde_json::Value>,
+}
+
+/// Sends `method url` (relative to `base_url`) with `body` as JSON, if given, and `token` as
+/// a bearer token: a one-off [`Client`].
+pub fn call(
+    base_url: &str,
+    token: Option<&str>,
+    method: &str,
+    url: &str,
+    body: Option<&serde_json::Value>,
+    timeout: Duration,
+) -> Result<HttpOutput, ConnectorError> {
+    let credential = token.map(|token| Credential {
+        header: "Authorization".to_owned(),
+        value: format!("Bearer {token}"),
+        secret: token.to_owned(),
+    });
+    Client::new(ClientConfig {
+        base_url,
+        credential,
+        ca_file: None,
+        headers: &[],
+        timeout,
+    })?
+    .call(method, url, body)
+}
+
+/// One request: what every step of sending it and reading its answer needs.
+struct Call<'a> {
+    client: &'a Client,
+    method: &'a str,
+    /// The base URL joined with the relative one.
+    full: String,
+}
+
+impl Call<'_> {
+    fn failed(&self, message: String) -> ConnectorError {
+        ConnectorError::Http {
+            method: self.method.to_owned(),
+            url: self.full.clone(),
+            message,
+        }
+    }
+
+    fn timed_out(&self) -> ConnectorError {
+        ConnectorError::HttpTimeout {
+            method: self.method.to_owned(),
+            url: self.full.clone(),
+            after: self.client.timeout,
+        }
+    }
+
+    fn not_json(&self, reason: String) -> ConnectorError {
+        ConnectorError::HttpNotJson {
+            method: self.method.to_owned(),
+            url: self.full.clone(),
+            reason,
+        }
+    }
+
+    /// Builds and sends the request: JSON in and out, the static headers, the credential
+    /// marked sensitive.
+    fn send(&self, body: Option<&serde_json::Value>) -> Result<Response<Body>, ConnectorError> {
+        let mut request = Request::builder()
+            .method(self.method)
+            .uri(self.full.as_str())
+            .header(header::ACCEPT, "application/json");
+        for (name, value) in &self.client.headers {
+            request = request.header(name, value);
+        }
+        if let Some((name, value, _)) = &self.client.credential {
+            request = request.header(name, value);
+        }
+        let agent = &self.client.agent;
+        let sent = match body {
+            Some(body) => {
+                let bytes = serde_json::to_vec(body).map_err(|e| self.failed(e.to_string()))?;
+                let request = request
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(bytes)
+                    .map_err(|e| self.failed(e.to_string()))?;
+                send(agent, request)
+            }
+            None => send(
+                agent,
+                request.body(()).map_err(|e| self.failed(e.to_string()))?,
+            ),
+        };
+        sent.map_err(|e| transport(e, &|| self.timed_out(), &|m| self.failed(m)))
+    }
+
+    /// A non-2xx answer: its status and the head of its body, the token redacted (a server that
+    /// echoes the request must not make the token part of an error).
+    fn status_error(&self, response: &mut Response<Body>, status: u16) -> ConnectorError {
+        let mut head = Vec::new();
+        // Best effort: the status is the error; a body we cannot read just is not shown.
+        let _ = response
+            .body_mut()
+            .as_reader()
+            .take(ERROR_BODY_BYTES as u64)
+            .read_to_end(&mut head);
+        ConnectorError::HttpStatus {
+            method: self.method.to_owned(),
+            url: self.full.clone(),
+            status,
+            body_head: redact(&self.shown_head(response, status, &head), self.secret()),
+        }
+    }
+
+    fn secret(&self) -> Option<&str> {
+        self.client
+            .credential
+            .as_ref()
+            .map(|(_, _, secret)| secret.as_str())
+    }
+
+    /// What an error shows of a non-2xx answer: for a redirect, where it pointed (never
+    /// followed); otherwise the head of the body.
+    fn shown_head(&self, response: &Response<Body>, status: u16, head: &[u8]) -> String {
+        let location = response.headers().get(header::LOCATION).map(|l| {
+            String::from_utf8_lossy(l.as_bytes())
+                .chars()
+                .take(500)
+                .collect::<String>()
+        });
+        match location {
+            Some(to) if (300..400).contains(&status) => {
+                format!(
+                    "redirect to `{}` (redirects are never followed)",
+                    to.escape_debug()
+                )
+            }
+            _ => String::from_utf8_lossy(head).trim().to_owned(),
+        }
+    }
+
+    /// A 2xx answer: nothing, or one JSON object, within the size limit.
+    fn read(
+        &self,
+        response: &mut Response<Body>,
+        status: u16,
+    ) -> Result<HttpOutput, ConnectorError> {
+        let bytes = response
+            .body_mut()
+            .with_config()
+            .limit(RESPONSE_LIMIT as u64)
+            .read_to_vec()
+            .map_err(|e| match e {
+                ureq::Error::BodyExceedsLimit(_) => ConnectorError::HttpTooLarge {
+                    method: self.method.to_owned(),
+                    url: self.full.clone(),
+                    limit: RESPONSE_LIMIT,
+                },
+                other => transport(other, &|| self.timed_out(), &|m| self.failed(m)),
+            })?;
+        let text =
+            std::str::from_utf8(&bytes).map_err(|_| self.not_json("it is not UTF-8".to_owned()))?;
+        if text.trim().is_empty() {
+            return Ok(HttpOutput { status, json: None });
+        }
+        let json: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| self.not_json(e.to_string()))?;
+        if !json.is_object() {
+            return Err(self.not_json("it is JSON but not an object".to_owned()));
+        }
+        Ok(HttpOutput {
+            status,
+            json: Some(json),
+        })
+    }
+}
+
+fn send(
+    agent: &ureq::Agent,
+    request: Request<impl AsSendBody>,
+) -> Result<Response<Body>, ureq::Error> {
+    agent.run(request)
+}
+
+/// A ureq error as ours: timeouts apart, the rest by their message (which holds no headers).
+fn transport(
+    error: ureq::Error,
+    timed_out: &dyn Fn() -> ConnectorError,
+    failed: &dyn Fn(String) -> ConnectorError,
+) -> ConnectorError {
+    match error {
+        ureq::Error::Timeout(_) => timed_out(),
+        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => timed_out(),
+        other => failed(other.to_string()),
+    }
+}
+
+/// `text` with every occurrence of the secret `token` replaced.
+fn redact(text: &str, token: Option<&str>) -> String {
+    match token {
+        Some(token) if !token.is_empty() => text.replace(token, "[token]"),
+        _ => text.to_owned(),
+    }
+}
