@@ -434,7 +434,7 @@ fn a_secret_in_the_file_is_refused() {
         "system `crm` has a secret in the file: `token` (`/srv/writ/writ.yaml` line 7)"
     );
     assert_eq!((line, column), (7, 5));
-    assert!(help.contains("`token_env"), "{help}");
+    assert!(help.contains("`bearer_env"), "{help}");
     assert!(
         help.starts_with("secrets are never in `writ.yaml`"),
         "{help}"
