@@ -42,6 +42,20 @@ impl io::Write for HashWriter {
     }
 }
 
+/// SHA-256 of a file's bytes (an exec program's, to bind an approval to it), as 64 lowercase
+/// hex digits; read in chunks, so a large file is never held in memory.
+pub(crate) fn file_sha256(path: &std::path::Path) -> io::Result<String> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = HashWriter(Sha256::new());
+    io::copy(&mut file, &mut hasher)?;
+    Ok(hasher
+        .0
+        .finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -108,7 +108,7 @@ mod tests {
     fn an_entry_ends_before_the_next_heading() {
         let entry = explain(Code::E0001).unwrap_or_default();
         assert!(!entry.contains("## E0101"));
-        let last = explain(Code::W0305).unwrap_or_default();
+        let last = explain(Code::W0307).unwrap_or_default();
         assert!(last.ends_with("```"));
     }
 

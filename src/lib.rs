@@ -16,8 +16,10 @@ mod digest;
 pub mod explain;
 mod hash;
 pub mod identity;
+pub mod lint;
 pub mod plan;
 pub mod runtime;
+pub mod shown;
 mod suggest;
 pub mod syntax;
 

@@ -6,7 +6,7 @@ use super::model::{Model, StepInfo};
 use crate::diagnostics::{Code, Diagnostic, article};
 use crate::syntax::ast::*;
 
-/// Whether `clause` may appear on a step of `kind` (LANGUAGE.md, "Steps and their clauses").
+/// Whether `clause` may appear on a step of `kind` (docs/language.md, "Steps and their clauses").
 fn allowed(kind: StepKind, clause: &ClauseKind) -> bool {
     use ClauseKind as C;
     match kind {
@@ -193,6 +193,17 @@ fn risk_and_autonomy(model: &Model<'_>, info: &StepInfo<'_>, out: &mut Vec<Diagn
                 "no record can reach this",
             )
             .help("write a percentage from 0% to 100%, such as `95%`"),
+        );
+    }
+    if let Some(review) = gate.review.filter(|r| r.basis_points > 10_000) {
+        out.push(
+            Diagnostic::new(
+                Code::E0105,
+                "a review share above 100%",
+                review.span,
+                "no more than every run can go to a human",
+            )
+            .help("write a percentage from 0% to 100%, such as `10%`"),
         );
     }
     auto_on_risk(info, gate_span, out);

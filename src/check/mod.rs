@@ -1,4 +1,4 @@
-//! The checker: every rule of LANGUAGE.md, run over one parsed workflow.
+//! The checker: every rule of docs/language.md, run over one parsed workflow.
 //!
 //! One module per rule family, each a function that appends diagnostics; all of them run on
 //! every file, so a file's problems are reported together, never only the first. The result
@@ -8,9 +8,11 @@
 //! fields are private and this module is the only place that builds one.
 
 mod actions;
+mod allow;
 mod approvals;
 mod clauses;
 mod graph;
+mod interpreters;
 mod latest;
 mod model;
 mod names;
@@ -81,6 +83,7 @@ pub fn check(workflow: Workflow) -> Checked {
         graph::cycles(&model, &graph, &mut out);
         let binding = approvals::check(&model, &resolution, &graph, &mut out);
         warnings::check(&model, &resolution, &mut out);
+        interpreters::check(&model, &mut out);
         (graph, binding)
     };
     diagnostics::sort(&mut out);
@@ -98,7 +101,11 @@ pub fn check(workflow: Workflow) -> Checked {
 /// Parses and checks one file's text.
 pub fn check_source(source: &str) -> Checked {
     match syntax::parse(source) {
-        Ok(workflow) => check(workflow),
+        Ok(workflow) => {
+            let mut checked = check(workflow);
+            allow::apply(source, &mut checked.diagnostics);
+            checked
+        }
         Err(mut diagnostics) => {
             diagnostics::sort(&mut diagnostics);
             Checked {

@@ -48,7 +48,7 @@ fn approve(args: &Args) -> Result<u8, u8> {
         .is_some()
     {
         if !args.sign.statement {
-            println!(
+            outln!(
                 "`{shown}` (plan {}) is approved already",
                 short(&plan.fingerprint)
             );
@@ -106,7 +106,7 @@ fn approve(args: &Args) -> Result<u8, u8> {
         eprintln!("error: {error}");
         exit::USAGE
     })?;
-    println!(
+    outln!(
         "approved: `{shown}` (plan {}) may run, approved by `{person}` (event {})",
         short(&plan.fingerprint),
         stored.seq

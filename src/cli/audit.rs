@@ -68,14 +68,14 @@ fn verify(args: &VerifyArgs) -> Result<u8, u8> {
         Ok(store) => store,
         // A store a checkpoint vouches for is gone: that is tampering, not a typo.
         Err(TrustError::Io(reason)) if !notes.is_empty() => {
-            println!("tampered: {reason}, and a checkpoint says it held events");
+            outln!("tampered: {reason}, and a checkpoint says it held events");
             return Ok(exit::FINDINGS);
         }
         Err(error) => return Err(unusable(&error)),
     };
     let report = audit(&store).map_err(|e| unusable(&e))?;
     if let Some((seq, reason)) = &report.broken {
-        println!("tampered: event {seq}: {reason}");
+        outln!("tampered: event {seq}: {reason}");
         eprintln!("  help: events before {seq} are as written; from {seq} on, none can be trusted");
         return Ok(exit::FINDINGS);
     }
@@ -87,10 +87,10 @@ fn verify(args: &VerifyArgs) -> Result<u8, u8> {
                 } else {
                     format!(", cosigned by {}", cosigners.join(", "))
                 };
-                println!("checkpoint `{}` holds{by}", path.display());
+                outln!("checkpoint `{}` holds{by}", path.display());
             }
             Err(reason) => {
-                println!("tampered: checkpoint `{}`: {reason}", path.display());
+                outln!("tampered: checkpoint `{}`: {reason}", path.display());
                 return Ok(exit::FINDINGS);
             }
         }
@@ -108,7 +108,7 @@ fn print_intact(report: &Report, state: &std::path::Path) {
     } else {
         String::new()
     };
-    println!(
+    outln!(
         "intact: {} events in `{}`, every hash, link and time checks; {} signed acts hold{asserted}",
         report.events,
         state.display(),
@@ -120,7 +120,7 @@ fn checkpoint(args: &CheckpointArgs) -> Result<u8, u8> {
     let (config, store, pinned) = args.config.open_trusted(Create::Never)?;
     let report = audit(&store).map_err(|e| unusable(&e))?;
     if let Some((seq, reason)) = &report.broken {
-        println!("tampered: event {seq}: {reason}");
+        outln!("tampered: event {seq}: {reason}");
         eprintln!("  help: a checkpoint vouches only for an intact store");
         return Ok(exit::FINDINGS);
     }
@@ -163,7 +163,7 @@ fn checkpoint(args: &CheckpointArgs) -> Result<u8, u8> {
             exit::FINDINGS
         })?;
     }
-    print!("{text}");
+    out!("{text}");
     Ok(exit::OK)
 }
 

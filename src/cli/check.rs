@@ -3,9 +3,6 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::thread;
 
 use super::files::LoadError;
 use super::{exit, files, render_options};
@@ -65,47 +62,9 @@ enum Outcome {
     },
 }
 
-/// Checks every path on all cores; the outcomes come back in the order of the paths, so the
-/// output is the same whatever the scheduling.
+/// Checks every path on all cores; the outcomes come back in the order of the paths.
 fn check_all(entries: Vec<Result<PathBuf, LoadError>>, options: RenderOptions) -> Vec<Outcome> {
-    let workers = thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(entries.len());
-    if workers <= 1 {
-        return entries
-            .into_iter()
-            .map(|entry| check_one(entry, options))
-            .collect();
-    }
-    let next = AtomicUsize::new(0);
-    let slots: Vec<Mutex<Option<Result<PathBuf, LoadError>>>> = entries
-        .into_iter()
-        .map(|entry| Mutex::new(Some(entry)))
-        .collect();
-    let mut done: Vec<(usize, Outcome)> = thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let index = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(slot) = slots.get(index) else { break };
-                        let entry = slot.lock().ok().and_then(|mut taken| taken.take());
-                        if let Some(entry) = entry {
-                            mine.push((index, check_one(entry, options)));
-                        }
-                    }
-                    mine
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|handle| handle.join().unwrap_or_default())
-            .collect()
-    });
-    done.sort_by_key(|(index, _)| *index);
-    done.into_iter().map(|(_, outcome)| outcome).collect()
+    files::parallel_map(entries, |entry| check_one(entry, options), &|| {})
 }
 
 fn check_one(entry: Result<PathBuf, LoadError>, options: RenderOptions) -> Outcome {

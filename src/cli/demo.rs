@@ -34,10 +34,10 @@ pub fn run(args: &Args) -> u8 {
         );
         return exit::USAGE;
     }
-    println!("# writ demo in {}\n", dir.display());
+    outln!("# writ demo in {}\n", dir.display());
     match walk_through(&dir) {
         Ok(()) => {
-            println!(
+            outln!(
                 "\n# done: try `writ rollback RUN --key keys/olu`, `writ status`, in {}",
                 dir.display()
             );
@@ -63,8 +63,8 @@ fn set_up(dir: &Path) -> Result<(), String> {
 }
 
 fn walk_through(dir: &Path) -> Result<(), String> {
-    println!("# `writ init` wrote a config, keys for ana, sam and olu, and allowed_signers.");
-    println!("# olu owns the workflow (ops_lead): only a version he signed may run.");
+    outln!("# `writ init` wrote a config, keys for ana, sam and olu, and allowed_signers.");
+    outln!("# olu owns the workflow (ops_lead): only a version he signed may run.");
     writ(
         dir,
         &["approve-plan", starter::WORKFLOW_FILE, "--key", "keys/olu"],
@@ -92,14 +92,14 @@ fn walk_through(dir: &Path) -> Result<(), String> {
         .and_then(|v| v.get("run")?.as_str().map(str::to_owned))
         .ok_or("`writ run` printed no run id")?;
     writ(dir, &["status", &run], exit::OK)?;
-    println!("# ana started the run, so her signed approval is refused (four eyes):");
+    outln!("# ana started the run, so her signed approval is refused (four eyes):");
     writ(
         dir,
         &["approve", &run, "lead_review", "--key", "keys/ana"],
         exit::FINDINGS,
     )?;
-    println!("# sam signs the approval with his key; his statement names this run, this step,");
-    println!("# this plan and the exact write it allows:");
+    outln!("# sam signs the approval with his key; his statement names this run, this step,");
+    outln!("# this plan and the exact write it allows:");
     writ(
         dir,
         &[
@@ -144,10 +144,10 @@ fn verify_offline(dir: &Path, run: &str) -> Result<(), String> {
     };
     fs::write(dir.join("decision.json"), statement).map_err(|e| e.to_string())?;
     fs::write(dir.join("decision.json.sig"), signature).map_err(|e| e.to_string())?;
-    println!(
+    outln!(
         "# sam's decision, checked offline with OpenSSH (statement and signature from the log):"
     );
-    println!(
+    outln!(
         "$ ssh-keygen -Y verify -f allowed_signers -I sam -n writ -s decision.json.sig < decision.json"
     );
     let input = fs::File::open(dir.join("decision.json")).map_err(|e| e.to_string())?;
@@ -169,14 +169,14 @@ fn verify_offline(dir: &Path, run: &str) -> Result<(), String> {
         .output()
     {
         Ok(out) => {
-            print!("{}", String::from_utf8_lossy(&out.stdout));
-            print!("{}", String::from_utf8_lossy(&out.stderr));
-            println!("(exit {})\n", out.status.code().unwrap_or(-1));
+            out!("{}", String::from_utf8_lossy(&out.stdout));
+            out!("{}", String::from_utf8_lossy(&out.stderr));
+            outln!("(exit {})\n", out.status.code().unwrap_or(-1));
             if !out.status.success() {
                 return Err("ssh-keygen did not accept sam's signature".into());
             }
         }
-        Err(_) => println!("(ssh-keygen is not installed here: run the line above where it is)\n"),
+        Err(_) => outln!("(ssh-keygen is not installed here: run the line above where it is)\n"),
     }
     Ok(())
 }
@@ -204,7 +204,7 @@ fn writ(dir: &Path, args: &[&str], expected: u8) -> Result<String, String> {
             }
         })
         .collect();
-    println!("$ writ {}", shown.join(" "));
+    outln!("$ writ {}", shown.join(" "));
     let program = std::env::current_exe().map_err(|e| e.to_string())?;
     let output = Command::new(program)
         .args(args)
@@ -213,10 +213,10 @@ fn writ(dir: &Path, args: &[&str], expected: u8) -> Result<String, String> {
         .output()
         .map_err(|e| e.to_string())?;
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    print!("{stdout}");
-    print!("{}", String::from_utf8_lossy(&output.stderr));
+    out!("{stdout}");
+    out!("{}", String::from_utf8_lossy(&output.stderr));
     let code = output.status.code().unwrap_or(-1);
-    println!("(exit {code})\n");
+    outln!("(exit {code})\n");
     if code != i32::from(expected) {
         return Err(format!(
             "`writ {}` exited {code}, expected {expected}",
@@ -235,6 +235,6 @@ fn show_ticket(dir: &Path, when: &str) -> Result<(), String> {
             |row| Ok((row.get(0)?, row.get(1)?)),
         )
         .map_err(|e| e.to_string())?;
-    println!("# ticket {TICKET} {when}: \"{subject}\", priority {priority}\n");
+    outln!("# ticket {TICKET} {when}: \"{subject}\", priority {priority}\n");
     Ok(())
 }

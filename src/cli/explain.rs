@@ -13,7 +13,7 @@ pub fn run(args: &Args) -> u8 {
     let explanation = Code::parse(&args.code).and_then(crate::explain::explain);
     match explanation {
         Some(text) => {
-            println!("{text}");
+            outln!("{text}");
             exit::OK
         }
         None => {

@@ -22,6 +22,8 @@ pub enum LoadError {
         offset: usize,
         line: usize,
     },
+    #[error("cannot walk `{path}`: {message}")]
+    Walk { path: String, message: String },
     #[error("no `.writ` files in directory `{path}`")]
     EmptyDirectory { path: String },
 }
@@ -77,6 +79,100 @@ fn walk(root: &Path) -> Result<Vec<PathBuf>, LoadError> {
     }
     found.sort();
     Ok(found)
+}
+
+/// Expands the given paths as `writ lint` and `writ fmt` do: files as given; directories to
+/// their `*.writ` files, sorted, skipping what `.gitignore` (and `.ignore`) files and hidden
+/// folders exclude, as git would, also outside a git repository. Links are not followed.
+pub fn expand_ignoring(paths: &[PathBuf]) -> Vec<Result<PathBuf, LoadError>> {
+    let mut out = Vec::new();
+    for path in paths {
+        match fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => {
+                let before = out.len();
+                let mut found = Vec::new();
+                let walk = ignore::WalkBuilder::new(path).require_git(false).build();
+                for entry in walk {
+                    match entry {
+                        Ok(entry) => {
+                            let is_file = entry.file_type().is_some_and(|t| t.is_file());
+                            let is_writ = entry.path().extension().is_some_and(|e| e == "writ");
+                            if is_file && is_writ {
+                                found.push(entry.into_path());
+                            }
+                        }
+                        Err(error) => out.push(Err(LoadError::Walk {
+                            path: shown(path),
+                            message: error.to_string(),
+                        })),
+                    }
+                }
+                found.sort();
+                if found.is_empty() && out.len() == before {
+                    out.push(Err(LoadError::EmptyDirectory { path: shown(path) }));
+                }
+                out.extend(found.into_iter().map(Ok));
+            }
+            Ok(_) => out.push(Ok(path.clone())),
+            Err(source) => out.push(Err(LoadError::Io {
+                path: shown(path),
+                source,
+            })),
+        }
+    }
+    out
+}
+
+/// Runs `work` on every item on all cores; the results keep the order of the items, so the
+/// output is the same whatever the scheduling. `done` is called after each item (progress).
+pub fn parallel_map<T: Send, R: Send>(
+    items: Vec<T>,
+    work: impl Fn(T) -> R + Sync,
+    done: &(dyn Fn() + Sync),
+) -> Vec<R> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len());
+    if workers <= 1 {
+        return items
+            .into_iter()
+            .map(|item| {
+                let result = work(item);
+                done();
+                result
+            })
+            .collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots: Vec<std::sync::Mutex<Option<T>>> = items
+        .into_iter()
+        .map(|item| std::sync::Mutex::new(Some(item)))
+        .collect();
+    let mut finished: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(slot) = slots.get(index) else { break };
+                        let item = slot.lock().ok().and_then(|mut taken| taken.take());
+                        if let Some(item) = item {
+                            mine.push((index, work(item)));
+                            done();
+                        }
+                    }
+                    mine
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| handle.join().unwrap_or_default())
+            .collect()
+    });
+    finished.sort_by_key(|(index, _)| *index);
+    finished.into_iter().map(|(_, result)| result).collect()
 }
 
 /// Reads one workflow file, refusing oversize files before reading them.

@@ -20,21 +20,21 @@ pub fn run(args: &Args) -> u8 {
         return exit::USAGE;
     }
     let at = args.dir.display();
-    println!("a writ starter in {at}:");
-    println!("  writ.yaml           the runtime config (people, roles, systems, the store)");
-    println!("  allowed_signers     who may act: each person's public key");
-    println!("  keys/               development keys for ana, sam and olu (private: 0600)");
-    println!("  workflows/          ticket_triage.writ and its stand-in model (scripts/)");
-    println!("  data/helpdesk.db    the system it writes (SQLite)");
-    println!();
-    println!("next, in {at}:");
-    println!("  writ check workflows/");
-    println!(
+    outln!("a writ starter in {at}:");
+    outln!("  writ.yaml           the runtime config (people, roles, systems, the store)");
+    outln!("  allowed_signers     who may act: each person's public key");
+    outln!("  keys/               development keys for ana, sam and olu (private: 0600)");
+    outln!("  workflows/          ticket_triage.writ and its stand-in model (scripts/)");
+    outln!("  data/helpdesk.db    the system it writes (SQLite)");
+    outln!();
+    outln!("next, in {at}:");
+    outln!("  writ check workflows/");
+    outln!(
         "  writ approve-plan workflows/ticket_triage.writ --key keys/olu     # olu owns it (ops_lead)"
     );
-    println!("  writ run workflows/ticket_triage.writ --input ticket_id=105 --key keys/ana");
-    println!("  writ approve RUN lead_review --key keys/sam --note ok   # four eyes: not ana");
-    println!("  writ resume RUN");
-    println!("  writ log RUN && writ audit verify");
+    outln!("  writ run workflows/ticket_triage.writ --input ticket_id=105 --key keys/ana");
+    outln!("  writ approve RUN lead_review --key keys/sam --note ok   # four eyes: not ana");
+    outln!("  writ resume RUN");
+    outln!("  writ log RUN && writ audit verify");
     exit::OK
 }

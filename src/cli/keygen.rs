@@ -20,13 +20,13 @@ pub struct Args {
 pub fn run(args: &Args) -> u8 {
     match keygen(&args.out, &args.comment) {
         Ok(public) => {
-            println!(
+            outln!(
                 "wrote `{}` (private, 0600) and `{}.pub`",
                 args.out.display(),
                 args.out.display()
             );
-            println!("{}", public.fingerprint());
-            println!("for the signers file: PERSON {}", public.to_openssh());
+            outln!("{}", public.fingerprint());
+            outln!("for the signers file: PERSON {}", public.to_openssh());
             exit::OK
         }
         Err(error) => {

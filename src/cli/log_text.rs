@@ -36,21 +36,10 @@ pub fn line(event: &Event) -> String {
     escape_controls(&line)
 }
 
-/// Free text (a context, a note, a reason) must not forge a log line or drive the terminal:
-/// every control character is shown as an escape.
+/// Free text (a context, a note, a reason, a program's stderr) must not forge a log line or
+/// drive the terminal: control, bidi and zero-width characters are shown as escapes.
 fn escape_controls(text: &str) -> String {
-    if !text.chars().any(char::is_control) {
-        return text.to_owned();
-    }
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
+    crate::shown::escape(text)
 }
 
 use crate::runtime::trust::open::RegistryChanged;
@@ -122,6 +111,8 @@ fn summary(event: &Event) -> String {
                 .unwrap_or_default();
             format!("{}: {}{changes}{recovered}{killed}", d.system, d.action)
         }),
+        EventKind::Verified => read::<crate::runtime::record::Verified>(event)
+            .map(|d| format!("verify passed: {}", d.action)),
         EventKind::RollbackStarted | EventKind::RolledBack | EventKind::RollbackFailed => {
             read::<Reversal>(event).map(|d| {
                 let error = d

@@ -1,6 +1,9 @@
 //! The command line: arguments (clap) -> a validated command -> one subcommand module each.
 //! Nothing below this module prints.
 
+#[macro_use]
+mod terminal;
+
 mod approve_plan;
 mod audit;
 mod check;
@@ -8,11 +11,14 @@ mod decision;
 mod demo;
 mod explain;
 mod files;
+mod fmt;
 mod init;
 mod keygen;
+mod lint;
 mod log;
 mod log_text;
 mod plan;
+mod quality;
 mod registry;
 mod report;
 mod resume;
@@ -30,7 +36,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Exit codes shared by every command (DESIGN.md).
+/// Exit codes shared by every command (docs/runtime.md).
 pub mod exit {
     pub const OK: u8 = 0;
     /// Findings (errors in a file), a refused plan, a failed run.
@@ -56,6 +62,10 @@ struct Cli {
 enum Command {
     /// Parse and check workflow files; directories are searched for `*.writ` files.
     Check(check::Args),
+    /// Lint workflows for CI: every finding in human, json, sarif or github format.
+    Lint(lint::Args),
+    /// Rewrite workflows in the canonical layout (`--check`: print a diff, exit 1 if any).
+    Fmt(fmt::Args),
     /// Print the plan of a workflow: steps, edges, approvers, rollbacks, risk, fingerprint.
     Plan(plan::Args),
     /// Print the rationale and a fixed example of one diagnostic code.
@@ -84,6 +94,8 @@ enum Command {
     Log(log::Args),
     /// Check the store's hash chain.
     Audit(audit::Args),
+    /// The quality record per workflow and step: decisions, acceptance, and the gates now.
+    Report(quality::Args),
     /// The people, roles and keys the store trusts; changes signed by an admin.
     Registry(registry::Args),
     /// Kill switch: a workflow (or every workflow writing `--system`) drops to draft-only.
@@ -93,6 +105,20 @@ enum Command {
 }
 
 pub fn run() -> ExitCode {
+    // The exec sandbox's launcher is writ run again; it never reaches clap.
+    let args: Result<Vec<String>, _> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.into_string())
+        .collect();
+    if let Some(code) = args
+        .ok()
+        .and_then(|a| crate::runtime::sandbox::launcher::dispatch(&a))
+    {
+        return code;
+    }
+    // Before anything reads a secret: no program writ starts can read its memory or
+    // `/proc/PID/environ`.
+    crate::runtime::sandbox::harden_self();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
@@ -108,6 +134,8 @@ pub fn run() -> ExitCode {
     };
     let code = match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Lint(args) => lint::run(&args),
+        Command::Fmt(args) => fmt::run(&args),
         Command::Plan(args) => plan::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Demo(args) => demo::run(&args),
@@ -124,6 +152,7 @@ pub fn run() -> ExitCode {
         Command::Kill(args) => switch::kill(&args),
         Command::Revive(args) => switch::revive(&args),
         Command::Audit(args) => audit::run(&args),
+        Command::Report(args) => quality::run(&args),
         Command::Registry(args) => registry::run(&args),
     };
     ExitCode::from(code)

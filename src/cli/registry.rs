@@ -9,7 +9,9 @@ use super::exit;
 use super::runs::fail;
 use super::runtime_args::ConfigArg;
 use super::sign::{SignArgs, Signing};
+use crate::runtime::event::EventKind;
 use crate::runtime::store::Store;
+use crate::runtime::trust::Proof;
 use crate::runtime::trust::open::{self, RegistryChanged, open_existing, registry_event};
 use crate::runtime::trust::statement::Act;
 use crate::runtime::trust::{Registry, TrustError};
@@ -71,7 +73,7 @@ fn update(args: &UpdateArgs) -> Result<u8, u8> {
     let wanted = Registry::from_config(&config).map_err(|e| fail(&e, exit::FINDINGS))?;
     let to = wanted.hash();
     if to == pinned.hash {
-        println!("the store trusts this registry already: nothing to change");
+        outln!("the store trusts this registry already: nothing to change");
         return Ok(exit::OK);
     }
     let differences = pinned.registry.differences(&wanted);
@@ -81,6 +83,23 @@ fn update(args: &UpdateArgs) -> Result<u8, u8> {
         Signing::Act(acting) => acting,
         Signing::Printed => return Ok(exit::OK),
     };
+    // A change is good once: the same signed statement submitted again (after the registry
+    // went back to `from`) would undo a later admin's change.
+    let recorded = store
+        .kind_events(&[EventKind::RegistryChanged])
+        .map_err(|e| fail(&TrustError::from(e), exit::USAGE))?;
+    if recorded
+        .iter()
+        .filter_map(|event| Proof::of(&event.event.data))
+        .any(|proof| proof.statement.is_some() && proof.statement == acting.proof.statement)
+    {
+        eprintln!(
+            "error: this signed registry change is recorded already: a statement changes the \
+             registry once"
+        );
+        eprintln!("  help: sign a new statement (`writ registry update --key KEY`)");
+        return Err(exit::FINDINGS);
+    }
     if !pinned.registry.has_role(&acting.person, "admin") {
         eprintln!(
             "error: `{}` may not change the registry: that needs the role `admin` in the registry \
@@ -101,7 +120,7 @@ fn update(args: &UpdateArgs) -> Result<u8, u8> {
         eprintln!("error: {e}");
         exit::USAGE
     })?;
-    println!(
+    outln!(
         "the store now trusts the registry of `{}` ({}), changed by `{}` (event {})",
         config.path.display(),
         differences.join("; "),
@@ -114,17 +133,17 @@ fn update(args: &UpdateArgs) -> Result<u8, u8> {
 fn show(config: &ConfigArg) -> Result<u8, u8> {
     let (_, _, pinned) = opened(config)?;
     let registry = &pinned.registry;
-    println!(
+    outln!(
         "store {} trusts (event {}), identity {}:",
         pinned.store,
         pinned.seq,
         registry.identity.as_str()
     );
     for (person, roles) in &registry.people {
-        println!("  {person}: {}", roles.join(", "));
+        outln!("  {person}: {}", roles.join(", "));
     }
     for line in &registry.signers {
-        println!("  key: {line}");
+        outln!("  key: {line}");
     }
     Ok(exit::OK)
 }

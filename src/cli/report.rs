@@ -1,5 +1,5 @@
 //! Where a run stands, for a person (text) or a program (`--format json`: one JSON object on
-//! stdout with at least `run` and `status`, DESIGN.md).
+//! stdout with at least `run` and `status`, docs/runtime.md).
 
 use std::collections::BTreeMap;
 
@@ -123,6 +123,7 @@ pub fn phase_name(phase: Phase) -> &'static str {
         Phase::Expired => "expired",
         Phase::AutoConfirmed => "auto_confirmed",
         Phase::InDoubt => "in_doubt",
+        Phase::Verifying => "verifying",
         Phase::Written => "written",
         Phase::Drafted => "drafted",
     }
@@ -140,8 +141,8 @@ fn reversal_name(phase: ReversalPhase) -> &'static str {
 pub fn print(state: &RunState, status: Status, format: Format) {
     let report = report(state, status);
     match format {
-        Format::Json => println!("{}", serde_json::to_string(&report).unwrap_or_default()),
-        Format::Text => print!("{}", text(&report, state)),
+        Format::Json => outln!("{}", serde_json::to_string(&report).unwrap_or_default()),
+        Format::Text => out!("{}", super::terminal::escape_lines(&text(&report, state))),
     }
 }
 

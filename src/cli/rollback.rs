@@ -1,4 +1,4 @@
-//! `writ rollback RUN --key K [--as P] [--reason T]`: reverses a run's writes, newest first, on a person's
+//! `writ rollback RUN --key K [--as P] [--reason T] [--force]`: reverses a run's writes, newest first, on a person's
 //! request. Only the workflow's `owner` role or one of its rollbacks' `repair by` roles may ask.
 //! Exit 0 when every write is reversed, 1 when refused or when a reversal failed
 //! (`needs_repair`).
@@ -21,6 +21,10 @@ pub struct Args {
     /// Why the run is reversed (kept with the request).
     #[arg(long, value_name = "TEXT")]
     reason: Option<String>,
+    /// Reverse even while a kill holds the workflow or its systems (a rollback obeys the kill
+    /// switch otherwise).
+    #[arg(long)]
+    force: bool,
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
     #[command(flatten)]
@@ -34,7 +38,7 @@ pub fn run(args: &Args) -> u8 {
 fn rollback(args: &Args) -> Result<u8, u8> {
     let config = args.config.load()?;
     let mut opened = runs::open(config, &args.run)?;
-    let fields = json!({ "run": args.run, "reason": args.reason });
+    let fields = json!({ "run": args.run, "reason": args.reason, "force": args.force });
     let acting = match args.sign.sign(&opened.pinned, Act::Rollback, fields, &[])? {
         Signing::Act(acting) => acting,
         Signing::Printed => return Ok(exit::OK),
@@ -74,7 +78,9 @@ fn rollback(args: &Args) -> Result<u8, u8> {
         return Err(exit::FINDINGS);
     }
     engine.act_as(person, role, Some(acting.proof.clone()));
-    engine.rollback().map_err(|e| runs::fail(&e, exit::USAGE))?;
+    engine
+        .rollback(args.force)
+        .map_err(|e| runs::fail(&e, exit::USAGE))?;
     Ok(match show(engine.state(), args.format) {
         Status::RolledBack => exit::OK,
         _ => exit::FINDINGS,

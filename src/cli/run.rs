@@ -122,21 +122,36 @@ fn start(args: &Args) -> Result<u8, u8> {
     Ok(exit_for(show(engine.state(), args.format)))
 }
 
+/// A given value in a message: escaped and cut to 80 characters, so a hostile or huge
+/// `--input` cannot flood the terminal or drive it.
+fn shown(text: &str) -> String {
+    let cut: String = text.chars().take(80).collect();
+    let more = if text.chars().nth(80).is_some() {
+        "…"
+    } else {
+        ""
+    };
+    format!("{}{more}", crate::shown::escape(&cut))
+}
+
 /// `--input name=value` pairs, each parsed by its input's type; defaults fill the rest. Every
 /// problem is reported, then exit 2.
 fn inputs(plan: &Plan, given: &[String]) -> Result<BTreeMap<String, Value>, u8> {
     let mut values = BTreeMap::new();
     let mut problems = Vec::new();
+    // Inputs already reported as given (badly): not reported again as missing.
+    let mut named: Vec<&str> = Vec::new();
     let declared = &plan.body.inputs;
     for pair in given {
         let Some((name, text)) = pair.split_once('=') else {
-            problems.push(format!("`--input {pair}` is not `name=value`"));
+            problems.push(format!("`--input {}` is not `name=value`", shown(pair)));
             continue;
         };
         let Some(input) = declared.iter().find(|i| i.name == name) else {
             let names: Vec<&str> = declared.iter().map(|i| i.name.as_str()).collect();
             problems.push(format!(
-                "the workflow has no input `{name}` (its inputs: {})",
+                "the workflow has no input `{}` (its inputs: {})",
+                shown(name),
                 if names.is_empty() {
                     "none".to_owned()
                 } else {
@@ -145,17 +160,19 @@ fn inputs(plan: &Plan, given: &[String]) -> Result<BTreeMap<String, Value>, u8> 
             ));
             continue;
         };
+        named.push(input.name.as_str());
         match Value::parse_as(text, input.ty) {
             Some(value) if values.insert(name.to_owned(), value.clone()).is_none() => {}
             Some(_) => problems.push(format!("input `{name}` is given twice")),
             None => problems.push(format!(
-                "input `{name}` is `{}`, and `{text}` is not one",
-                input.ty
+                "input `{name}` is `{}`, and `{}` is not one",
+                input.ty,
+                shown(text)
             )),
         }
     }
     for input in declared {
-        if values.contains_key(input.name.as_str()) {
+        if values.contains_key(input.name.as_str()) || named.contains(&input.name.as_str()) {
             continue;
         }
         match input

@@ -1,6 +1,6 @@
 //! What the commands that act on runs share: opening a run (its lock, its events, its
 //! workflow file and plan, its systems), driving it on tokio, printing where it stands, and the
-//! exit code DESIGN.md gives each status.
+//! exit code docs/runtime.md gives each status.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -51,7 +51,7 @@ pub fn shared(
 ) -> Result<Arc<Shared>, u8> {
     let systems = systems::resolve(&plan, &config, file).map_err(|e| fail(&e, exit::USAGE))?;
     let shared = Shared::new(Box::new(store), plan, config, systems);
-    // Progress on a terminal, one line per event; quiet when piped (DESIGN.md).
+    // Progress on a terminal, one line per event; quiet when piped (docs/runtime.md).
     let shared = if std::io::stderr().is_terminal() {
         shared.observe(Box::new(|event| {
             eprintln!("  {}", super::log_text::line(event));

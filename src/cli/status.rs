@@ -87,18 +87,19 @@ fn print_lines(lines: Vec<Line>, format: Format) {
             struct Runs {
                 runs: Vec<Line>,
             }
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string(&Runs { runs: lines }).unwrap_or_default()
             );
         }
-        Format::Text if lines.is_empty() => println!("no runs yet"),
+        Format::Text if lines.is_empty() => outln!("no runs yet"),
         Format::Text => {
             for line in &lines {
-                println!(
+                let text = format!(
                     "{:<24} {:<24} {:<13} started by {} at {}",
                     line.run, line.workflow, line.status, line.started_by, line.started_at
                 );
+                outln!("{}", super::terminal::escape(&text));
             }
         }
     }

@@ -149,6 +149,11 @@ fn flip(
         fingerprint: String::new(),
         step: None,
         data: record::data(&Switch {
+            target: switched
+                .system
+                .as_ref()
+                .and_then(|s| config.systems.get(s.as_str()))
+                .map(switch::config_key),
             system: switched.system.map(crate::plan::Name::from),
             reason,
         }),
@@ -161,7 +166,8 @@ fn flip(
     } else {
         "revived: writes go through again"
     };
-    println!("{shown} {done} (event {})", stored.seq);
+    let line = format!("{shown} {done} (event {})", stored.seq);
+    outln!("{}", super::terminal::escape(&line));
     Ok(exit::OK)
 }
 
@@ -189,8 +195,16 @@ impl Switched {
         };
         let events = store.switch_events().map_err(store_error)?;
         let held = match &system {
-            Some(system) => switch::holding_in(&events, "\u{0}", &[system.into()]),
-            None => switch::holding_in(&events, &workflow, &[]),
+            Some(system) => {
+                let targets: Vec<String> = config
+                    .systems
+                    .get(system.as_str())
+                    .map(switch::config_key)
+                    .into_iter()
+                    .collect();
+                switch::holding_in(&events, "\u{0}", &[system.into()], &targets)
+            }
+            None => switch::holding_in(&events, &workflow, &[], &[]),
         }
         .is_some();
         Ok(Switched {

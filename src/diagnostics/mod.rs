@@ -14,7 +14,7 @@ pub use source::IndexedSource;
 
 use crate::syntax::ast::Span;
 
-/// Every rule of LANGUAGE.md, by its stable code.
+/// Every rule of the language (docs/diagnostics.md), by its stable code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum Code {
     E0001,
@@ -37,10 +37,12 @@ pub enum Code {
     W0303,
     W0304,
     W0305,
+    W0306,
+    W0307,
 }
 
 impl Code {
-    pub const ALL: [Code; 20] = [
+    pub const ALL: [Code; 22] = [
         Code::E0001,
         Code::E0101,
         Code::E0102,
@@ -61,6 +63,8 @@ impl Code {
         Code::W0303,
         Code::W0304,
         Code::W0305,
+        Code::W0306,
+        Code::W0307,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -85,6 +89,8 @@ impl Code {
             Code::W0303 => "W0303",
             Code::W0304 => "W0304",
             Code::W0305 => "W0305",
+            Code::W0306 => "W0306",
+            Code::W0307 => "W0307",
         }
     }
 

@@ -16,7 +16,7 @@ use crate::check::{CheckedWorkflow, StepGraph};
 use crate::hash::HashMap;
 use crate::syntax::ast::{self, ClauseKind, Item, LiteralValue, Step, StepKind};
 
-/// The default `min N` of an `auto` gate (DESIGN.md, "Earned autonomy").
+/// The default `min N` of an `auto` gate (docs/runtime.md, "Earned autonomy").
 const DEFAULT_MIN_DECISIONS: u64 = 20;
 
 pub(super) fn body(checked: &CheckedWorkflow) -> PlanBody {
@@ -329,6 +329,7 @@ fn auto_of(gate: &ast::AutoGate) -> PlanAuto {
         over_written: duration_text(&gate.over),
         min_decisions: gate.min.map_or(DEFAULT_MIN_DECISIONS, |m| m.value),
         no_critical: gate.no_critical.is_some(),
+        review_written: gate.review.map(|r| r.basis_points),
     }
 }
 

@@ -198,9 +198,35 @@ pub struct PlanAuto {
     pub acceptance_basis_points: u64,
     pub over_seconds: u64,
     pub over_written: String,
-    /// `min N`, 20 when not written (DESIGN.md).
+    /// `min N`, 20 when not written (docs/runtime.md).
     pub min_decisions: u64,
     pub no_critical: bool,
+    /// `review R%` in hundredths of a percent, when written. Absent from the canonical plan
+    /// when not written, so plans written before `review` keep their fingerprints; read it
+    /// through [`PlanAuto::review_basis_points`].
+    #[serde(
+        rename = "review_basis_points",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub review_written: Option<u64>,
+}
+
+/// `review` when not written: one run in ten still goes to a human once the gate holds.
+pub const DEFAULT_REVIEW_BASIS_POINTS: u64 = 1_000;
+
+impl PlanAuto {
+    /// The share of runs sent to a human while the gate holds (hundredths of a percent).
+    pub fn review_basis_points(&self) -> u64 {
+        self.review_written
+            .unwrap_or(DEFAULT_REVIEW_BASIS_POINTS)
+            .min(10_000)
+    }
+
+    /// How far back evidence may reach (`2 x over`): the figures are the most recent human
+    /// decisions, at least `min`, none older than this.
+    pub fn horizon_seconds(&self) -> u64 {
+        self.over_seconds.saturating_mul(2)
+    }
 }
 
 /// An action as the runtime will render it.

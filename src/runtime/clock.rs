@@ -57,7 +57,7 @@ pub fn parse(text: &str) -> Option<Millis> {
 
 /// Days from 1970-01-01 to the given date (Howard Hinnant's `days_from_civil`), the inverse
 /// of `store::chain`'s `civil_from_days`.
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+pub(crate) fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let year = if month <= 2 { year - 1 } else { year };
     let era = year.div_euclid(400);
     let year_of_era = year - era * 400;

@@ -1,5 +1,5 @@
 //! The runtime config, `writ.yaml`: the state location, people and their roles, how to reach
-//! each system, and the runtime's limits (DESIGN.md, "Runtime config").
+//! each system, and the runtime's limits (docs/config.md).
 //!
 //! ```yaml
 //! state: .writ/state.db            # the store; required
@@ -10,7 +10,9 @@
 //!   helpdesk: { sqlite: data/helpdesk.db }
 //!   crm: { http: "https://crm.example.com/api", auth: { bearer_env: CRM_TOKEN }, timeout: 10s }
 //!   notifier: { exec: scripts }    # the programs' working folder; `exec: ~` for none
+//!   mailer: { exec: ~, write: [out/], network: allow }  # what its writes may reach
 //! limits: { step_timeout: 30s, concurrency: 16 }   # optional; these are the defaults
+//! sandbox: { network: deny }       # optional; or `sandbox: off` (see `runtime::sandbox`)
 //! ```
 //!
 //! - Person, role and system names are `[A-Za-z_][A-Za-z0-9_]*`, at most 64 characters.
@@ -36,6 +38,7 @@
 mod credential;
 mod de;
 mod error;
+mod sandbox;
 mod system;
 mod values;
 
@@ -45,6 +48,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::sandbox::{Grants, SandboxConfig};
 pub use de::{MAX_PEOPLE, MAX_ROLES, MAX_SYSTEMS};
 pub use error::{ConfigError, Invalid, Position};
 pub use values::MAX_NAME_LEN;
@@ -64,6 +68,9 @@ pub struct Config {
     pub people: BTreeMap<String, Vec<String>>,
     pub systems: BTreeMap<String, SystemConfig>,
     pub limits: Limits,
+    /// `sandbox:`: on (the default) with the network default of recommend and verify
+    /// programs, or `off`.
+    pub sandbox: SandboxConfig,
     /// The config file itself.
     pub path: PathBuf,
 }
@@ -94,8 +101,12 @@ pub enum SystemConfig {
     Sqlite { path: PathBuf },
     /// An HTTP API.
     Http(HttpConfig),
-    /// Programs run in `workdir` (resolved against the config's folder), if given.
-    Exec { workdir: Option<PathBuf> },
+    /// Programs run in `workdir` (resolved against the config's folder), if given; its
+    /// execute and rollback programs get `grants` in the sandbox.
+    Exec {
+        workdir: Option<PathBuf>,
+        grants: Grants,
+    },
 }
 
 /// How to reach an HTTP API: its base URL, how writ proves who it is, what it trusts.
@@ -199,6 +210,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         people: parsed.people,
         systems,
         limits: parsed.limits,
+        sandbox: parsed.sandbox,
         path: path.to_path_buf(),
     })
 }
@@ -209,8 +221,12 @@ fn resolve_system(folder: &Path, system: SystemConfig) -> SystemConfig {
         SystemConfig::Sqlite { path } => SystemConfig::Sqlite {
             path: folder.join(path),
         },
-        SystemConfig::Exec { workdir } => SystemConfig::Exec {
+        SystemConfig::Exec { workdir, grants } => SystemConfig::Exec {
             workdir: workdir.map(|w| folder.join(w)),
+            grants: Grants {
+                write: grants.write.iter().map(|w| folder.join(w)).collect(),
+                network: grants.network,
+            },
         },
         SystemConfig::Http(http) => SystemConfig::Http(HttpConfig {
             ca_file: http.ca_file.map(|f| folder.join(f)),

@@ -1,5 +1,5 @@
 //! The one function every decision passes through: `writ approve` and `writ reject` (a
-//! person), the expiry timer, and the autonomy gate (DESIGN.md, "Approvals are bound to
+//! person), the expiry timer, and the autonomy gate (docs/runtime.md, "Approvals are bound to
 //! content", "Expiry is never approval", "Four eyes").
 //!
 //! [`decide`] is pure: it reads the run (replayed from the store), the plan, the config and the

@@ -2,11 +2,11 @@
 //!
 //! Each event carries who (person and role), when, the plan fingerprint, its own data, and the
 //! hash of the event before it in the store, so `writ audit verify` can detect any edit,
-//! deletion or reordering (DESIGN.md, "The runtime model").
+//! deletion or reordering (docs/runtime.md, "A run is its events").
 
 use serde::{Deserialize, Serialize};
 
-/// The kinds of event, with exactly the names DESIGN.md gives (the `kind` of `writ log`).
+/// The kinds of event, with exactly the names docs/runtime.md uses (the `kind` of `writ log`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
@@ -20,6 +20,8 @@ pub enum EventKind {
     AutoConfirmed,
     BeforeImage,
     Written,
+    /// An execute's `verify` passed after its write (a resumed run re-runs one without it).
+    Verified,
     Drafted,
     RollbackStarted,
     RolledBack,
@@ -33,7 +35,7 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 20] = [
+    pub const ALL: [EventKind; 21] = [
         EventKind::RunStarted,
         EventKind::Recommended,
         EventKind::ConfirmationRequested,
@@ -44,6 +46,7 @@ impl EventKind {
         EventKind::AutoConfirmed,
         EventKind::BeforeImage,
         EventKind::Written,
+        EventKind::Verified,
         EventKind::Drafted,
         EventKind::RollbackStarted,
         EventKind::RolledBack,
@@ -68,6 +71,7 @@ impl EventKind {
             EventKind::AutoConfirmed => "auto_confirmed",
             EventKind::BeforeImage => "before_image",
             EventKind::Written => "written",
+            EventKind::Verified => "verified",
             EventKind::Drafted => "drafted",
             EventKind::RollbackStarted => "rollback_started",
             EventKind::RolledBack => "rolled_back",

@@ -1,5 +1,5 @@
 //! The runtime: runs approved plans against real systems, durable, bound, reversible and
-//! auditable (DESIGN.md, "The runtime model"; docs/runtime.md for how).
+//! auditable (docs/runtime.md, "A run is its events"; docs/runtime.md for how).
 
 pub mod autonomy;
 pub mod clock;
@@ -9,9 +9,11 @@ pub mod decide;
 pub mod engine;
 pub mod event;
 pub mod lock;
+pub mod quality;
 pub mod record;
 pub mod render;
 pub mod run;
+pub mod sandbox;
 pub mod store;
 pub mod switch;
 pub mod systems;

@@ -27,6 +27,9 @@ pub struct RunStarted {
     /// The systems the workflow writes (for the kill switch by system).
     #[serde(default)]
     pub writes: Vec<Name>,
+    /// The sandbox its programs run in (absent in runs recorded before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<crate::runtime::sandbox::InForce>,
 }
 
 /// `recommended`: the model's output verbatim, and the values checked against `yields`.
@@ -78,6 +81,9 @@ pub struct Requested {
     pub escalate_to: Option<Name>,
     /// The writes this confirmation allows, rendered now.
     pub gates: Vec<Gate>,
+    /// Set when the autonomy gate held and this run was sampled for a human review.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<Review>,
 }
 
 /// `confirmed` / `rejected` / `expired`: a decision on a confirm step.
@@ -129,7 +135,7 @@ pub struct AutoConfirmed {
     pub gates: Vec<Gate>,
 }
 
-/// The gate's figures at the moment it held (DESIGN.md, "Earned autonomy").
+/// The gate's figures at the moment it held (docs/runtime.md, "Earned autonomy").
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Figures {
     /// Human decisions in the window, and their outcomes.
@@ -144,8 +150,31 @@ pub struct Figures {
     pub window_seconds: u64,
     /// When the first human decision on this step and action text was made.
     pub first_decision: String,
-    /// Rollbacks and repairs of this step in the window (`critical`).
+    /// Rollbacks and repairs of this step since `counted_since` (`critical`).
     pub critical: u64,
+    /// How far back evidence may reach (`2 x window`); 0 in records made before it existed.
+    #[serde(default)]
+    pub horizon_seconds: u64,
+    /// The oldest moment the figures cover: the window's start, or the oldest of the `min`
+    /// most recent decisions when the window holds fewer.
+    #[serde(default)]
+    pub counted_since: String,
+    /// Whether the first counted-kind decision is at least a window old.
+    #[serde(default)]
+    pub spans_window: bool,
+}
+
+/// Why a run went to a human although its gate held (`review R%`), in the
+/// `confirmation_requested` that asked: the share, the draw and the words.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Review {
+    /// The execute whose gate held.
+    pub step: Name,
+    /// `review R%` in hundredths of a percent.
+    pub share_basis_points: u64,
+    /// The random draw, reduced to 0..10,000; below the share means a human decides.
+    pub draw: u64,
+    pub reason: String,
 }
 
 /// `before_image`: appended right before a write can take effect (for sqlite inside its
@@ -172,6 +201,10 @@ pub struct Wrote {
     /// Rows changed (sqlite).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changes: Option<u64>,
+    /// Rows changed beyond the one its capture read (triggers, cascades, a statement matching
+    /// more rows): its rollback cannot claim a full reversal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beyond: Option<u64>,
     /// The system's answer (exec, http).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<serde_json::Value>,
@@ -184,6 +217,16 @@ pub struct Wrote {
     /// For `drafted`: the kill-switch event that stopped the write.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub killed_by: Option<u64>,
+    /// For `written`: the step has a `verify` that must pass (a `verified` event) before the
+    /// step is complete; a resumed run runs it when that event is missing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub verify_pending: bool,
+}
+
+/// `verified`: the verify action that passed, as rendered.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Verified {
+    pub action: serde_json::Value,
 }
 
 /// Why compensation runs.
@@ -241,6 +284,10 @@ pub struct Ended {
 pub struct Switch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system: Option<Name>,
+    /// A system-scope event's resolved target (`switch::config_key`): the same database
+    /// under another system name is held too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }

@@ -1,7 +1,7 @@
 //! Rendering an action: the plan's action with every reference replaced by its value, exactly
 //! as a connector will run it, and the hash that binds an approval to it.
 //!
-//! DESIGN.md, "Approvals are bound to content": a decision records, for each execute it gates,
+//! docs/runtime.md, "Approvals are bound to content": a decision records, for each execute it gates,
 //! the rendered action and its hash; at write time the runtime renders again and refuses on any
 //! difference. So rendering is deterministic, and the hash covers everything that reaches the
 //! system: SQL text and bound values, program and arguments, method, URL and body.
@@ -32,6 +32,10 @@ pub enum Rendered {
         program: String,
         /// Arguments as the program receives them: text as is, other values as JSON.
         args: Vec<String>,
+        /// For an execute or rollback program: the file it resolved to and its SHA-256
+        /// ([`bind`]); absent for recommend and verify programs (and so from their hash).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        bound: Option<BoundProgram>,
     },
     Http {
         method: &'static str,
@@ -47,6 +51,68 @@ impl Rendered {
     pub fn hash(&self) -> String {
         json_sha256("writ-action-v1\n", self)
     }
+}
+
+/// The file an execute or rollback program is, when bound.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BoundProgram {
+    /// The canonical path: symlinks resolved.
+    pub path: String,
+    /// SHA-256 of its bytes, 64 lowercase hex digits.
+    pub sha256: String,
+}
+
+/// Why a program cannot be bound.
+#[derive(Debug, thiserror::Error)]
+pub enum BindError {
+    #[error(
+        "program `{program}` is not inside the workflow's folder `{folder}`; an execute or \
+         rollback program is an absolute path or a path inside that folder (no `PATH` lookup)"
+    )]
+    Outside { program: String, folder: String },
+    #[error("program `{program}` cannot be read: {source}")]
+    Unreadable {
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Binds an execute or rollback program to the file it is now: an absolute path as is, any
+/// other inside the workflow's `folder` (a bare name too: no `PATH` lookup, so a program
+/// placed first on `PATH` cannot stand in for it), symlinks resolved, and its SHA-256. The
+/// binding is part of the action's hash, so a script swapped after the approval is refused.
+pub fn bind(rendered: Rendered, folder: &std::path::Path) -> Result<Rendered, BindError> {
+    let Rendered::Exec { program, args, .. } = rendered else {
+        return Ok(rendered);
+    };
+    let unreadable = |source| BindError::Unreadable {
+        program: program.clone(),
+        source,
+    };
+    let given = std::path::Path::new(&program);
+    let path = if given.is_absolute() {
+        std::fs::canonicalize(given).map_err(unreadable)?
+    } else {
+        let folder = std::fs::canonicalize(folder).map_err(unreadable)?;
+        let path = std::fs::canonicalize(folder.join(given)).map_err(unreadable)?;
+        if !path.starts_with(&folder) {
+            return Err(BindError::Outside {
+                program: program.clone(),
+                folder: folder.display().to_string(),
+            });
+        }
+        path
+    };
+    let sha256 = crate::digest::file_sha256(&path).map_err(unreadable)?;
+    Ok(Rendered::Exec {
+        program,
+        args,
+        bound: Some(BoundProgram {
+            path: path.display().to_string(),
+            sha256,
+        }),
+    })
 }
 
 /// Why an action cannot be rendered.
@@ -80,6 +146,7 @@ pub fn render(action: &PlanAction, scope: &Scope) -> Result<Rendered, RenderErro
                 .iter()
                 .map(|a| value(a, scope).map(|v| argument(&v)))
                 .collect::<Result<_, _>>()?,
+            bound: None,
         }),
         PlanAction::Http { method, url, body } => Ok(Rendered::Http {
             method,

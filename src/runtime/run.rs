@@ -74,6 +74,8 @@ pub enum Phase {
     AutoConfirmed,
     /// An execute whose before-image is recorded but not its write: a crash came between.
     InDoubt,
+    /// Written, with a `verify` that has not passed yet (none recorded): not complete.
+    Verifying,
     Written,
     Drafted,
 }
@@ -103,8 +105,11 @@ pub struct StepState {
     pub before: Option<BeforeImage>,
     /// The `seq` of its `written` event (the order of completion for rollbacks).
     pub written_seq: Option<u64>,
-    /// A quorum confirm's people who have confirmed so far.
+    /// Rows its write changed beyond its capture (`written`'s `beyond`).
+    pub beyond: Option<u64>,
+    /// A quorum confirm's people who have confirmed so far, and their events.
     pub signers: Vec<String>,
+    pub signer_events: Vec<u64>,
 }
 
 /// Where the reversal of one execute stands.
@@ -129,6 +134,9 @@ pub struct RunState {
     pub steps: BTreeMap<Name, StepState>,
     /// Per execute, the hashes of the actions a decision allows.
     pub allowed: BTreeMap<Name, Vec<String>>,
+    /// Per allowed action hash, the decisions that allow it: each a list of events (one, or a
+    /// quorum's every confirmation), checked again right before the write.
+    pub allowed_by: BTreeMap<String, Vec<Vec<u64>>>,
     /// Per execute, the reversal's state (keyed by the execute, not the rollback).
     pub reversals: BTreeMap<Name, (ReversalPhase, Reversal)>,
     /// Compensation under way (rollbacks started, the run not ended since).
@@ -195,6 +203,7 @@ impl RunState {
             identity: crate::runtime::trust::Proof::of(&event.event.data).map(|p| p.identity),
             steps: BTreeMap::new(),
             allowed: BTreeMap::new(),
+            allowed_by: BTreeMap::new(),
             reversals: BTreeMap::new(),
             compensating: None,
             compensating_for: (None, None),
@@ -252,15 +261,38 @@ impl RunState {
                 if late && event.event.kind != EventKind::Expired {
                     return Ok(());
                 }
+                // Nor does a decision the rules never let a command record: by the run's
+                // starter (four eyes), or in a role other than the one the confirm waits for.
+                if event.event.kind != EventKind::Expired {
+                    let waited = self
+                        .steps
+                        .get(named()?.as_str())
+                        .and_then(|s| s.deciding_role.as_ref())
+                        .map(Name::as_str);
+                    let person = event.event.person.as_deref();
+                    if person == Some(self.starter.as_str())
+                        || waited.is_none()
+                        || waited != event.event.role.as_deref()
+                    {
+                        return Ok(());
+                    }
+                }
                 let phase = match event.event.kind {
                     EventKind::Confirmed => {
                         if data.quorum.is_some_and(|q| q.signed < q.needed) {
                             // One more of the quorum: the step still waits for the rest.
                             let state = self.step_mut(named()?);
                             state.signers.extend(event.event.person.clone());
+                            state.signer_events.push(event.seq);
                             return Ok(());
                         }
-                        self.allow(&data.gates);
+                        let mut decisions = self
+                            .steps
+                            .get(named()?.as_str())
+                            .map(|s| s.signer_events.clone())
+                            .unwrap_or_default();
+                        decisions.push(event.seq);
+                        self.allow(&data.gates, &decisions);
                         Phase::Confirmed
                     }
                     EventKind::Rejected => Phase::Rejected,
@@ -270,7 +302,7 @@ impl RunState {
             }
             EventKind::AutoConfirmed => {
                 let data: AutoConfirmed = read(event)?;
-                self.allow(&data.gates);
+                self.allow(&data.gates, &[event.seq]);
                 self.step_mut(named()?).phase = Some(Phase::AutoConfirmed);
             }
             EventKind::BeforeImage => {
@@ -283,13 +315,20 @@ impl RunState {
                 let data: Wrote = read(event)?;
                 let written = event.event.kind == EventKind::Written;
                 let state = self.step_mut(named()?);
-                state.phase = Some(if written {
-                    Phase::Written
-                } else {
-                    Phase::Drafted
+                state.phase = Some(match (written, data.verify_pending) {
+                    (true, true) => Phase::Verifying,
+                    (true, false) => Phase::Written,
+                    (false, _) => Phase::Drafted,
                 });
                 state.values = data.values;
                 state.written_seq = written.then_some(event.seq);
+                state.beyond = data.beyond;
+            }
+            EventKind::Verified => {
+                let state = self.step_mut(named()?);
+                if state.phase == Some(Phase::Verifying) {
+                    state.phase = Some(Phase::Written);
+                }
             }
             EventKind::RollbackStarted | EventKind::RolledBack | EventKind::RollbackFailed => {
                 let data: Reversal = read(event)?;
@@ -322,12 +361,16 @@ impl RunState {
         self.steps.entry(name).or_default()
     }
 
-    fn allow(&mut self, gates: &[Gate]) {
+    fn allow(&mut self, gates: &[Gate], decisions: &[u64]) {
         for gate in gates {
             self.allowed
                 .entry(gate.step.clone())
                 .or_default()
                 .push(gate.hash.clone());
+            self.allowed_by
+                .entry(gate.hash.clone())
+                .or_default()
+                .push(decisions.to_vec());
         }
     }
 

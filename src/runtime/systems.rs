@@ -14,6 +14,7 @@ use serde::Serialize;
 use super::config::{Config, HttpConfig, SystemConfig};
 use super::connector::http::{Client, ClientConfig};
 use super::render::Rendered;
+use super::sandbox::{self, Grants, InForce, Network, Protected, SandboxConfig};
 use crate::digest::json_sha256;
 use crate::plan::{Name, Plan, PlanAction};
 
@@ -31,18 +32,34 @@ pub enum Target {
     },
     Exec {
         workdir: PathBuf,
+        /// What its execute and rollback programs may reach besides the defaults.
+        grants: Grants,
     },
 }
 
 impl Target {
-    /// What an approval binds: the file, the base URL or the folder (never a token).
+    /// What an approval binds: the file (its canonical path and, read now, its identity:
+    /// device and inode), the base URL or the folder (never a token). A database replaced or
+    /// re-pointed since the approval describes differently, so the write is refused.
     pub fn describe(&self) -> String {
         match self {
-            Target::Sqlite { path } => format!("sqlite:{}", path.display()),
+            Target::Sqlite { path } => match file_identity(path) {
+                Some((device, inode)) => {
+                    format!("sqlite:{}#dev={device},ino={inode}", path.display())
+                }
+                None => format!("sqlite:{}", path.display()),
+            },
             Target::Http { base_url, .. } => format!("http:{base_url}"),
-            Target::Exec { workdir } => format!("exec:{}", workdir.display()),
+            Target::Exec { workdir, .. } => format!("exec:{}", workdir.display()),
         }
     }
+}
+
+/// The device and inode of the file at `path` (symlinks followed), if it exists.
+fn file_identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let metadata = std::fs::metadata(path).ok()?;
+    Some((metadata.dev(), metadata.ino()))
 }
 
 /// Every system of one workflow, and the folder its `exec` paths start from.
@@ -51,6 +68,66 @@ pub struct Systems {
     pub targets: BTreeMap<Name, Target>,
     /// The workflow file's folder.
     pub folder: PathBuf,
+    /// How its programs are confined.
+    pub sandbox: Sandboxing,
+}
+
+/// The sandbox of one run's programs: what is in force, and what every program may read.
+#[derive(Clone, Debug)]
+pub struct Sandboxing {
+    pub in_force: InForce,
+    /// The network of recommend and verify programs.
+    pub network: Network,
+    pub protected: Protected,
+    /// The system paths and the workflow's folder, minus what is protected.
+    pub reads: Vec<PathBuf>,
+}
+
+impl Sandboxing {
+    /// The sandbox `config` asks for, refused when the kernel has none and `plan` runs
+    /// programs; what every program may read is listed once here.
+    fn resolve(plan: &Plan, config: &Config, folder: &Path) -> Result<Sandboxing, SystemError> {
+        let in_force = match sandbox::in_force(config.sandbox) {
+            Ok(in_force) => in_force,
+            Err(error) if runs_programs(plan) => return Err(SystemError::Sandbox(error)),
+            // Nothing to confine: the run records that no sandbox was needed or possible.
+            Err(_) => InForce::Off,
+        };
+        let network = match config.sandbox {
+            SandboxConfig::On { network } => network,
+            SandboxConfig::Off => Network::Allow,
+        };
+        // Besides the store and the config: the signers file, the starter's development keys
+        // (`keys/` beside the config) and the key this process was given (`WRIT_KEY`).
+        let mut protected = Protected::new(&config.state, &config.path);
+        if let Some(signers) = &config.signers {
+            protected = protected.with(signers);
+        }
+        if let Some(folder) = config.path.parent() {
+            protected = protected.with(&folder.join("keys"));
+        }
+        if let Some(key) = std::env::var_os("WRIT_KEY") {
+            protected = protected.with(std::path::Path::new(&key));
+        }
+        let mut reads = sandbox::system_reads(&protected);
+        reads.extend(sandbox::granted_reads(folder, &protected));
+        Ok(Sandboxing {
+            in_force,
+            network,
+            protected,
+            reads,
+        })
+    }
+}
+
+/// Whether any step of `plan` runs a program (its action or its `verify`).
+fn runs_programs(plan: &Plan) -> bool {
+    plan.body.steps.iter().any(|step| {
+        [&step.run, &step.verify, &step.capture]
+            .into_iter()
+            .flatten()
+            .any(|action| matches!(action, PlanAction::Exec { .. }))
+    })
 }
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -80,6 +157,9 @@ pub enum SystemError {
     #[error("system `{system}`: {reason}")]
     #[diagnostic(code(writ::system_unusable))]
     Unusable { system: String, reason: String },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Sandbox(sandbox::SandboxError),
 }
 
 /// Resolves every system `plan` declares against `config`, with tokens read from the
@@ -109,7 +189,7 @@ pub fn resolve(plan: &Plan, config: &Config, workflow_file: &Path) -> Result<Sys
         let target = match configured {
             // The store's own file as a system would deadlock: a write holds the system's
             // lock while its before-image is appended to the store.
-            SystemConfig::Sqlite { path } if absolute(path) == absolute(&config.state) => {
+            SystemConfig::Sqlite { path } if canonical(path) == canonical(&config.state) => {
                 return Err(SystemError::Unusable {
                     system: system.name.to_string(),
                     reason: format!(
@@ -118,20 +198,32 @@ pub fn resolve(plan: &Plan, config: &Config, workflow_file: &Path) -> Result<Sys
                     ),
                 });
             }
+            // The path the link points to now: a symlink re-pointed later is another target.
             SystemConfig::Sqlite { path } => Target::Sqlite {
-                path: absolute(path),
+                path: canonical(path),
             },
             SystemConfig::Http(http) => Target::Http {
                 base_url: http.base_url.clone(),
                 client: http_client(config, &system.name, http),
             },
-            SystemConfig::Exec { workdir } => Target::Exec {
+            SystemConfig::Exec { workdir, grants } => Target::Exec {
                 workdir: absolute(workdir.as_ref().unwrap_or(&folder)),
+                grants: grants.clone(),
             },
         };
         targets.insert(system.name.clone(), target);
     }
-    Ok(Systems { targets, folder })
+    let sandbox = Sandboxing::resolve(plan, config, &folder)?;
+    Ok(Systems {
+        targets,
+        folder,
+        sandbox,
+    })
+}
+
+/// A path with its symlinks resolved where it exists (as [`absolute`] otherwise).
+fn canonical(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| absolute(path))
 }
 
 /// The client of an http system: its secret read now, its CA file loaded.
@@ -200,7 +292,7 @@ impl Systems {
     /// Where an `exec` action runs: its system's folder, or the workflow's.
     pub fn workdir<'a>(&'a self, target: Option<&'a Target>) -> &'a Path {
         match target {
-            Some(Target::Exec { workdir }) => workdir,
+            Some(Target::Exec { workdir, .. }) => workdir,
             _ => &self.folder,
         }
     }

@@ -1,6 +1,6 @@
 //! Values that flow through a run: inputs, step outputs, before-image columns. Outputs are
 //! checked against their step's `yields` (type and `in [...]`) before anything downstream sees
-//! them (DESIGN.md: "the runtime rejects output that does not match").
+//! them (docs/runtime.md: "the runtime rejects output that does not match").
 
 use std::collections::BTreeMap;
 use std::fmt;

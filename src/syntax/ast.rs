@@ -253,15 +253,18 @@ pub enum ExpiryOutcome {
     Escalate(Ident),
 }
 
-/// `auto when acceptance >= P% over DUR [min N] [and critical == 0]`
+/// `auto when acceptance >= P% over DUR [min N] [and critical == 0] [review R%]`
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AutoGate {
     pub acceptance: Percent,
     pub over: Duration,
-    /// `min N`; `None` means the default (20, DESIGN.md).
+    /// `min N`; `None` means the default (20).
     pub min: Option<Count>,
     /// Whether `and critical == 0` was written, and where.
     pub no_critical: Option<Span>,
+    /// `review R%`: the share of runs still sent to a human while the gate holds; `None`
+    /// means the default (10%).
+    pub review: Option<Percent>,
 }
 
 /// A whole number written after `min`; kept as text's value so hostile sizes are not a panic.

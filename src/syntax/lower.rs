@@ -105,7 +105,14 @@ impl Lowering {
 
     fn item(&mut self, pair: Pair<'_, Rule>) -> Option<Item> {
         let rule = pair.as_rule();
-        let span = span_of(&pair);
+        // pest takes the whitespace before an optional part that is absent into the clause:
+        // `auto ... and critical == 0` ends at its `0`, as it did before `review` followed.
+        let span = match pair.clone().into_inner().last() {
+            Some(last) if rule == Rule::auto && last.as_rule() == Rule::zero => {
+                Span::new(span_of(&pair).start, span_of(&last).end)
+            }
+            _ => span_of(&pair),
+        };
         let mut inner = pair.into_inner();
         let keyword = inner.next()?;
         Some(match rule {
@@ -160,7 +167,14 @@ impl Lowering {
 
     fn clause(&mut self, pair: Pair<'_, Rule>) -> Option<Clause> {
         let rule = pair.as_rule();
-        let span = span_of(&pair);
+        // pest takes the whitespace before an optional part that is absent into the clause:
+        // `auto ... and critical == 0` ends at its `0`, as it did before `review` followed.
+        let span = match pair.clone().into_inner().last() {
+            Some(last) if rule == Rule::auto && last.as_rule() == Rule::zero => {
+                Span::new(span_of(&pair).start, span_of(&last).end)
+            }
+            _ => span_of(&pair),
+        };
         let mut inner = pair.into_inner();
         inner.next()?; // the clause's keyword
         let kind = match rule {
@@ -262,11 +276,16 @@ impl Lowering {
             let zero = take(&mut inner, Rule::zero)?;
             no_critical = Some(span_of(&and).to(span_of(&zero)));
         }
+        let mut review = None;
+        if take_if(&mut inner, Rule::kw_review).is_some() {
+            review = Some(self.percent(&take(&mut inner, Rule::percent)?)?);
+        }
         Some(AutoGate {
             acceptance,
             over,
             min,
             no_critical,
+            review,
         })
     }
 
@@ -396,10 +415,8 @@ impl Lowering {
         let mut inner = pair.into_inner();
         take(&mut inner, Rule::kw_sql)?;
         let string = take(&mut inner, Rule::string)?;
-        let body_start = span_of(&string).start + 1;
-        let raw = string
-            .as_str()
-            .get(1..string.as_str().len().saturating_sub(1))?;
+        let (raw, delimiter) = string_body(string.as_str())?;
+        let body_start = span_of(&string).start + delimiter;
         let text = self.text(string)?;
         let references = self.sql_references(&text.value, raw, body_start);
         Some(SqlText {
@@ -462,13 +479,12 @@ impl Lowering {
     /// Decodes a string literal, reporting every bad escape.
     fn text(&mut self, pair: Pair<'_, Rule>) -> Option<Text> {
         let span = span_of(&pair);
-        let quoted = pair.as_str();
-        let raw = quoted.get(1..quoted.len().saturating_sub(1))?;
+        let (raw, delimiter) = string_body(pair.as_str())?;
         let value = match decode(raw) {
             Ok(value) => value,
             Err(bad) => {
                 for escape in bad {
-                    let at = span.start + 1 + escape.start;
+                    let at = span.start + delimiter + escape.start;
                     self.error(
                         Diagnostic::new(
                             Code::E0001,
@@ -485,6 +501,20 @@ impl Lowering {
         Some(Text { value, span })
     }
 }
+
+/// The body of a quoted string (`"..."` or `"""..."""`) and the length of its delimiter.
+fn string_body(quoted: &str) -> Option<(&str, usize)> {
+    let delimiter = if quoted.len() >= 6 && quoted.starts_with(LONG_QUOTE) {
+        LONG_QUOTE.len()
+    } else {
+        1
+    };
+    let raw = quoted.get(delimiter..quoted.len().checked_sub(delimiter)?)?;
+    Some((raw, delimiter))
+}
+
+/// Opens and closes a long string.
+const LONG_QUOTE: &str = "\"\"\"";
 
 fn connector(pair: &Pair<'_, Rule>) -> Option<Word<Connector>> {
     let value = match pair.as_str() {

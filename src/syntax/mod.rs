@@ -2,6 +2,8 @@
 //! lowering into [`ast`]. No semantic judgement happens here.
 
 pub mod ast;
+mod format;
+pub mod lex;
 mod lower;
 mod parallel;
 mod parse;
@@ -10,8 +12,9 @@ mod strings;
 
 use crate::diagnostics::{Code, Diagnostic};
 use ast::{Span, Workflow};
+pub use format::format;
 
-/// The largest file writ reads: larger input is refused before parsing (DESIGN.md limits).
+/// The largest file writ reads: larger input is refused before parsing (a fixed limit).
 pub const MAX_FILE_BYTES: usize = 64 * 1024 * 1024;
 
 /// Parses one workflow file. On failure, returns every syntax problem found (E0001).

@@ -141,8 +141,19 @@ fn scan(source: &str) -> Option<Layout> {
     })
 }
 
-/// The index of the `"` closing the string opened at `start`; `None` if it runs off the line.
+/// The index of the last `"` closing the string opened at `start`; `None` if an ordinary
+/// string runs off the line or a long one (`"""`) off the file.
 fn string_end(bytes: &[u8], start: usize) -> Option<usize> {
+    if bytes.get(start..start + 3) == Some(b"\"\"\"") {
+        let mut at = start + 3;
+        loop {
+            match bytes.get(at)? {
+                b'\\' => at += 2,
+                b'"' if bytes.get(at..at + 3) == Some(b"\"\"\"") => return Some(at + 2),
+                _ => at += 1,
+            }
+        }
+    }
     let mut at = start + 1;
     loop {
         match bytes.get(at)? {

@@ -46,13 +46,22 @@ fn detailed_error(source: &str) -> Option<PestError<Rule>> {
 }
 
 fn syntax_error(source: &str, error: &PestError<Rule>) -> Diagnostic {
-    let (at, expected, unterminated) = expectation(error);
+    let (at, expected, unterminated) = expectation(source, error);
     if let Some(start) = unterminated {
+        if expected.iter().any(|e| e == LONG_UNCLOSED) {
+            return unterminated_long_string(source, start);
+        }
         return unterminated_string(source, start);
     }
     // A string was expected and one starts here, so it is its end that is missing.
     let string_starts = source.get(at..).is_some_and(|rest| rest.starts_with('"'));
     if string_starts && expected.iter().any(|e| e == "a string") {
+        if source
+            .get(at..)
+            .is_some_and(|rest| rest.starts_with("\"\"\""))
+        {
+            return unterminated_long_string(source, at);
+        }
         return unterminated_string(source, at);
     }
     let span = offending_span(source, at);
@@ -82,7 +91,7 @@ fn syntax_error(source: &str, error: &PestError<Rule>) -> Diagnostic {
 /// literal tokens it tried at the furthest character (parse attempts). Inside a token rule such
 /// as a duration, the characters it tried (`d`, `h`) mean nothing to a user: then the rule's
 /// name at its start is the answer. Between tokens, the literal tokens (`]`, `,`) are.
-fn expectation(error: &PestError<Rule>) -> (usize, Vec<String>, Option<usize>) {
+fn expectation(source: &str, error: &PestError<Rule>) -> (usize, Vec<String>, Option<usize>) {
     let rule_start = match error.location {
         InputLocation::Pos(pos) => pos,
         InputLocation::Span((start, _)) => start,
@@ -103,6 +112,9 @@ fn expectation(error: &PestError<Rule>) -> (usize, Vec<String>, Option<usize>) {
         .iter()
         .filter_map(|s| s.deepest.get_rule().copied())
         .collect();
+    if deepest.contains(&Rule::long_body) {
+        return (rule_start, vec![LONG_UNCLOSED.to_owned()], Some(rule_start));
+    }
     if deepest.contains(&Rule::string_body) {
         return (rule_start, Vec::new(), Some(rule_start));
     }
@@ -119,7 +131,13 @@ fn expectation(error: &PestError<Rule>) -> (usize, Vec<String>, Option<usize>) {
         .map(|t| format!("`{t}`"))
         .collect();
     let inside_token = deepest.iter().any(|&r| is_token_rule(r));
-    if inside_token || tokens.is_empty() {
+    // Keywords start with a one-letter range (the grammar's speed trick), so a misspelled
+    // keyword whose first letter matches leaves pest expecting the rest of each keyword
+    // (`eads`, `un`) one character into the word. Such a stop inside a word that began at the
+    // rule's start is reported at the word, with the rules' names.
+    let inside_word = attempts.max_position > rule_start
+        && within_word(source, rule_start, attempts.max_position);
+    if inside_token || tokens.is_empty() || (inside_word && !positives.is_empty()) {
         (rule_start, group(positives), None)
     } else {
         let mut words = tokens;
@@ -134,6 +152,13 @@ fn expectation(error: &PestError<Rule>) -> (usize, Vec<String>, Option<usize>) {
         }
         (attempts.max_position, group(words), None)
     }
+}
+
+/// Whether `source[start..end]` is all word characters: the parser stopped inside one word.
+fn within_word(source: &str, start: usize, end: usize) -> bool {
+    source
+        .get(start..end)
+        .is_some_and(|part| part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
 }
 
 /// Punctuation that shapes the file, worth naming beside rule names.
@@ -158,6 +183,23 @@ fn unterminated_string(source: &str, start: usize) -> Diagnostic {
     .help(
         "close the string with `\"` on the same line; write a line break inside a string as `\\n`",
     )
+}
+
+/// The marker `expectation` returns for a long string that is never closed.
+const LONG_UNCLOSED: &str = "the end of a long string";
+
+fn unterminated_long_string(source: &str, start: usize) -> Diagnostic {
+    let line_end = source
+        .get(start..)
+        .and_then(|rest| rest.find('\n'))
+        .map_or(source.len(), |i| start + i);
+    Diagnostic::new(
+        Code::E0001,
+        "unterminated long string",
+        Span::new(start, line_end),
+        "this long string is never closed",
+    )
+    .help("close the long string with `\"\"\"`; inside it, a `\"\"\"` that is text is written `\\\"\"\"`")
 }
 
 /// An empty file, or one of only comments.
@@ -344,6 +386,7 @@ fn keyword_word(rule: Rule) -> Option<&'static str> {
         Rule::kw_yields => "`yields`",
         Rule::kw_in => "`in`",
         Rule::kw_by => "`by`",
+        Rule::kw_of => "`of`",
         Rule::kw_shows => "`shows`",
         Rule::kw_expires => "`expires`",
         Rule::kw_reject => "`reject`",
@@ -357,6 +400,7 @@ fn keyword_word(rule: Rule) -> Option<&'static str> {
         Rule::kw_min => "`min`",
         Rule::kw_and => "`and`",
         Rule::kw_critical => "`critical`",
+        Rule::kw_review => "`review`",
         Rule::kw_capture => "`capture`",
         Rule::kw_verify => "`verify`",
         Rule::kw_repair => "`repair`",
@@ -446,7 +490,7 @@ fn help_for(source: &str, span: Span, expected: &[String]) -> String {
     }
     if expected.iter().any(|e| e.starts_with("a clause")) {
         return "a step's block holds clauses such as `reads`, `run`, `yields`; close it with `}`; \
-                see LANGUAGE.md for which clause fits which step"
+                `writ explain E0104` and docs/language.md say which clause fits which step"
             .to_owned();
     }
     if expected.iter().any(|e| e.starts_with("a step kind")) {

@@ -1,5 +1,5 @@
 //! The real `writ` binary, driven as a user or CI would: exit codes, output streams, files.
-//! One integration-test binary for the whole command line (STYLE.md).
+//! One integration-test binary for the whole command line.
 
 use std::fs;
 use std::path::{Path, PathBuf};

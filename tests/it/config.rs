@@ -9,7 +9,7 @@ use writ::runtime::config::{
     self, Auth, Config, ConfigError, HttpConfig, Limits, Position, Secret, SystemConfig,
 };
 
-/// The example of DESIGN.md, "Runtime config".
+/// The example of docs/config.md.
 const DESIGN_EXAMPLE: &str = "\
 state: .writ/state.db          # the store
 people:
@@ -122,12 +122,16 @@ fn every_documented_form_loads() {
     assert_eq!(
         config.systems["notifier"],
         SystemConfig::Exec {
-            workdir: Some(PathBuf::from("/srv/writ/scripts"))
+            workdir: Some(PathBuf::from("/srv/writ/scripts")),
+            grants: writ::runtime::sandbox::Grants::none(),
         }
     );
     assert_eq!(
         config.systems["mailer"],
-        SystemConfig::Exec { workdir: None }
+        SystemConfig::Exec {
+            workdir: None,
+            grants: writ::runtime::sandbox::Grants::none(),
+        }
     );
     assert_eq!(
         config.limits,
@@ -237,7 +241,7 @@ fn an_unknown_key_is_an_error_with_a_suggestion() {
     assert_eq!(line, 4);
     assert_eq!(
         help,
-        "the keys here are `state`, `signers`, `identity`, `people`, `systems` and `limits`"
+        "the keys here are `state`, `signers`, `identity`, `people`, `systems`, `limits` and `sandbox`"
     );
 
     let (message, line, column, help) = fails(&with(
@@ -434,7 +438,7 @@ fn a_secret_in_the_file_is_refused() {
         "system `crm` has a secret in the file: `token` (`/srv/writ/writ.yaml` line 7)"
     );
     assert_eq!((line, column), (7, 5));
-    assert!(help.contains("`bearer_env"), "{help}");
+    assert!(help.contains("`auth: { bearer_env"), "{help}");
     assert!(
         help.starts_with("secrets are never in `writ.yaml`"),
         "{help}"
@@ -662,4 +666,50 @@ mod never_panics {
             }
         }
     }
+}
+
+#[test]
+fn the_sandbox_keys_are_checked_with_their_line() {
+    use writ::runtime::sandbox::{Grants, Network, SandboxConfig};
+    let config = writ::runtime::config::parse(
+        &with(
+            "sandbox: { network: deny }\nsystems:\n  mail: { exec: out, write: [out, logs], network: allow }\n",
+        ),
+        Path::new("/srv/writ/writ.yaml"),
+    )
+    .unwrap();
+    assert_eq!(
+        config.sandbox,
+        SandboxConfig::On {
+            network: Network::Deny
+        }
+    );
+    assert_eq!(
+        config.systems["mail"],
+        SystemConfig::Exec {
+            workdir: Some(PathBuf::from("/srv/writ/out")),
+            grants: Grants {
+                write: vec![
+                    PathBuf::from("/srv/writ/out"),
+                    PathBuf::from("/srv/writ/logs")
+                ],
+                network: Network::Allow,
+            },
+        }
+    );
+    let off = writ::runtime::config::parse(&with("sandbox: off\n"), Path::new("w.yaml")).unwrap();
+    assert_eq!(off.sandbox, SandboxConfig::Off);
+
+    let (message, line, _, _) = fails(&with("sandbox: { network: maybe }\n"));
+    assert_eq!(message, "`network` is `maybe`");
+    assert_eq!(line, 4);
+    let (message, _, _, _) = fails(&with("sandbox: { netwrk: deny }\n"));
+    assert_eq!(message, "unknown key `netwrk` in `sandbox`");
+    let (message, line, _, help) = fails(&with("systems:\n  db: { sqlite: h.db, write: [x] }\n"));
+    assert_eq!(
+        message,
+        "`write` is only for `exec` systems, and `db` is not one"
+    );
+    assert_eq!(line, 5);
+    assert_eq!(help, "remove `write` from system `db`");
 }

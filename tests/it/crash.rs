@@ -14,7 +14,7 @@ use bed::{Bed, HELPDESK_CONFIG};
 use serde_json::Value;
 
 /// Two writes to one ticket, each with a capture that tells its before- and after-image apart.
-const WORKFLOW: &str = r#"workflow crashy {
+pub(crate) const WORKFLOW: &str = r#"workflow crashy {
   owner ops_lead
   role support_lead, ops_lead
   system helpdesk: sqlite inside
@@ -70,13 +70,13 @@ const TICKET: &str = "105";
 
 /// The columns of ticket 105 that the workflow writes.
 #[derive(Debug, PartialEq, Eq)]
-struct Ticket {
+pub(crate) struct Ticket {
     priority: String,
     writes: i64,
     status: String,
 }
 
-fn ticket(priority: &str, writes: i64, status: &str) -> Ticket {
+pub(crate) fn ticket(priority: &str, writes: i64, status: &str) -> Ticket {
     Ticket {
         priority: priority.to_owned(),
         writes,
@@ -84,28 +84,28 @@ fn ticket(priority: &str, writes: i64, status: &str) -> Ticket {
     }
 }
 
-fn original() -> Ticket {
+pub(crate) fn original() -> Ticket {
     ticket("low", 0, "open")
 }
 
-fn both_written() -> Ticket {
+pub(crate) fn both_written() -> Ticket {
     ticket("urgent", 1, "pending")
 }
 
 /// Which command a fault is injected into.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Stage {
+pub(crate) enum Stage {
     Run,
     Approve,
     Resume,
 }
 
 /// One kill point of the forward path.
-struct Point {
-    fault: &'static str,
-    stage: Stage,
+pub(crate) struct Point {
+    pub(crate) fault: &'static str,
+    pub(crate) stage: Stage,
     /// The ticket right after the kill: shows the fault fired where it claims to.
-    at_kill: fn() -> Ticket,
+    pub(crate) at_kill: fn() -> Ticket,
 }
 
 const FORWARD: [Point; 9] = [
@@ -158,13 +158,13 @@ const FORWARD: [Point; 9] = [
 ];
 
 /// One case: a fresh folder with the config, the workflow, its script and the helpdesk db.
-struct Case {
-    bed: Bed,
+pub(crate) struct Case {
+    pub(crate) bed: Bed,
     label: String,
 }
 
 impl Case {
-    fn new(name: &str, workflow: &str) -> Case {
+    pub(crate) fn new(name: &str, workflow: &str) -> Case {
         let bed = Bed::new(name);
         bed.file("writ.yaml", HELPDESK_CONFIG);
         bed.file("crashy.writ", workflow);
@@ -190,7 +190,7 @@ impl Case {
     }
 
     /// Runs a command that must be killed by its fault (`WRIT_FAULT`).
-    fn killed(&self, args: &[&str], fault: &str) {
+    pub(crate) fn killed(&self, args: &[&str], fault: &str) {
         let out = self.bed.writ_with_env(args, &[("WRIT_FAULT", fault)]);
         assert_eq!(
             out.signal,
@@ -206,7 +206,7 @@ impl Case {
     }
 
     /// Runs a command that must exit with `code` and print one JSON report; returns it.
-    fn report(&self, args: &[&str], code: i32) -> Value {
+    pub(crate) fn report(&self, args: &[&str], code: i32) -> Value {
         let out = self.bed.writ(args);
         let shown = format!(
             "[{}] `writ {}`: exit {:?}, signal {:?}\nstdout: {}\nstderr: {}",
@@ -223,7 +223,7 @@ impl Case {
             .unwrap_or_else(|e| panic!("a JSON report on stdout ({e}): {shown}"))
     }
 
-    fn start(&self) -> String {
+    pub(crate) fn start(&self) -> String {
         let report = self.report(&self.run_args(), 3);
         assert_eq!(report["status"], "waiting", "[{}] {report}", self.label);
         report["run"]
@@ -245,7 +245,7 @@ impl Case {
         ]
     }
 
-    fn approve(&self, run: &str) {
+    pub(crate) fn approve(&self, run: &str) {
         self.report(
             &["approve", run, "review", "--as", "sam", "--format", "json"],
             0,
@@ -253,12 +253,12 @@ impl Case {
     }
 
     /// `writ resume RUN`, which must exit with `code`; its report.
-    fn resume(&self, run: &str, code: i32) -> Value {
+    pub(crate) fn resume(&self, run: &str, code: i32) -> Value {
         self.report(&["resume", run, "--format", "json"], code)
     }
 
     /// `writ rollback RUN` by the repair role, which must succeed; its report.
-    fn rollback(&self, run: &str) -> Value {
+    pub(crate) fn rollback(&self, run: &str) -> Value {
         self.report(&["rollback", run, "--as", "olu", "--format", "json"], 0)
     }
 
@@ -278,7 +278,7 @@ impl Case {
     }
 
     /// Drives a run to `point` and kills writ there; returns the run's id.
-    fn crash_at(&self, point: &Point) -> String {
+    pub(crate) fn crash_at(&self, point: &Point) -> String {
         if point.stage == Stage::Run {
             self.killed(&self.run_args(), point.fault);
             return self.only_run();
@@ -293,7 +293,7 @@ impl Case {
         run
     }
 
-    fn ticket(&self) -> Ticket {
+    pub(crate) fn ticket(&self) -> Ticket {
         self.bed
             .db("helpdesk.db")
             .query_row(
@@ -324,7 +324,7 @@ impl Case {
 
     /// The run has ended: the audit chain is intact, the run's last event is `kind` and ends it
     /// with `status`, and no other event ends it. Returns the run's events.
-    fn ended(&self, run: &str, kind: &str, status: &str) -> Vec<Value> {
+    pub(crate) fn ended(&self, run: &str, kind: &str, status: &str) -> Vec<Value> {
         self.audit_is_intact();
         let events = self.bed.events(run);
         let last = events.last().expect("the run has events");
@@ -346,13 +346,13 @@ impl Case {
         events
     }
 
-    fn step_phase(&self, run: &str, step: &str) -> Value {
+    pub(crate) fn step_phase(&self, run: &str, step: &str) -> Value {
         let report = self.report(&["status", run, "--format", "json"], 0);
         report["steps"][step].clone()
     }
 }
 
-fn written<'a>(events: &'a [Value], step: &str) -> Vec<&'a Value> {
+pub(crate) fn written<'a>(events: &'a [Value], step: &str) -> Vec<&'a Value> {
     events
         .iter()
         .filter(|e| e["kind"] == "written" && e["step"] == step)

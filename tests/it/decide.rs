@@ -1,4 +1,4 @@
-//! The one decision function, judged directly: every rule of DESIGN.md's "Approvals are bound
+//! The one decision function, judged directly: every rule of docs/runtime.md's "Approvals are bound
 //! to content", "Expiry is never approval" and "Four eyes", on a run replayed from events.
 
 use std::path::Path;
@@ -182,14 +182,17 @@ fn expiry_escalates_then_expires_and_never_approves() {
 fn a_decided_confirm_is_not_decided_again() {
     let mut run = waiting_run(0);
     let confirmed = judge(&run, HOUR, person("sam", Verdict::Confirm)).expect("allowed");
-    run.apply(&event(
+    let mut recorded = event(
         3,
         HOUR,
         EventKind::Confirmed,
         Some("lead_review"),
         confirmed.data,
-    ))
-    .expect("applies");
+    );
+    // As the command records it: by sam, in the role the confirm waits for.
+    recorded.event.person = confirmed.person;
+    recorded.event.role = confirmed.role;
+    run.apply(&recorded).expect("applies");
     assert!(matches!(
         judge(&run, HOUR, person("bo", Verdict::Reject)),
         Err(Refusal::NotWaiting { .. })
@@ -215,6 +218,9 @@ fn the_autonomy_gate_cannot_confirm_a_step_without_a_gate() {
         window_seconds: 1,
         first_decision: clock::format(0),
         critical: 0,
+        horizon_seconds: 2,
+        counted_since: clock::format(0),
+        spans_window: true,
     };
     let context = Context {
         run: &run,

@@ -4,6 +4,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod authoring;
 mod autonomy;
 mod autonomy_rules;
 mod binding;
@@ -15,15 +16,23 @@ mod crash;
 mod decide;
 mod drivers;
 mod examples;
+mod gate_v2;
 mod http_connector;
 mod https;
 mod identity;
+mod lint;
 mod parallel;
 mod plans;
 mod robustness;
 mod runtime;
 mod runtime_guards;
+mod sandbox;
+mod sql_exact;
+mod sql_kill;
+mod sql_rollback;
 mod sqlite_turns;
 mod store;
+mod terminal;
 mod trust;
+mod trust_attacks;
 mod verify_exec;

@@ -1681,6 +1681,9 @@ fn rendezvous(me: &str, other: &str, output: &str) -> String {
 #[test]
 fn independent_steps_run_concurrently() {
     let sb = Sandbox::new("concurrent");
+    // The two programs meet through files in the workflow's folder, which the exec sandbox
+    // keeps read-only: this test of concurrency runs them unconfined.
+    sb.config("sandbox: off\n");
     sb.file("pair.writ", SIDE_BY_SIDE);
     sb.script(
         "scripts/left",
@@ -1703,7 +1706,7 @@ fn independent_steps_run_concurrently() {
     for name in ["left.started", "right.started"] {
         fs::remove_file(sb.path(name)).unwrap();
     }
-    sb.config("limits: { concurrency: 1 }\n");
+    sb.config("limits: { concurrency: 1 }\nsandbox: off\n");
     let (out, _) = sb.start("pair.writ", &[TICKET], "ana");
     expect_code(&out, 1);
     sb.assert_untouched();
@@ -1772,7 +1775,9 @@ fn a_capture_without_exactly_one_row_fails_before_writing() {
 /// approved by sam.
 fn approved_notify(name: &str, more: &str, send: &str, recall: &str) -> (Sandbox, String) {
     let sb = Sandbox::new(name);
-    sb.config(&format!("  outbox: {{ exec: outbox }}\n{more}"));
+    sb.config(&format!(
+        "  outbox: {{ exec: outbox, write: [outbox] }}\n{more}"
+    ));
     fs::create_dir_all(sb.path("outbox")).unwrap();
     sb.file("notify.writ", NOTIFY);
     sb.script("scripts/send_note", send);

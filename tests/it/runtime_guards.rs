@@ -1,5 +1,5 @@
 //! Guards on decisions, expiry, the kill switch and the text log, through the real binary: each
-//! test states what DESIGN.md promises (found by a review of the runtime, fixed since).
+//! test states what docs/runtime.md promises (found by a review of the runtime, fixed since).
 
 use crate::support::bed;
 
@@ -35,7 +35,7 @@ fn priority(bed: &Bed, id: i64) -> String {
     )
 }
 
-/// DESIGN.md: "the escalation role then has the same duration again; when that passes too, the
+/// docs/runtime.md: "the escalation role then has the same duration again; when that passes too, the
 /// run expires" and "a late decision is refused". With `expires 1s -> escalate ops_lead`, a
 /// decision 3.5 s after the request is past both windows (1 s + 1 s), yet the escalation is
 /// timed from when the run is next touched (the approve itself), so the late approval is
@@ -61,7 +61,7 @@ fn an_escalation_window_that_passed_while_nobody_touched_the_run_is_not_reopened
     );
 }
 
-/// DESIGN.md: "`revive` ... need[s] the workflow's `owner` role". `writ revive FILE` takes the
+/// docs/runtime.md: "`revive` ... need[s] the workflow's `owner` role". `writ revive FILE` takes the
 /// owner from whatever file it is given, so an analyst writes a two-line file that names the
 /// killed workflow and declares `owner analyst`, and revives production.
 #[test]

@@ -17,15 +17,15 @@ use writ::runtime::store::sqlite::SqliteStore;
 
 use crate::support::bed::{Bed, Outcome};
 
-const TRIAGE: &str = "workflows/ticket_triage.writ";
+pub(crate) const TRIAGE: &str = "workflows/ticket_triage.writ";
 
 #[track_caller]
-fn code(out: &Outcome, expected: i32) {
+pub(crate) fn code(out: &Outcome, expected: i32) {
     assert_eq!(out.code, Some(expected), "{}", out.describe());
 }
 
 /// A folder with the starter, its plan approved by olu.
-fn starter(name: &str) -> Bed {
+pub(crate) fn starter(name: &str) -> Bed {
     let bed = Bed::new(name);
     code(&bed.writ_raw(&["init", "."], &[]), 0);
     code(
@@ -36,7 +36,7 @@ fn starter(name: &str) -> Bed {
 }
 
 /// `writ run` as ana for ticket 105 (the model suggests `urgent`); the run waits for sam.
-fn waiting(bed: &Bed) -> String {
+pub(crate) fn waiting(bed: &Bed) -> String {
     let out = bed.writ_raw(
         &[
             "run",
@@ -54,20 +54,20 @@ fn waiting(bed: &Bed) -> String {
     out.json()["run"].as_str().expect("a run id").to_owned()
 }
 
-fn priority(bed: &Bed) -> String {
+pub(crate) fn priority(bed: &Bed) -> String {
     bed.query_one(
         "data/helpdesk.db",
         "SELECT priority FROM tickets WHERE id = 105",
     )
 }
 
-fn audit(bed: &Bed, extra: &[&str]) -> Outcome {
+pub(crate) fn audit(bed: &Bed, extra: &[&str]) -> Outcome {
     let mut args = vec!["audit", "verify"];
     args.extend(extra);
     bed.writ_raw(&args, &[])
 }
 
-fn ssh_keygen(bed: &Bed, args: &[&str]) -> std::process::Output {
+pub(crate) fn ssh_keygen(bed: &Bed, args: &[&str]) -> std::process::Output {
     Command::new("ssh-keygen")
         .args(args)
         .current_dir(bed.path(""))
@@ -78,7 +78,7 @@ fn ssh_keygen(bed: &Bed, args: &[&str]) -> std::process::Output {
 
 /// Rewrites the store's events from `from` on with `edit`, recomputing every hash after it,
 /// as someone with the file and writ's source could.
-fn rewrite(bed: &Bed, edit: impl Fn(&mut writ::runtime::event::Event)) {
+pub(crate) fn rewrite(bed: &Bed, edit: impl Fn(&mut writ::runtime::event::Event)) {
     let path = bed.path(".writ/state.db");
     let store = SqliteStore::open(&path).unwrap();
     let mut events = Vec::new();
@@ -226,7 +226,7 @@ fn a_signature_made_by_ssh_keygen_is_accepted_and_writ_keys_are_openssh_keys() {
     );
 }
 
-fn lacks_kind(bed: &Bed, run: &str, kind: &str) {
+pub(crate) fn lacks_kind(bed: &Bed, run: &str, kind: &str) {
     assert!(
         !bed.kinds(run).iter().any(|k| k == kind),
         "{kind} in {:?}",

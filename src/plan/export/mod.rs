@@ -5,6 +5,7 @@ mod diagram;
 mod dot;
 mod mermaid;
 mod text;
+mod yaml11;
 
 use super::Plan;
 
@@ -37,7 +38,7 @@ pub fn write(plan: &Plan, format: Format, out: &mut dyn std::io::Write) -> Resul
             serde_json::to_writer_pretty(&mut *out, plan)?;
             out.write_all(b"\n")?;
         }
-        Format::Yaml => serde_yaml::to_writer(&mut *out, plan)?,
+        Format::Yaml => out.write_all(render(plan, format)?.as_bytes())?,
         Format::Text | Format::Dot | Format::Mermaid => {
             out.write_all(render(plan, format)?.as_bytes())?
         }
@@ -55,7 +56,8 @@ pub fn render(plan: &Plan, format: Format) -> Result<String, ExportError> {
             json.push('\n');
             json
         }
-        Format::Yaml => serde_yaml::to_string(plan)?,
+        // Quoted for YAML 1.1 readers too (`yes`, `on`, `1:30`): see yaml11.rs.
+        Format::Yaml => yaml11::quote_for_yaml11(&serde_yaml::to_string(plan)?),
         Format::Dot => dot::render(plan),
         Format::Mermaid => mermaid::render(plan),
     })

@@ -12,8 +12,11 @@ pub(super) fn render(plan: &Plan) -> String {
     systems_and_inputs(&mut out, plan);
     steps(&mut out, plan);
     writes(&mut out, plan);
+    programs(&mut out, plan);
     verdict(&mut out, plan);
-    out
+    // Titles, descriptions and actions come from a file someone wrote: nothing in them may
+    // reorder or hide what the confirmer reads.
+    crate::shown::escape_lines(&out)
 }
 
 fn header(out: &mut String, plan: &Plan) {
@@ -193,6 +196,48 @@ fn write_block(out: &mut String, lookup: &Lookup<'_>, facts: &WriteFacts) {
     let _ = writeln!(out, "    autonomy      {autonomy}");
 }
 
+/// Every program the workflow runs, by step: what the AI side executes, named plainly (a
+/// recommend program is code too, and only the sandbox keeps it from writing).
+fn programs(out: &mut String, plan: &Plan) {
+    let mut lines = Vec::new();
+    for step in &plan.body.steps {
+        let actions = [("run", &step.run), ("verify", &step.verify)];
+        for (clause, action) in actions {
+            if let Some(PlanAction::Exec { program, args }) = action {
+                let args: Vec<String> = args.iter().map(value_text).collect();
+                lines.push(format!(
+                    "  {:<20} {:<9} {clause:<6} {program:?} [{}]",
+                    step.name,
+                    step.kind,
+                    args.join(", ")
+                ));
+            }
+        }
+    }
+    if !lines.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nprograms run, each in the sandbox (a recommend or verify program writes only its scratch folder)"
+        );
+        for line in lines {
+            let _ = writeln!(out, "{line}");
+        }
+    }
+}
+
+/// How many steps run a program.
+fn program_count(plan: &Plan) -> usize {
+    plan.body
+        .steps
+        .iter()
+        .filter(|s| {
+            [&s.run, &s.verify]
+                .into_iter()
+                .any(|a| matches!(a, Some(PlanAction::Exec { .. })))
+        })
+        .count()
+}
+
 fn verdict(out: &mut String, plan: &Plan) {
     let writes = plan.body.writes.len();
     let inside = plan
@@ -202,8 +247,16 @@ fn verdict(out: &mut String, plan: &Plan) {
         .filter(|w| w.envelope == "inside")
         .count();
     let auto = plan.body.writes.iter().filter(|w| w.auto.is_some()).count();
-    let line = if writes == 0 {
-        "verdict: no writes; this workflow only recommends".to_owned()
+    let programs = program_count(plan);
+    let line = if writes == 0 && programs == 0 {
+        "verdict: no approved writes; its actions are read-only queries".to_owned()
+    } else if writes == 0 {
+        format!(
+            "verdict: no approved writes; {programs} step{} run{} a program, which the runtime's \
+             sandbox keeps from writing any system",
+            if programs == 1 { "" } else { "s" },
+            if programs == 1 { "s" } else { "" }
+        )
     } else {
         format!(
             "verdict: {writes} write{}, {inside} inside the envelope, {auto} with earned autonomy; \

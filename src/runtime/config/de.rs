@@ -21,9 +21,11 @@ use std::path::PathBuf;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::error::Problem;
+use super::sandbox::SandboxSeed;
 use super::system::SystemSeed;
 use super::values::{self, shown};
 use super::{Identity, Limits, SystemConfig};
+use crate::runtime::sandbox::SandboxConfig;
 
 /// The most people a config may list.
 pub const MAX_PEOPLE: usize = 10_000;
@@ -45,6 +47,7 @@ pub struct Parsed {
     pub people: BTreeMap<String, Vec<String>>,
     pub systems: BTreeMap<String, SystemConfig>,
     pub limits: Limits,
+    pub sandbox: SandboxConfig,
 }
 
 /// Deserialises `text`; on error, also the problem our check left, if a check raised it.
@@ -76,7 +79,7 @@ impl<'de> de::Deserialize<'de> for Document {
 }
 
 const TOP_KEYS: &[&str] = &[
-    "state", "signers", "identity", "people", "systems", "limits",
+    "state", "signers", "identity", "people", "systems", "limits", "sandbox",
 ];
 const CONNECTORS: &[&str] = &["sqlite", "http", "exec"];
 const LIMIT_KEYS: &[&str] = &["step_timeout", "concurrency"];
@@ -95,6 +98,7 @@ impl<'de> Visitor<'de> for TopVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Parsed, A::Error> {
         let (mut state, mut people, mut systems, mut limits) = (None, None, None, None);
         let (mut signers, mut identity) = (None, None);
+        let mut sandbox = SandboxConfig::default();
         let mut keys = Keys::new(TOP_KEYS, "the config".to_owned());
         while let Some(key) = map.next_key_seed(&mut keys)? {
             // INVARIANT: `Keys` yields only keys of `TOP_KEYS`, each once.
@@ -108,6 +112,7 @@ impl<'de> Visitor<'de> for TopVisitor {
                 }
                 "people" => people = Some(map.next_value_seed(PeopleSeed)?),
                 "systems" => systems = Some(map.next_value_seed(SystemsSeed)?),
+                "sandbox" => sandbox = map.next_value_seed(SandboxSeed)?,
                 _ => limits = Some(map.next_value_seed(LimitsSeed)?),
             }
         }
@@ -128,6 +133,7 @@ impl<'de> Visitor<'de> for TopVisitor {
             people: people.ok_or_else(|| missing("people", "people: { ana: [analyst] }"))?,
             systems: systems.unwrap_or_default(),
             limits: limits.unwrap_or_default(),
+            sandbox,
         })
     }
 }

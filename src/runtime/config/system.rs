@@ -8,8 +8,10 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 
 use super::de::{Keys, Nullable, Text, fail};
 use super::error::Problem;
+use super::sandbox::{WritesSeed, network_value};
 use super::values::{self, shown};
 use super::{Auth, HttpConfig, Secret, SystemConfig};
+use crate::runtime::sandbox::{Grants, Network};
 
 const SYSTEM_KEYS: &[&str] = &[
     "sqlite",
@@ -21,6 +23,8 @@ const SYSTEM_KEYS: &[&str] = &[
     "ca_file",
     "insecure",
     "headers",
+    "write",
+    "network",
 ];
 const HTTP_ONLY: &[&str] = &[
     "token_env",
@@ -80,6 +84,9 @@ struct Given {
     http: HttpConfig,
     /// The http-only keys given, for the message when the system is not `http`.
     http_keys: Vec<&'static str>,
+    /// An exec system's sandbox grants (`write`, `network`).
+    write: Option<Vec<std::path::PathBuf>>,
+    network: Option<Network>,
 }
 
 impl<'de> Visitor<'de> for SystemSeed<'_> {
@@ -108,7 +115,14 @@ impl<'de> Visitor<'de> for SystemSeed<'_> {
                 }
                 "exec" => {
                     let workdir = map.next_value_seed(Nullable(Text::new("exec", values::path)))?;
-                    given.connector = Some(SystemConfig::Exec { workdir });
+                    given.connector = Some(SystemConfig::Exec {
+                        workdir,
+                        grants: Grants::none(),
+                    });
+                }
+                "write" => given.write = Some(map.next_value_seed(WritesSeed)?),
+                "network" => {
+                    given.network = Some(map.next_value_seed(Text::new(key, network_value))?);
                 }
                 "token_env" => {
                     given.token_env = Some(map.next_value_seed(Text::new(key, values::env_name))?);
@@ -139,14 +153,26 @@ fn finish(name: &str, given: Given) -> Result<SystemConfig, Problem> {
                 "give one of `sqlite: PATH`, `http: URL` or `exec: FOLDER`".to_owned(),
             ));
         };
-        return match given.http_keys.first() {
-            Some(key) => Err(Problem::new(
-                format!("`{key}` is only for `http` systems, and `{name}` is not one"),
-                format!("remove `{key}` from system `{name}`"),
-            )),
-            None => Ok(connector),
+        if let Some(key) = given.http_keys.first() {
+            return Err(only_for(key, "http", name));
+        }
+        return match connector {
+            SystemConfig::Exec { workdir, .. } => Ok(SystemConfig::Exec {
+                workdir,
+                grants: Grants {
+                    write: given.write.unwrap_or_default(),
+                    network: given.network.unwrap_or(Grants::none().network),
+                },
+            }),
+            other => match exec_key(&given.write, &given.network) {
+                Some(key) => Err(only_for(key, "exec", name)),
+                None => Ok(other),
+            },
         };
     };
+    if let Some(key) = exec_key(&given.write, &given.network) {
+        return Err(only_for(key, "exec", name));
+    }
     let mut http = given.http;
     if let Some(var) = given.token_env {
         if http.auth.is_some() {
@@ -173,6 +199,27 @@ fn finish(name: &str, given: Given) -> Result<SystemConfig, Problem> {
     }
     http.base_url = base_url;
     Ok(SystemConfig::Http(http))
+}
+
+/// The first exec-only key given, if any.
+fn exec_key(
+    write: &Option<Vec<std::path::PathBuf>>,
+    network: &Option<Network>,
+) -> Option<&'static str> {
+    if write.is_some() {
+        Some("write")
+    } else if network.is_some() {
+        Some("network")
+    } else {
+        None
+    }
+}
+
+fn only_for(key: &str, kind: &str, name: &str) -> Problem {
+    Problem::new(
+        format!("`{key}` is only for `{kind}` systems, and `{name}` is not one"),
+        format!("remove `{key}` from system `{name}`"),
+    )
 }
 
 /// Whether the host of an `http(s)://` URL is this machine: `localhost`, `127.0.0.0/8`, `[::1]`.

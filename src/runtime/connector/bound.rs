@@ -6,13 +6,16 @@
 //! no images); if `record` fails, nothing is written. That is where the executor makes the
 //! `before_image` event durable (docs/runtime.md, "The order of side effects").
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use super::marker::Mark;
 use super::sqlite::{self, Images};
 use super::{ConnectorError, Row, exec, http};
-use crate::runtime::render::Rendered;
+use crate::runtime::render::{BoundProgram, Rendered};
+use crate::runtime::sandbox::{self, Grants, InForce, Network, Policy, Scratch};
+use crate::runtime::systems::Sandboxing;
 
 /// What a read answered: sqlite rows as a JSON array, or a program's or server's JSON object;
 /// and a program's own output, verbatim.
@@ -27,6 +30,9 @@ pub struct Answer {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Applied {
     pub changes: Option<u64>,
+    /// Rows changed beyond those the statement named or its capture read (sqlite: triggers,
+    /// cascades, a statement matching more rows than its one captured row).
+    pub beyond: Option<u64>,
     pub output: Option<serde_json::Value>,
 }
 
@@ -37,24 +43,33 @@ pub trait Connector {
     /// Runs a read-only action.
     fn read(&self, action: &Rendered) -> Result<Answer, String>;
 
-    /// Runs a write, with its before-image (`capture`, sqlite only) recorded first. By default
+    /// Runs a write, with its before-image (`capture`, sqlite only) recorded first, and
+    /// `mark` (sqlite: writ's marker row, in the write's transaction) naming it. By default
     /// (exec, http: a call writ cannot look inside) the intent is recorded, with no images, and
     /// the call made.
     fn write(
         &self,
         action: &Rendered,
         _capture: Option<&Rendered>,
+        _mark: Option<Mark<'_>>,
         record: &mut Record<'_>,
     ) -> Result<Applied, String> {
         record(Images {
             before: None,
             after: None,
         })?;
-        let output = self.read(action)?.output;
+        let output = self.call_write(action)?.output;
         Ok(Applied {
             changes: None,
+            beyond: None,
             output: Some(output),
         })
+    }
+
+    /// The call a default [`Connector::write`] makes once its intent is recorded: by default the
+    /// same as a read (http); exec programs that write run with their system's grants.
+    fn call_write(&self, action: &Rendered) -> Result<Answer, String> {
+        self.read(action)
     }
 
     /// A `verify` read: the answer must be an object whose every value is true, non-zero,
@@ -112,6 +127,7 @@ impl Connector for SqliteSystem<'_> {
         &self,
         action: &Rendered,
         capture: Option<&Rendered>,
+        mark: Option<Mark<'_>>,
         record: &mut Record<'_>,
     ) -> Result<Applied, String> {
         let Rendered::Sqlite { sql, params } = action else {
@@ -122,17 +138,27 @@ impl Connector for SqliteSystem<'_> {
             Some(_) => return Err("the capture is not sql".to_owned()),
             None => None,
         };
-        let written = sqlite::write_in_turn(
+        let written = sqlite::write_marked(
             self.path,
             self.turn,
+            mark,
             capture,
             (sql, params),
             self.timeout,
             |images| record(images).map_err(|message| ConnectorError::Sqlite { message }),
         )
         .map_err(failed)?;
+        let named = written.changes as u64;
+        let captured = u64::from(written.before.is_some());
+        let beyond = written.indirect
+            + if captured > 0 {
+                named.saturating_sub(captured)
+            } else {
+                0
+            };
         Ok(Applied {
-            changes: Some(written.changes as u64),
+            changes: Some(named),
+            beyond: (beyond > 0).then_some(beyond),
             output: None,
         })
     }
@@ -152,30 +178,105 @@ fn rows_json(rows: &[Row]) -> serde_json::Value {
     serde_json::Value::Array(rows.iter().map(object).collect())
 }
 
-/// Programs: a path with a slash starts from `folder` (the workflow's), and they run in
-/// `workdir`.
+/// Programs: a bound program is its file; otherwise a path with a slash starts from `folder`
+/// (the workflow's) and a bare name is looked up on `PATH` (recommend and verify programs
+/// only: execute and rollback programs are always bound). They run in `workdir`, confined by
+/// `sandbox`; `grants` is what the system gives its execute and rollback programs (`None`: a
+/// program run for a `verify` on another kind of system).
 pub struct ExecSystem<'a> {
     pub folder: &'a Path,
     pub workdir: &'a Path,
     pub timeout: Duration,
+    pub sandbox: &'a Sandboxing,
+    pub grants: Option<&'a Grants>,
 }
 
-impl Connector for ExecSystem<'_> {
-    fn read(&self, action: &Rendered) -> Result<Answer, String> {
-        let Rendered::Exec { program, args } = action else {
+/// Whether a program reads (recommend, verify) or writes (execute, rollback).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Read,
+    Write,
+}
+
+impl ExecSystem<'_> {
+    fn call(&self, action: &Rendered, role: Role) -> Result<Answer, String> {
+        let Rendered::Exec {
+            program,
+            args,
+            bound,
+        } = action
+        else {
             return Err(misfit());
         };
-        let path = if program.contains('/') {
-            self.folder.join(program)
-        } else {
-            program.into()
+        let path = match bound {
+            Some(bound) => PathBuf::from(&bound.path),
+            None if program.contains('/') => self.folder.join(program),
+            None => program.into(),
         };
-        let out = exec::run(&path, args, Some(self.workdir), self.timeout).map_err(failed)?;
+        let out = match self.sandbox.in_force {
+            InForce::Off => exec::run(&path, args, Some(self.workdir), self.timeout),
+            InForce::Landlock { .. } => {
+                let scratch = Scratch::create()
+                    .map_err(|e| format!("cannot create a scratch folder: {e}"))?;
+                let policy = self.policy(path, args, bound, role, scratch.path());
+                exec::run_sandboxed(&policy, scratch.path(), self.timeout)
+            }
+        }
+        .map_err(failed)?;
         Ok(Answer {
             output: out.json.unwrap_or_else(empty),
             stdout: Some(out.stdout),
             stderr: Some(out.stderr),
         })
+    }
+
+    /// What the program may reach: every program reads the system paths, the workflow's
+    /// folder, its working folder and its own file, and writes its scratch folder; a writing
+    /// one also writes what its system grants, and reaches the network only if granted.
+    fn policy(
+        &self,
+        program: PathBuf,
+        args: &[String],
+        bound: &Option<BoundProgram>,
+        role: Role,
+        scratch: &Path,
+    ) -> Policy {
+        let protected = &self.sandbox.protected;
+        let mut read = self.sandbox.reads.clone();
+        read.extend(sandbox::granted_reads(self.workdir, protected));
+        if program.is_absolute() || program.components().count() > 1 {
+            read.extend(sandbox::granted_reads(&program, protected));
+        }
+        let mut write = vec![scratch.to_path_buf()];
+        let network = match (role, self.grants) {
+            (Role::Read, _) => self.sandbox.network,
+            (Role::Write, None) => Network::Deny,
+            (Role::Write, Some(grants)) => {
+                for path in &grants.write {
+                    write.extend(sandbox::granted_reads(path, protected));
+                }
+                grants.network
+            }
+        };
+        Policy {
+            program,
+            args: args.to_vec(),
+            workdir: self.workdir.to_path_buf(),
+            read,
+            write,
+            network,
+            sha256: bound.as_ref().map(|b| b.sha256.clone()),
+        }
+    }
+}
+
+impl Connector for ExecSystem<'_> {
+    fn read(&self, action: &Rendered) -> Result<Answer, String> {
+        self.call(action, Role::Read)
+    }
+
+    fn call_write(&self, action: &Rendered) -> Result<Answer, String> {
+        self.call(action, Role::Write)
     }
 }
 

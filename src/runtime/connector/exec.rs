@@ -4,16 +4,21 @@
 //! Both pipes are drained on their own threads so a child that writes a lot cannot block on a
 //! full pipe while we wait for it. A grandchild that keeps a pipe open after the child exits is
 //! not waited for beyond the timeout.
+//!
+//! [`run_sandboxed`] runs the program through the sandbox's launcher (`runtime::sandbox`):
+//! writ holds the launcher's stdin and closes it at the deadline, which makes the launcher kill
+//! the program and everything it started.
 
 use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use super::ConnectorError;
+use crate::runtime::sandbox::{self, Policy, launcher};
 
 /// The most each of stdout and stderr may hold.
 pub const OUTPUT_LIMIT: usize = 8 * 1024 * 1024;
@@ -35,22 +40,65 @@ type Drained = std::io::Result<(Vec<u8>, bool)>;
 /// The variables an exec program inherits from writ; nothing else (no secrets) passes.
 const INHERITED_ENV: &[&str] = &["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR"];
 
+/// Runs `program` as it is, unconfined (`sandbox: off`).
 pub fn run(
     program: &Path,
     args: &[String],
     workdir: Option<&Path>,
     timeout: Duration,
 ) -> Result<ExecOutput, ConnectorError> {
-    let name = program.display().to_string();
+    let mut command = Command::new(program);
+    command.args(args).stdin(Stdio::null());
+    if let Some(dir) = workdir {
+        command.current_dir(dir);
+    }
+    launch(command, &program.display().to_string(), timeout, None)
+}
+
+/// Runs the program `policy` names confined by it, through the launcher, with `scratch` as
+/// its `WRIT_SCRATCH`, `HOME` and `TMPDIR`.
+pub fn run_sandboxed(
+    policy: &Policy,
+    scratch: &Path,
+    timeout: Duration,
+) -> Result<ExecOutput, ConnectorError> {
+    let name = policy.program.display().to_string();
     let io = |source| ConnectorError::Io {
         program: name.clone(),
+        source,
+    };
+    let text = serde_json::to_string(policy).map_err(|e| io(std::io::Error::other(e)))?;
+    let mut command = Command::new(sandbox::launcher_binary().map_err(io)?);
+    command
+        .args([sandbox::LAUNCHER_ARG, text.as_str()])
+        .current_dir(&policy.workdir)
+        .stdin(Stdio::piped());
+    let scratch_env = [sandbox::SCRATCH_ENV, "HOME", "TMPDIR"];
+    launch(
+        command,
+        &name,
+        timeout,
+        Some(&scratch_env.map(|k| (k, scratch))),
+    )
+}
+
+/// Spawns `command` with a clean environment (plus `extra_env`), in its own process group,
+/// and collects what it printed. With `extra_env` (a sandboxed launch) its stdin is the
+/// launcher's control pipe, closed at the deadline.
+fn launch(
+    mut command: Command,
+    name: &str,
+    timeout: Duration,
+    extra_env: Option<&[(&str, &Path); 3]>,
+) -> Result<ExecOutput, ConnectorError> {
+    let io = |source| ConnectorError::Io {
+        program: name.to_owned(),
         source,
     };
     // A timeout too large to add is no deadline a run can reach: treat it as a day.
     let deadline = Instant::now()
         .checked_add(timeout)
         .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400));
-    let mut command = Command::new(program);
     // The program gets a clean environment: writ's own holds the tokens of http systems
     // (`token_env`), which an exec program must never see, print, or echo into an error.
     command.env_clear();
@@ -59,23 +107,21 @@ pub fn run(
             command.env(name, value);
         }
     }
+    for (key, value) in extra_env.into_iter().flatten() {
+        command.env(key, value);
+    }
     // Its own process group, so the program and everything it starts can be ended together.
     command.process_group(0);
-    command
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if let Some(dir) = workdir {
-        command.current_dir(dir);
-    }
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = command.spawn().map_err(io)?;
+    let control = child.stdin.take();
     let stdout = drain(child.stdout.take());
     let stderr = drain(child.stderr.take());
     let status = match wait(&mut child, deadline).map_err(io)? {
         Some(status) => status,
-        None => return Err(timed_out(&mut child, &name, timeout)),
+        None => return Err(timed_out(&mut child, control, name, timeout)),
     };
+    let name = name.to_owned();
     // The program is done: whatever it left running in its group ends with it, so nothing it
     // started acts after its step is recorded, and no leftover holds its output pipes open.
     kill_group(&child);
@@ -86,6 +132,15 @@ pub fn run(
         reason: "it is not UTF-8".to_owned(),
     });
     let stderr = String::from_utf8_lossy(&stderr).into_owned();
+    if extra_env.is_some() && status.code() == Some(i32::from(launcher::FAILED_CODE)) {
+        let last = stderr.lines().last().unwrap_or_default();
+        if let Some(message) = last.strip_prefix(launcher::FAILED_PREFIX) {
+            return Err(ConnectorError::Sandbox {
+                program: name,
+                message: message.to_owned(),
+            });
+        }
+    }
     if !status.success() {
         return Err(ConnectorError::Failed {
             program: name,
@@ -137,8 +192,12 @@ fn read_capped(mut pipe: impl Read) -> Drained {
     }
 }
 
-/// Waits for the child until the deadline; `None` when it is still running then.
+/// Waits for the child until the deadline; `None` when it is still running then. The pause
+/// between looks is at most 1 ms for the first 100 ms, then [`POLL`], so a quick program
+/// is not held up by it and a slow one costs few wake-ups.
 fn wait(child: &mut Child, deadline: Instant) -> std::io::Result<Option<ExitStatus>> {
+    let started = Instant::now();
+    let mut pause = Duration::from_micros(100);
     loop {
         if let Some(status) = child.try_wait()? {
             return Ok(Some(status));
@@ -147,7 +206,13 @@ fn wait(child: &mut Child, deadline: Instant) -> std::io::Result<Option<ExitStat
         if now >= deadline {
             return Ok(None);
         }
-        thread::sleep(POLL.min(deadline - now));
+        thread::sleep(pause.min(deadline - now));
+        let most = if now - started < Duration::from_millis(100) {
+            Duration::from_millis(1)
+        } else {
+            POLL
+        };
+        pause = (pause * 2).min(most);
     }
 }
 
@@ -162,7 +227,21 @@ fn kill_group(child: &Child) {
     }
 }
 
-fn timed_out(child: &mut Child, program: &str, after: Duration) -> ConnectorError {
+/// How long a launcher gets to end its program's tree after its control pipe closed.
+const LAUNCHER_GRACE: Duration = Duration::from_secs(2);
+
+fn timed_out(
+    child: &mut Child,
+    control: Option<ChildStdin>,
+    program: &str,
+    after: Duration,
+) -> ConnectorError {
+    // A launcher ends every descendant of the program when its stdin closes; it is killed
+    // itself only if it does not exit soon.
+    if let Some(control) = control {
+        drop(control);
+        let _ = wait(child, Instant::now() + LAUNCHER_GRACE);
+    }
     // Best effort: the child may have exited between the last poll and now; either way it is
     // reaped by the wait, so no zombie is left behind.
     kill_group(child);

@@ -18,6 +18,7 @@ use super::value::Value;
 pub mod bound;
 pub mod exec;
 pub mod http;
+pub mod marker;
 pub mod sqlite;
 
 /// One result row: column name to value.
@@ -32,6 +33,9 @@ pub enum ConnectorError {
         #[source]
         source: std::io::Error,
     },
+    /// The sandbox could not confine the program, or a bound program changed.
+    #[error("the sandbox refused to run `{program}`: {message}")]
+    Sandbox { program: String, message: String },
     #[error("`{program}` did not finish within {} s and was killed", .after.as_secs_f64())]
     Timeout { program: String, after: Duration },
     #[error("`{program}` failed ({}){}", exit_text(*.code), stderr_text(.stderr_tail))]

@@ -15,6 +15,7 @@ use std::time::Duration;
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::{Connection, OpenFlags, Statement, TransactionBehavior, params_from_iter};
 
+use super::marker::{self, Mark};
 use super::{ConnectorError, Row};
 use crate::runtime::value::Value;
 
@@ -31,6 +32,9 @@ pub struct Written {
     pub before: Option<Row>,
     pub after: Option<Row>,
     pub changes: usize,
+    /// Rows the statement changed besides those it named: through triggers and foreign-key
+    /// cascades (SQLite's total change count moved by more than the statement's own).
+    pub indirect: u64,
 }
 
 /// The images a write's `before_write` hook records: the capture before and after the write,
@@ -63,8 +67,7 @@ pub fn read(
 /// `before_write` runs after the write statement and before `COMMIT`, while the transaction
 /// holds the write lock, with both images: the runtime makes them durable there
 /// (docs/runtime.md, "The order of side effects"), so a crash can never leave a committed
-/// write without its before-image, and a crash before `written` can be told apart by comparing
-/// the database with the two images. If it fails, the transaction rolls back and nothing is
+/// write without its before-image. If it fails, the transaction rolls back and nothing is
 /// written.
 ///
 /// The whole transaction is interrupted, and rolled back, if it runs past `timeout`.
@@ -89,6 +92,21 @@ pub fn write_in_turn<E: From<ConnectorError>>(
     timeout: Duration,
     before_write: impl FnOnce(Images<'_>) -> Result<(), E>,
 ) -> Result<Written, E> {
+    write_marked(db, turn, None, capture, write, timeout, before_write)
+}
+
+/// [`write_in_turn`], inserting `mark` (when given) into writ's marker table
+/// ([`marker::TABLE`]) in the same transaction, after the write and before `before_write`:
+/// the row is committed exactly when the write is, which is what crash recovery asks.
+pub fn write_marked<E: From<ConnectorError>>(
+    db: &Path,
+    turn: Option<&Mutex<()>>,
+    mark: Option<Mark<'_>>,
+    capture: Option<(&str, &[Value])>,
+    write: (&str, &[Value]),
+    timeout: Duration,
+    before_write: impl FnOnce(Images<'_>) -> Result<(), E>,
+) -> Result<Written, E> {
     let sqlite = |error: rusqlite::Error| E::from(ConnectorError::from(error));
     // No CREATE flag: a mistyped path must fail, not write into a new empty database.
     let mut connection = Connection::open_with_flags(
@@ -97,6 +115,11 @@ pub fn write_in_turn<E: From<ConnectorError>>(
     )
     .map_err(sqlite)?;
     connection.busy_timeout(BUSY_TIMEOUT).map_err(sqlite)?;
+    // The database's declared foreign keys hold for writ's writes, cascades included (SQLite
+    // leaves them off per connection unless asked).
+    connection
+        .pragma_update(None, "foreign_keys", true)
+        .map_err(sqlite)?;
     // The turn first: a watchdog that fired while this write waited would interrupt nothing
     // and leave the transaction without a limit.
     let _turn = turn.map(|lock| {
@@ -104,7 +127,7 @@ pub fn write_in_turn<E: From<ConnectorError>>(
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     });
     let watchdog = Watchdog::start(&connection, timeout);
-    let result = write_in_transaction(&mut connection, capture, write, before_write);
+    let result = write_in_transaction(&mut connection, mark, capture, write, before_write);
     let result = match result {
         Err(Failure::Connector(error)) => Err(Failure::Connector(watchdog.explain(error))),
         other => other,
@@ -123,6 +146,7 @@ enum Failure<E> {
 
 fn write_in_transaction<E>(
     connection: &mut Connection,
+    mark: Option<Mark<'_>>,
     capture: Option<(&str, &[Value])>,
     write: (&str, &[Value]),
     before_write: impl FnOnce(Images<'_>) -> Result<(), E>,
@@ -139,15 +163,23 @@ fn write_in_transaction<E>(
         None => None,
     };
     let (sql, params) = write;
+    let total_before = transaction.total_changes();
     let changes = transaction
         .execute(sql, params_from_iter(params.iter().map(to_sql)))
         .map_err(sqlite)?;
+    let indirect = transaction
+        .total_changes()
+        .saturating_sub(total_before)
+        .saturating_sub(changes as u64);
     let after = match capture {
         Some((sql, params)) => {
             Some(capture_row(&transaction, sql, params).map_err(Failure::Connector)?)
         }
         None => None,
     };
+    if let Some(mark) = mark {
+        marker::insert(&transaction, mark).map_err(Failure::Connector)?;
+    }
     before_write(Images {
         before: before.as_ref(),
         after: after.as_ref(),
@@ -158,6 +190,7 @@ fn write_in_transaction<E>(
         before,
         after,
         changes,
+        indirect,
     })
 }
 
@@ -215,7 +248,7 @@ fn truthy(value: &Value) -> bool {
 
 /// Read-only twice over: the file is opened read-only, and `query_only` refuses writes even
 /// through anything that could reopen it (an `ATTACH`).
-fn open_read_only(db: &Path) -> Result<Connection, ConnectorError> {
+pub(super) fn open_read_only(db: &Path) -> Result<Connection, ConnectorError> {
     let connection = Connection::open_with_flags(
         db,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,

@@ -1,4 +1,4 @@
-//! Failure (DESIGN.md, "Failure"): the rollbacks of every completed execute, newest first.
+//! Failure (docs/runtime.md, "Failure"): the rollbacks of every completed execute, newest first.
 //! A rollback that fails, or that a crash interrupted (writ cannot tell whether it ran), stops
 //! the reversal: the run ends `needs_repair` and names the repair role. Nothing is retried
 //! silently; only `writ rollback`, a person's explicit request, tries a failed reversal again.
@@ -6,11 +6,12 @@
 use super::step::scope;
 use super::{Engine, EngineError};
 use crate::plan::{Name, PlanRollback};
+use crate::runtime::connector::Row;
 use crate::runtime::event::EventKind;
 use crate::runtime::record::{self, Cause, Ended, Reversal};
-use crate::runtime::render::{Rendered, render};
+use crate::runtime::render::{Rendered, bind, render};
 use crate::runtime::run::{ReversalPhase, Status};
-use crate::runtime::value::Value;
+use crate::runtime::switch;
 
 impl Engine {
     /// Reverses the run's writes and ends it: `failed`, `rejected`, `expired` or `rolled_back`
@@ -117,12 +118,15 @@ impl Engine {
                 self.record_reversal(EventKind::RollbackFailed, &reversal)?;
                 return Ok(Some(vec![repair_by]));
             };
-            let rendered = render(&rollback.run, &self.rollback_scope(&rollback, &execute));
+            let folder = &self.shared.systems.folder;
+            let rendered = render(&rollback.run, &self.rollback_scope(&rollback, &execute))
+                .map_err(|e| e.to_string())
+                .and_then(|r| bind(r, folder).map_err(|e| e.to_string()));
             reversal.action = rendered.as_ref().ok().map(record::data);
             self.record_reversal(EventKind::RollbackStarted, &reversal)?;
             let result = match rendered {
                 Ok(rendered) => self.reverse(&rollback, &execute, &rendered),
-                Err(error) => Err(error.to_string()),
+                Err(error) => Err(error),
             };
             match result {
                 Ok(()) => self.record_reversal(EventKind::RolledBack, &reversal)?,
@@ -176,14 +180,21 @@ impl Engine {
             .unwrap_or_default();
         scope(
             std::iter::once(&rollback.run).chain(&rollback.verify),
+            // A column the capture did not return (a `SELECT *` without it, a renamed
+            // column) has no value: the rollback fails for the repair role rather than
+            // writing NULL over the record.
             |reference| match reference.strip_prefix("before.") {
-                Some(column) => Some(before.get(column).cloned().unwrap_or(Value::Null)),
+                Some(column) => before.get(column).cloned(),
                 None => self.lookup(reference),
             },
         )
     }
 
-    /// Runs one rollback's action on its execute's system, then its `verify`.
+    /// Runs one rollback's action on its execute's system, then its `verify`. With a sqlite
+    /// capture, the execute's capture is read again inside the rollback's transaction: the
+    /// rows must be the after-image writ recorded before anything is reversed, and the
+    /// before-image once it is, or the transaction rolls back and a person repairs it with
+    /// both versions in hand.
     fn reverse(
         &self,
         rollback: &PlanRollback,
@@ -197,7 +208,52 @@ impl Engine {
             .get(&rollback.writes)
             .ok_or_else(|| format!("system `{}` is not resolved", rollback.writes))?;
         let connector = shared.connector(Some(&rollback.writes), Some(target));
-        connector.write(rendered, None, &mut |_| Ok(()))?;
+        let workflow = self.header.workflow.as_str();
+        let systems = [rollback.writes.clone()];
+        let targets = shared.target_keys(&systems);
+        let state = self.state.steps.get(execute);
+        let images = state.and_then(|s| s.before.as_ref());
+        let (recorded_before, recorded_after) = (
+            images.and_then(|i| i.before.as_ref()),
+            images.and_then(|i| i.after.as_ref()),
+        );
+        let capture = self.capture_again(execute, recorded_after.is_some());
+        // INVARIANT: a reversal is a write, and obeys the kill switch like one, read inside its
+        // transaction (exec, http: right before the call), unless a person forces it.
+        connector.write(rendered, capture.as_ref(), None, &mut |now| {
+            if !self.force {
+                match switch::holding(&**shared.store(), workflow, &systems, &targets) {
+                    Ok(None) => {}
+                    Ok(Some(kill)) => {
+                        return Err(format!(
+                            "a kill holds it (event {}), so nothing was reversed; \
+                             `writ rollback RUN --force` reverses it anyway",
+                            kill.seq
+                        ));
+                    }
+                    Err(error) => return Err(error.to_string()),
+                }
+            }
+            compare(
+                recorded_after,
+                now.before,
+                "before reversing, the rows differ from the after-image of",
+                execute,
+            )?;
+            compare(
+                recorded_before,
+                now.after,
+                "after reversing, the rows differ from the before-image of",
+                execute,
+            )
+        })?;
+        if let Some(beyond) = state.and_then(|s| s.beyond) {
+            return Err(format!(
+                "the write of `{execute}` also changed {beyond} row(s) its capture does not read \
+                 (triggers, cascades, or more rows than it captured): its rollback reversed the \
+                 captured row only, and cannot claim a full reversal"
+            ));
+        }
         if let Some(verify) = &rollback.verify {
             let scope = self.rollback_scope(rollback, execute);
             let rendered = render(verify, &scope).map_err(|e| e.to_string())?;
@@ -208,4 +264,41 @@ impl Engine {
         }
         Ok(())
     }
+
+    /// The execute's capture, rendered again with the run's values, when there are images to
+    /// compare with.
+    fn capture_again(&self, execute: &str, imaged: bool) -> Option<Rendered> {
+        let capture = self.steps.get(execute)?.capture.as_ref()?;
+        if !imaged {
+            return None;
+        }
+        let scope = scope([capture], |r| self.lookup(r));
+        match render(capture, &scope) {
+            Ok(rendered @ Rendered::Sqlite { .. }) => Some(rendered),
+            _ => None,
+        }
+    }
+}
+
+/// Refuses when the rows read now differ from the recorded image, naming both.
+fn compare(
+    recorded: Option<&Row>,
+    now: Option<&Row>,
+    what: &str,
+    execute: &str,
+) -> Result<(), String> {
+    match (recorded, now) {
+        (Some(recorded), Some(now)) if recorded != now => Err(format!(
+            "{what} `{execute}`: now {}, recorded {}; nothing was reversed",
+            shown(now),
+            shown(recorded)
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn shown(row: &Row) -> String {
+    let object: serde_json::Map<String, serde_json::Value> =
+        row.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();
+    serde_json::Value::Object(object).to_string()
 }

@@ -1,4 +1,4 @@
-//! The executor (DESIGN.md, "The runtime model"): drives one run from its events to its next
+//! The executor (docs/runtime.md, "A run is its events"): drives one run from its events to its next
 //! stop: done, waiting for a human, or failed (after rollback).
 //!
 //! Ready steps run concurrently on tokio's blocking pool, at most `limits.concurrency` at once,
@@ -69,6 +69,8 @@ pub struct Engine {
     gated: BTreeMap<Name, Vec<Name>>,
     /// The autonomy gate's verdict per execute, computed once per drive.
     gates: BTreeMap<Name, Option<record::Figures>>,
+    /// Executes whose gate held but whose run was sampled for a human review (`review R%`).
+    reviews: BTreeMap<Name, record::Review>,
     /// The workflow's history, read once per drive for the autonomy gates (not once per gate).
     history: Option<Arc<Vec<super::event::Event>>>,
     /// The person (and role) on whose command the engine acts, recorded on the events that
@@ -77,6 +79,8 @@ pub struct Engine {
     /// The proof of the command's act (its signed statement), kept by the first event the
     /// command appends.
     proof: std::cell::Cell<Option<Proof>>,
+    /// `writ rollback --force`: reversals run even while a kill holds the workflow or system.
+    force: bool,
 }
 
 impl Engine {
@@ -105,6 +109,7 @@ impl Engine {
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect(),
+            sandbox: Some(shared.systems.sandbox.in_force.clone()),
         };
         let event = NewEvent {
             run: Some(id),
@@ -176,9 +181,11 @@ impl Engine {
             facts,
             gated,
             gates: BTreeMap::new(),
+            reviews: BTreeMap::new(),
             history: None,
             actor: None,
             proof: std::cell::Cell::new(None),
+            force: false,
         }
     }
 
@@ -213,6 +220,7 @@ impl Engine {
             &**self.shared.store(),
             &self.state.workflow,
             &self.state.started.writes,
+            &self.shared.target_keys(&self.state.started.writes),
         )?
         .is_some();
         Ok(decide::Context {
@@ -417,6 +425,18 @@ impl Engine {
                 .get(&step.name)
                 .cloned()
                 .unwrap_or_default(),
+            allowed_by: self
+                .state
+                .allowed
+                .get(&step.name)
+                .into_iter()
+                .flatten()
+                .filter_map(|hash| {
+                    let by = self.state.allowed_by.get(hash)?;
+                    Some((hash.clone(), by.clone()))
+                })
+                .collect(),
+            verify_only: self.state.phase(&step.name) == Some(Phase::Verifying),
         }
     }
 }
@@ -440,20 +460,28 @@ pub fn new_run_id() -> String {
         COUNTER.fetch_add(1, Ordering::Relaxed)
     );
     let digest = crate::digest::json_sha256("writ-run-id\n", &salt);
-    let date: String = now.chars().filter(char::is_ascii_digit).collect();
-    format!(
-        "{}-{}-{}",
-        date.get(..8).unwrap_or(""),
-        date.get(8..14).unwrap_or(""),
-        digest.get(..6).unwrap_or("")
-    )
+    run_id(&now, digest.get(..6).unwrap_or(""))
+}
+
+/// `YYYYMMDD-HHMMSS-SALT` from a time in the store's format. The date and the time are cut
+/// at the `T`, not at fixed offsets, so a clock past the year 9999 still gives a readable id
+/// (`100000101-000000-...`) rather than one with its digits shifted.
+fn run_id(at: &str, salt: &str) -> String {
+    let (date, time) = at.split_once('T').unwrap_or((at, ""));
+    let date: String = date.chars().filter(char::is_ascii_digit).collect();
+    let time: String = time.chars().take(8).filter(char::is_ascii_digit).collect();
+    format!("{date}-{time}-{salt}")
 }
 
 impl Engine {
     /// `writ rollback`: reverses every write still in place, newest first, and ends the run
-    /// `rolled_back` (or `needs_repair`).
-    pub fn rollback(&mut self) -> Result<(), EngineError> {
-        self.compensate(Cause::Requested, None, None)
+    /// `rolled_back` (or `needs_repair`). A reversal obeys the kill switch, as every write does,
+    /// unless `force` (`writ rollback --force`: a person reverses a killed workflow's writes).
+    pub fn rollback(&mut self, force: bool) -> Result<(), EngineError> {
+        self.force = force;
+        let result = self.compensate(Cause::Requested, None, None);
+        self.force = false;
+        result
     }
 
     /// The roles that may ask for a rollback: the owner, and every `repair by` role.
@@ -467,5 +495,22 @@ impl Engine {
             }
         }
         roles
+    }
+}
+
+#[cfg(test)]
+mod run_id_tests {
+    use super::run_id;
+
+    #[test]
+    fn run_ids_stay_readable_past_the_year_9999() {
+        assert_eq!(
+            run_id("2026-12-03T13:36:35.248Z", "33ede5"),
+            "20261203-133635-33ede5"
+        );
+        assert_eq!(
+            run_id("10000-01-01T00:00:00.000Z", "abcdef"),
+            "100000101-000000-abcdef"
+        );
     }
 }

@@ -1,17 +1,15 @@
-//! Crash recovery (DESIGN.md, "Crash safety"): a write whose before-image is recorded but not
-//! its `written` event is in doubt. writ never writes twice: for a sqlite write with a
-//! capture, the database is compared with the two images recorded inside the write's
-//! transaction; anything it cannot tell apart ends the run `needs_repair` for a person.
+//! Crash recovery: a write whose before-image is recorded but not its `written` event is in
+//! doubt. writ never writes twice: for a sqlite write it asks writ's marker table in the
+//! system's database (`connector::marker`), whose row commits in the write's own transaction;
+//! anything it cannot tell (an exec or http call) ends the run `needs_repair` for a person.
 
 use std::collections::BTreeSet;
 
-use super::step::scope;
 use super::{Engine, EngineError};
 use crate::plan::Name;
-use crate::runtime::connector::sqlite;
+use crate::runtime::connector::marker::{self, Marked};
 use crate::runtime::event::EventKind;
 use crate::runtime::record::{self, Ended, Wrote};
-use crate::runtime::render::{Rendered, render};
 use crate::runtime::run::{Phase, Status};
 use crate::runtime::systems::Target;
 
@@ -67,7 +65,7 @@ impl Engine {
     fn judge(&self, name: &Name) -> Verdict {
         let unknown = |why: &str| Verdict::Unknown(why.to_owned());
         // A write whose call did not come back (a crash, a timeout, an error half-way) may
-        // have acted: only a sqlite write with its two images can be told apart.
+        // have acted: only a sqlite write, whose marker row commits with it, can be told apart.
         let (Some(step), Some(state)) = (self.steps.get(name), self.state.steps.get(name)) else {
             return unknown("the step is not in the plan");
         };
@@ -78,26 +76,20 @@ impl Engine {
             .writes
             .as_ref()
             .and_then(|s| self.shared.systems.targets.get(s));
-        let (Some(Target::Sqlite { path }), Some(capture)) = (target, &step.capture) else {
+        let Some(Target::Sqlite { path }) = target else {
             return unknown("writ cannot tell whether the system acted on the call");
         };
-        let (Some(before), Some(after)) = (&image.before, &image.after) else {
-            return unknown("the before-image holds no rows to compare");
-        };
-        if before == after {
-            return unknown(
-                "the write does not change what its capture reads, so the database cannot tell whether it committed",
-            );
-        }
-        let scope = scope([capture], |r| self.lookup(r));
-        let Ok(Rendered::Sqlite { sql, params }) = render(capture, &scope) else {
-            return unknown("its capture cannot be rendered again");
-        };
-        match sqlite::read(path, &sql, &params, self.shared.config.limits.step_timeout) {
-            Ok(rows) if rows.len() == 1 && rows.first() == Some(after) => Verdict::Committed,
-            Ok(rows) if rows.len() == 1 && rows.first() == Some(before) => Verdict::NotCommitted,
-            Ok(_) => unknown("the database matches neither the before- nor the after-image"),
-            Err(error) => Verdict::Unknown(format!("its capture failed: {error}")),
+        // INVARIANT: the marker row exists exactly when the write committed; the rows the
+        // write touched are never compared (another writer may have changed them since).
+        match marker::ask(path, &self.header.run, name) {
+            Ok(Marked::Absent) => Verdict::NotCommitted,
+            Ok(Marked::Present { hash }) if hash == image.hash => Verdict::Committed,
+            Ok(Marked::Present { hash }) => Verdict::Unknown(format!(
+                "writ's marker in `{}` names another action (hash {hash}, not {})",
+                marker::TABLE,
+                image.hash
+            )),
+            Err(error) => Verdict::Unknown(format!("writ's marker could not be read: {error}")),
         }
     }
 
@@ -111,10 +103,12 @@ impl Engine {
             action: gate.action,
             hash: gate.hash,
             changes: None,
+            beyond: None,
             output: None,
             values: Default::default(),
             recovered: true,
             killed_by: None,
+            verify_pending: self.steps.get(name).is_some_and(|s| s.verify.is_some()),
         };
         let event = self
             .header

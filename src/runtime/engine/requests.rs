@@ -12,8 +12,8 @@ use crate::runtime::autonomy;
 use crate::runtime::clock;
 use crate::runtime::decide::{self, Decider};
 use crate::runtime::event::EventKind;
-use crate::runtime::record::{self, Figures, Gate, Requested};
-use crate::runtime::render::render;
+use crate::runtime::record::{self, Figures, Gate, Requested, Review};
+use crate::runtime::render::{bind, render};
 use crate::runtime::run::Phase;
 use crate::runtime::switch;
 use crate::runtime::systems::{bound_hash, text_hash};
@@ -76,8 +76,22 @@ impl Engine {
                 }
                 allowed
             }
-            Some(Phase::AutoConfirmed) => self.satisfied(step, true),
+            // An `auto_confirmed` counts only while this step's gate holds now (one put into
+            // the store by hand, or for a step with no gate, allows nothing); otherwise a human
+            // decides, as when the gate stops holding.
+            Some(Phase::AutoConfirmed) => {
+                if self.gate(&step.name).is_some() {
+                    self.satisfied(step, true)
+                } else if self.satisfied(step, false) {
+                    true
+                } else {
+                    self.request_skipped(step)?;
+                    false
+                }
+            }
             Some(Phase::InDoubt) => redo.contains(&step.name) && self.satisfied(step, true),
+            // Written, its verify not recorded (a crash came between): the verify runs again.
+            Some(Phase::Verifying) => true,
             _ => false,
         };
         Ok(ready.then(|| self.job(step)))
@@ -136,6 +150,12 @@ impl Engine {
 
     /// Appends `confirmation_requested` for a confirm that is ready.
     fn request(&mut self, step: &PlanStep) -> Result<(), EngineError> {
+        let review = self
+            .gated
+            .get(&step.name)
+            .into_iter()
+            .flatten()
+            .find_map(|execute| self.reviews.get(execute).cloned());
         let gates = self
             .gated
             .get(&step.name)
@@ -161,6 +181,7 @@ impl Engine {
             on_expiry: expires.map(|e| e.outcome.to_owned()),
             escalate_to: expires.and_then(|e| e.escalate_to.clone()),
             gates,
+            review,
         };
         let event = self.header.event(
             EventKind::ConfirmationRequested,
@@ -179,6 +200,8 @@ impl Engine {
         let target = self.shared.systems.targets.get(&system)?.describe();
         let scope = step::scope([action], |r| self.lookup(r));
         let rendered = render(action, &scope).ok()?;
+        // Bound now, when the confirmation is requested: the person approves this file.
+        let rendered = bind(rendered, &self.shared.systems.folder).ok()?;
         Some(Gate {
             hash: bound_hash(&system, &target, &rendered),
             text_hash: self.text_hash(step)?,
@@ -233,19 +256,54 @@ impl Engine {
             &**self.shared.store(),
             &self.state.workflow,
             &self.state.started.writes,
+            &self.shared.target_keys(&self.state.started.writes),
         )
         .ok()?
         .is_some();
-        let confirms = &self.facts.get(execute)?.confirmed_by;
+        let confirms = self.facts.get(execute)?.confirmed_by.clone();
+        // A run already sampled for review stays with its human, however often it resumes:
+        // a fresh draw on each resume would let most sampled runs slip through after all.
+        if confirms.iter().any(|c| self.sampled_before(c)) {
+            return None;
+        }
         let figures = autonomy::figures(
             &history,
             &self.state.fingerprint,
             &gate,
-            confirms,
+            &confirms,
             auto,
             clock::now(),
-        )?;
-        autonomy::holds(&figures, auto, killed).then_some(figures)
+        );
+        if !autonomy::holds(&figures, auto, killed) {
+            return None;
+        }
+        let draw = autonomy::draw();
+        if autonomy::sampled(draw, auto) {
+            let share = auto.review_basis_points();
+            let reason = format!(
+                "sampled for review: the gate holds, and `review {}` sends that share of runs to a human (draw {} of 10000 < {share})",
+                autonomy::percent(share),
+                draw % 10_000
+            );
+            let review = Review {
+                step: execute.clone(),
+                share_basis_points: share,
+                draw: draw % 10_000,
+                reason,
+            };
+            self.reviews.insert(execute.clone(), review);
+            return None;
+        }
+        Some(figures)
+    }
+
+    /// Whether `confirm`'s request in this run was a sampled review.
+    fn sampled_before(&self, confirm: &Name) -> bool {
+        self.state
+            .steps
+            .get(confirm.as_str())
+            .and_then(|s| s.request.as_ref())
+            .is_some_and(|(r, _)| r.review.is_some())
     }
 
     /// Records `auto_confirmed` for one execute (through `decide`); whether it was allowed.

@@ -22,6 +22,8 @@ pub struct Shared {
     /// not fair: a writer could lose until its timeout under load, failing the run).
     write_locks: std::collections::BTreeMap<crate::plan::Name, Mutex<()>>,
     observer: Option<Observer>,
+    /// The decisions verified so far (the check right before each write).
+    pub verified: crate::runtime::trust::allowance::Verifications,
     /// The runs this process drives, with the last event it knows of each.
     tails: Mutex<std::collections::BTreeMap<String, Option<u64>>>,
     pub plan: Plan,
@@ -42,6 +44,7 @@ impl Shared {
             write_locks,
             observer: None,
             tails: Mutex::new(std::collections::BTreeMap::new()),
+            verified: Default::default(),
             plan,
             config,
             systems,
@@ -55,6 +58,15 @@ impl Shared {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(run.to_owned(), last);
+    }
+
+    /// The resolved targets of `systems` as kills match them (`switch::target_key`).
+    pub fn target_keys(&self, systems: &[crate::plan::Name]) -> Vec<String> {
+        systems
+            .iter()
+            .filter_map(|s| self.systems.targets.get(s))
+            .map(crate::runtime::switch::target_key)
+            .collect()
     }
 
     /// The lock that puts this process's writes to `system` in turn.
@@ -79,10 +91,19 @@ impl Shared {
             Some(Target::Http { client, .. }) => Box::new(HttpSystem {
                 client: client.as_deref().map_err(String::as_str),
             }),
-            Some(Target::Exec { .. }) | None => Box::new(ExecSystem {
+            Some(Target::Exec { grants, .. }) => Box::new(ExecSystem {
                 folder: &self.systems.folder,
                 workdir: self.systems.workdir(target),
                 timeout,
+                sandbox: &self.systems.sandbox,
+                grants: Some(grants),
+            }),
+            None => Box::new(ExecSystem {
+                folder: &self.systems.folder,
+                workdir: &self.systems.folder,
+                timeout,
+                sandbox: &self.systems.sandbox,
+                grants: None,
             }),
         }
     }

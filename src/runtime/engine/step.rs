@@ -6,10 +6,12 @@
 use std::sync::Arc;
 
 use super::shared::Shared;
-use crate::plan::{PlanAction, PlanStep};
+use crate::plan::{Name, PlanAction, PlanStep};
 use crate::runtime::connector::bound::{Answer, Connector};
+use crate::runtime::connector::marker::Mark;
 use crate::runtime::event::{Event, EventKind, NewEvent};
-use crate::runtime::record::{self, BeforeImage, Recommended, Wrote};
+use crate::runtime::record::{self, BeforeImage, Recommended, Verified, Wrote};
+use crate::runtime::render::bind;
 use crate::runtime::render::{Rendered, Scope, render};
 use crate::runtime::switch;
 use crate::runtime::systems::bound_hash;
@@ -45,6 +47,10 @@ pub struct Job {
     pub scope: Scope,
     /// Execute: the action hashes decisions allow.
     pub allowed: Vec<String>,
+    /// Per hash this step may write, the decisions that allow it (`RunState::allowed_by`).
+    pub allowed_by: std::collections::BTreeMap<String, Vec<Vec<u64>>>,
+    /// Execute: the write is recorded and its `verify` is not; run only the verify.
+    pub verify_only: bool,
 }
 
 /// What a step did: the events it appended and, if it failed, why.
@@ -116,6 +122,9 @@ fn recommend(shared: &Arc<Shared>, job: &Job, events: &mut Vec<Event>) -> Result
 fn execute(shared: &Arc<Shared>, job: &Job, events: &mut Vec<Event>) -> Result<(), String> {
     let step = &job.step;
     let system = step.writes.clone().ok_or("the step writes no system")?;
+    if job.verify_only {
+        return verify(shared, job, &system, events);
+    }
     let target = shared
         .systems
         .targets
@@ -123,6 +132,7 @@ fn execute(shared: &Arc<Shared>, job: &Job, events: &mut Vec<Event>) -> Result<(
         .ok_or("its system is not resolved")?;
     let action = step.run.as_ref().ok_or("the step has no action")?;
     let rendered = render(action, &job.scope).map_err(|e| e.to_string())?;
+    let rendered = bind(rendered, &shared.systems.folder).map_err(|e| e.to_string())?;
     let described = target.describe();
     let hash = bound_hash(&system, &described, &rendered);
     // INVARIANT: no write without a decision that saw exactly this action on this target.
@@ -136,7 +146,8 @@ fn execute(shared: &Arc<Shared>, job: &Job, events: &mut Vec<Event>) -> Result<(
     // against the registry the store trusts at this moment).
     crate::runtime::trust::allowance::holds(
         &**shared.store(),
-        &job.header.run,
+        &shared.verified,
+        job.allowed_by.get(&hash).map_or(&[][..], Vec::as_slice),
         &hash,
         crate::runtime::clock::now(),
     )?;
@@ -146,39 +157,82 @@ fn execute(shared: &Arc<Shared>, job: &Job, events: &mut Vec<Event>) -> Result<(
         action: record::data(&rendered),
         hash,
         changes: None,
+        beyond: None,
         output: None,
         values: Default::default(),
         recovered: false,
         killed_by: None,
+        verify_pending: step.verify.is_some(),
     };
-    let systems = [system.clone()];
-    let kill = switch::holding(&**shared.store(), &job.header.workflow, &systems)
-        .map_err(|e| e.to_string())?;
-    if let Some(kill) = kill {
-        wrote.killed_by = Some(kill.seq);
-        let event = job
-            .header
-            .event(EventKind::Drafted, &step.name, record::data(&wrote));
-        events.push(shared.append(event).map_err(|e| e.to_string())?);
-        return Ok(());
+    if let Some(seq) = kill_holding(shared, job, &system)? {
+        return drafted(shared, job, &mut wrote, seq, events);
     }
     let connector = shared.connector(Some(&system), Some(target));
-    write(shared, job, &*connector, &rendered, &mut wrote, events)?;
+    if let Some(seq) = write(shared, job, &*connector, &rendered, &mut wrote, events)? {
+        return drafted(shared, job, &mut wrote, seq, events);
+    }
     let event = job
         .header
         .event(EventKind::Written, &step.name, record::data(&wrote));
     events.push(shared.append(event).map_err(|e| e.to_string())?);
-    if let Some(verify) = &step.verify {
-        let rendered = render(verify, &job.scope).map_err(|e| e.to_string())?;
-        shared
-            .connector_for(Some(&system), Some(target), &rendered)
-            .verify(&rendered)
-            .map_err(|reason| format!("verify of `{}`: {reason}", step.name))?;
-    }
+    verify(shared, job, &system, events)
+}
+
+/// Runs the step's `verify`, if any, and records `verified` when it passes: until then the
+/// step is not complete, and a resumed run runs the verify again (never the write).
+fn verify(
+    shared: &Arc<Shared>,
+    job: &Job,
+    system: &Name,
+    events: &mut Vec<Event>,
+) -> Result<(), String> {
+    let step = &job.step;
+    let Some(verify) = &step.verify else {
+        return Ok(());
+    };
+    let target = shared.systems.targets.get(system);
+    let rendered = render(verify, &job.scope).map_err(|e| e.to_string())?;
+    shared
+        .connector_for(Some(system), target, &rendered)
+        .verify(&rendered)
+        .map_err(|reason| format!("verify of `{}`: {reason}", step.name))?;
+    let data = Verified {
+        action: record::data(&rendered),
+    };
+    let event = job
+        .header
+        .event(EventKind::Verified, &step.name, record::data(&data));
+    events.push(shared.append(event).map_err(|e| e.to_string())?);
     Ok(())
 }
 
-/// The write itself; the before-image is durable before it can take effect.
+/// The kill event (its seq) that holds `job`'s workflow or `system` in draft-only mode now.
+fn kill_holding(shared: &Arc<Shared>, job: &Job, system: &Name) -> Result<Option<u64>, String> {
+    let systems = [system.clone()];
+    let targets = shared.target_keys(&systems);
+    switch::holding(&**shared.store(), &job.header.workflow, &systems, &targets)
+        .map(|kill| kill.map(|k| k.seq))
+        .map_err(|e| e.to_string())
+}
+
+/// Records the write as `drafted`: a kill held it, and nothing was written.
+fn drafted(
+    shared: &Arc<Shared>,
+    job: &Job,
+    wrote: &mut Wrote,
+    kill: u64,
+    events: &mut Vec<Event>,
+) -> Result<(), String> {
+    wrote.killed_by = Some(kill);
+    let event = job
+        .header
+        .event(EventKind::Drafted, &job.step.name, record::data(wrote));
+    events.push(shared.append(event).map_err(|e| e.to_string())?);
+    Ok(())
+}
+
+/// The write itself; the before-image is durable before it can take effect. Returns the kill
+/// that stopped it at the last moment, when one did (nothing was then written).
 fn write(
     shared: &Arc<Shared>,
     job: &Job,
@@ -186,14 +240,20 @@ fn write(
     rendered: &Rendered,
     wrote: &mut Wrote,
     events: &mut Vec<Event>,
-) -> Result<(), String> {
+) -> Result<Option<u64>, String> {
     let step = &job.step;
     let capture = match &step.capture {
         Some(action) => Some(render(action, &job.scope).map_err(|e| e.to_string())?),
         None => None,
     };
     let (system, hash) = (wrote.system.clone(), wrote.hash.clone());
-    let result = connector.write(rendered, capture.as_ref(), &mut |images| {
+    let mark = Mark {
+        run: &job.header.run,
+        step: &step.name,
+        hash: &hash,
+    };
+    let mut killed = None;
+    let result = connector.write(rendered, capture.as_ref(), Some(mark), &mut |images| {
         let data = BeforeImage {
             system: system.clone(),
             hash: hash.clone(),
@@ -204,17 +264,29 @@ fn write(
             .header
             .event(EventKind::BeforeImage, &step.name, record::data(&data));
         events.push(shared.append(event).map_err(|e| e.to_string())?);
+        // INVARIANT: a kill recorded before this point wins. The switch is read again here,
+        // inside the write's transaction (sqlite: after any wait for the database's lock) or
+        // right before the call (exec, http), once `before_image` is durable: a kill ordered
+        // before that event stops the write; one after it comes after the write.
+        if let Some(seq) = kill_holding(shared, job, &system)? {
+            killed = Some(seq);
+            return Err(format!("killed by event {seq}; nothing was written"));
+        }
         Ok(())
     });
+    if killed.is_some() {
+        return Ok(killed);
+    }
     let applied = result?;
     shared.crash_if("commit", Some(&step.name));
     wrote.changes = applied.changes;
+    wrote.beyond = applied.beyond;
     if let Some(output) = applied.output {
         wrote.values = check_output(&step.yields, &output)
             .map_err(|e| format!("the system's answer was refused: {e}"))?;
         wrote.output = Some(output);
     }
-    Ok(())
+    Ok(None)
 }
 
 /// The values of the references `actions` use, from `lookup`.

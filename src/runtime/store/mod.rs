@@ -54,6 +54,19 @@ pub trait Store {
         self.append(event)
     }
 
+    /// The event numbered `seq`, if there is one.
+    fn event(&self, seq: u64) -> Result<Option<Event>, StoreError> {
+        let mut found = None;
+        self.scan(&mut |event| {
+            if event.seq == seq {
+                found = Some(event);
+                return false;
+            }
+            true
+        })?;
+        Ok(found)
+    }
+
     /// Every event of one run, in order.
     fn run_events(&self, run: &str) -> Result<Vec<Event>, StoreError>;
 

@@ -1,7 +1,7 @@
 //! The embedded store: one SQLite file in WAL mode, shared by every writ process on a machine.
 //!
 //! Durability: `synchronous=FULL` syncs the write-ahead log at every commit, so `append`
-//! returns only once its event would survive a power cut (DESIGN.md, "Crash safety").
+//! returns only once its event would survive a power cut (docs/runtime.md, "The order of side effects").
 //!
 //! Sharing: a `run` and an `approve` may append at the same moment, each through its own
 //! connection. Each append is one `BEGIN IMMEDIATE` transaction, which takes the write lock
@@ -185,6 +185,14 @@ impl Store for SqliteStore {
 
     fn append_after(&mut self, event: NewEvent, after: Option<u64>) -> Result<Event, StoreError> {
         self.append_checked(event, Some(after))
+    }
+
+    fn event(&self, seq: u64) -> Result<Option<Event>, StoreError> {
+        let seq = i64::try_from(seq).unwrap_or(i64::MAX).to_string();
+        Ok(self
+            .select("seq = CAST(?1 AS INTEGER)", &seq)?
+            .into_iter()
+            .next())
     }
 
     fn run_events(&self, run: &str) -> Result<Vec<Event>, StoreError> {

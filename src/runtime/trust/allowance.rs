@@ -1,85 +1,70 @@
 //! The executor's last check before a write: a decision that allows it must still hold now.
 //!
-//! A `confirmed` event allows a write when its gates name the write's hash. Right before the
-//! write, each such decision is verified again against the registry the store trusts *now*:
-//! its signature, its signer, and the signer's role. A decision whose key was revoked, whose
-//! signer lost the role, or that was put into the store by hand without a valid signature
-//! allows nothing. An `auto_confirmed` event is the runner's own (the autonomy gate).
+//! The run's replayed state names, per allowed action hash, the decisions that allow it (one
+//! `confirmed` event, every confirmation of a quorum, or the runner's `auto_confirmed`); the
+//! replay already leaves out a decision by the run's starter or by a role the confirm did not
+//! wait for (`run.rs`), so those allow nothing whatever their signature. Right
+//! before the write each is checked against the registry the store trusts *now*: its
+//! signature, its signer, and the signer's role. A decision whose key was revoked, whose signer
+//! lost the role, or that was put into the store by hand without a valid signature allows
+//! nothing. A decision's signature is verified once per process and registry; later writes it
+//! allows re-check only that its key and role still hold (so 1,000 writes behind one decision
+//! cost one signature check, not 1,000).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 
-use super::open;
+use super::audit::agrees;
+use super::open::{self, Pinned};
 use super::proof::{Proof, verify};
+use crate::identity::{NAMESPACE, PublicKey, Signature};
 use crate::runtime::clock::Millis;
 use crate::runtime::event::EventKind;
-use crate::runtime::record::Decided;
+use crate::runtime::record::{AutoConfirmed, Decided, Gate};
 use crate::runtime::store::Store;
 
-/// `Ok` when some decision on run `run` that allows `hash` still holds at `now`; otherwise
-/// why not, in words.
-pub fn holds(store: &dyn Store, run: &str, hash: &str, now: Millis) -> Result<(), String> {
+/// What was verified of one decision event.
+#[derive(Clone, Debug)]
+struct Checked {
+    /// The registry event it was verified against.
+    registry: u64,
+    /// `None` for the runner's own `auto_confirmed`.
+    signer: Option<Signer>,
+}
+
+#[derive(Clone, Debug)]
+struct Signer {
+    person: String,
+    role: String,
+    /// The key that signed (`None` when asserted).
+    key: Option<PublicKey>,
+}
+
+/// The decisions this process has verified, by event.
+#[derive(Default)]
+pub struct Verifications(Mutex<BTreeMap<u64, Checked>>);
+
+/// `Ok` when one of `decisions` (each a list of events that must all hold) allows `hash` and
+/// still holds at `now`; otherwise why not, in words.
+pub fn holds(
+    store: &dyn Store,
+    cache: &Verifications,
+    decisions: &[Vec<u64>],
+    hash: &str,
+    now: Millis,
+) -> Result<(), String> {
     let pinned = open::current(store)
         .map_err(|e| e.to_string())?
         .ok_or("the store has no registry")?;
-    let events = store.run_events(run).map_err(|e| e.to_string())?;
     let mut reasons = Vec::new();
-    // Per confirm step: the people whose decision allowing `hash` still holds, and how many
-    // it needs (a quorum's every confirmation must still hold).
-    let mut holding: BTreeMap<&str, (BTreeSet<&str>, u64)> = BTreeMap::new();
-    for event in &events {
-        let allows = |gates: &[crate::runtime::record::Gate]| gates.iter().any(|g| g.hash == hash);
-        match event.event.kind {
-            EventKind::AutoConfirmed => {
-                let data: crate::runtime::record::AutoConfirmed =
-                    match serde_json::from_value(event.event.data.clone()) {
-                        Ok(data) => data,
-                        Err(_) => continue,
-                    };
-                if allows(&data.gates) {
-                    return Ok(());
-                }
-            }
-            EventKind::Confirmed => {
-                let Ok(data) = serde_json::from_value::<Decided>(event.event.data.clone()) else {
-                    continue;
-                };
-                if !allows(&data.gates) {
-                    continue;
-                }
-                let person = event.event.person.as_deref().unwrap_or_default();
-                let role = event.event.role.as_deref().unwrap_or_default();
-                let confirm = event.event.step.as_deref().unwrap_or_default();
-                let entry = holding.entry(confirm).or_default();
-                entry.1 = entry.1.max(data.quorum.map_or(1, |q| q.needed));
-                let Some(proof) = Proof::of(&event.event.data) else {
-                    reasons.push(format!("event {} carries no statement", event.seq));
-                    continue;
-                };
-                if let Err(error) = verify(&pinned, &proof, person, now) {
-                    reasons.push(format!("event {} by `{person}`: {error}", event.seq));
-                    continue;
-                }
-                if !pinned.registry.has_role(person, role) {
-                    reasons.push(format!(
-                        "event {}: `{person}` no longer has the role `{role}`",
-                        event.seq
-                    ));
-                    continue;
-                }
-                entry.0.insert(person);
-            }
-            _ => {}
-        }
-    }
-    for (confirm, (people, needed)) in &holding {
-        if people.len() as u64 >= *needed {
-            return Ok(());
-        }
-        if *needed > 1 {
-            reasons.push(format!(
-                "`{confirm}` needs {needed} people and {} still hold",
-                people.len()
-            ));
+    for decision in decisions {
+        let held: Result<(), String> = decision
+            .iter()
+            .try_for_each(|seq| one(store, cache, &pinned, *seq, hash, now));
+        match held {
+            Ok(()) if !decision.is_empty() => return Ok(()),
+            Ok(()) => {}
+            Err(reason) => reasons.push(reason),
         }
     }
     if reasons.is_empty() {
@@ -89,4 +74,116 @@ pub fn holds(store: &dyn Store, run: &str, hash: &str, now: Millis) -> Result<()
         "no decision that still holds allows this write ({}); nothing was written",
         reasons.join("; ")
     ))
+}
+
+/// Whether decision event `seq` allows `hash` and holds now.
+fn one(
+    store: &dyn Store,
+    cache: &Verifications,
+    pinned: &Pinned,
+    seq: u64,
+    hash: &str,
+    now: Millis,
+) -> Result<(), String> {
+    let known = cache
+        .0
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(&seq)
+        .cloned()
+        .filter(|c| c.registry == pinned.seq);
+    let checked = match known {
+        Some(checked) => checked,
+        None => {
+            let checked = full(store, pinned, seq, hash, now)?;
+            cache
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(seq, checked.clone());
+            checked
+        }
+    };
+    let Some(signer) = checked.signer else {
+        return Ok(()); // the runner's autonomy gate
+    };
+    // Still true now: the key stands for the person (validity times), and the role is theirs.
+    if let Some(key) = &signer.key
+        && !pinned
+            .signers
+            .principals_for(key, NAMESPACE, now / 1_000)
+            .contains(&signer.person.as_str())
+    {
+        return Err(format!(
+            "event {seq}: `{}`'s key no longer holds",
+            signer.person
+        ));
+    }
+    if !pinned.registry.has_role(&signer.person, &signer.role) {
+        return Err(format!(
+            "event {seq}: `{}` no longer has the role `{}`",
+            signer.person, signer.role
+        ));
+    }
+    Ok(())
+}
+
+/// Reads decision event `seq` and verifies it in full.
+fn full(
+    store: &dyn Store,
+    pinned: &Pinned,
+    seq: u64,
+    hash: &str,
+    now: Millis,
+) -> Result<Checked, String> {
+    let event = store
+        .event(seq)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("event {seq} is missing"))?;
+    let allows = |gates: &[Gate]| gates.iter().any(|g| g.hash == hash);
+    let data = &event.event.data;
+    match event.event.kind {
+        EventKind::AutoConfirmed => {
+            let auto: AutoConfirmed = serde_json::from_value(data.clone())
+                .map_err(|e| format!("event {seq} is unreadable: {e}"))?;
+            if !allows(&auto.gates) {
+                return Err(format!("event {seq} does not allow this write"));
+            }
+            Ok(Checked {
+                registry: pinned.seq,
+                signer: None,
+            })
+        }
+        EventKind::Confirmed => {
+            let decided: Decided = serde_json::from_value(data.clone())
+                .map_err(|e| format!("event {seq} is unreadable: {e}"))?;
+            if !allows(&decided.gates) {
+                return Err(format!("event {seq} does not allow this write"));
+            }
+            let person = event.event.person.clone().unwrap_or_default();
+            let role = event.event.role.clone().unwrap_or_default();
+            let proof =
+                Proof::of(data).ok_or_else(|| format!("event {seq} carries no statement"))?;
+            verify(pinned, &proof, &person, now)
+                .map_err(|e| format!("event {seq} by `{person}`: {e}"))?;
+            // The signed statement is about exactly this event: this store, run, step, plan
+            // and writes (a real signature copied into another run's event allows nothing).
+            if let Some(text) = &proof.statement {
+                agrees(&event, text, &pinned.store).map_err(|e| format!("event {seq}: {e}"))?;
+            }
+            let key = proof
+                .signature
+                .as_deref()
+                .and_then(|s| Signature::parse(s).ok())
+                .map(|s| s.public_key());
+            Ok(Checked {
+                registry: pinned.seq,
+                signer: Some(Signer { person, role, key }),
+            })
+        }
+        other => Err(format!(
+            "event {seq} is `{}`, not a decision",
+            other.as_str()
+        )),
+    }
 }

@@ -5,6 +5,7 @@
 //! event names, about exactly what the event records; and each checkpoint given is held and
 //! extended by the store.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -18,7 +19,7 @@ use crate::identity::note::{self, Checkpoint};
 use crate::runtime::clock;
 use crate::runtime::config::Identity;
 use crate::runtime::event::{Event, EventKind};
-use crate::runtime::record::Decided;
+use crate::runtime::record::{Decided, Escalated, Requested, Switch};
 use crate::runtime::store::{ChainReport, Store};
 
 /// What the audit found.
@@ -53,6 +54,8 @@ pub fn audit(store: &dyn Store) -> Result<Report, TrustError> {
         report: &mut report,
         batch: Vec::new(),
         failure: None,
+        starters: HashMap::new(),
+        waiting: HashMap::new(),
     };
     store.scan(&mut |event| {
         if let Err(reason) = walk.event(&event) {
@@ -79,6 +82,18 @@ struct Job {
     person: String,
     at: clock::Millis,
     registry: Arc<Pinned>,
+    event: Event,
+}
+
+impl Job {
+    /// The signature holds, and the statement says what the event records.
+    fn check(&self) -> Result<(), String> {
+        verify(&self.registry, &self.proof, &self.person, self.at).map_err(|e| e.to_string())?;
+        match &self.proof.statement {
+            Some(text) => agrees(&self.event, text, &self.registry.store),
+            None => Ok(()),
+        }
+    }
 }
 
 struct Walk<'a> {
@@ -88,6 +103,10 @@ struct Walk<'a> {
     batch: Vec<Job>,
     /// The first problem found (lowest event number).
     failure: Option<(u64, String)>,
+    /// Run -> the person who started it.
+    starters: HashMap<String, String>,
+    /// (run, confirm) -> the role it waits for.
+    waiting: HashMap<(String, String), String>,
 }
 
 impl Walk<'_> {
@@ -110,11 +129,8 @@ impl Walk<'_> {
                 .chunks(chunk)
                 .map(|part| {
                     scope.spawn(move || {
-                        part.iter().find_map(|job| {
-                            verify(&job.registry, &job.proof, &job.person, job.at)
-                                .err()
-                                .map(|e| (job.seq, e.to_string()))
-                        })
+                        part.iter()
+                            .find_map(|job| job.check().err().map(|e| (job.seq, e)))
                     })
                 })
                 .collect();
@@ -143,20 +159,27 @@ impl Walk<'_> {
         if kind == EventKind::RegistryChanged {
             return self.registry_changed(event, at);
         }
+        if self.registry.is_none() {
+            return Err("the store does not begin with its registry (`registry_changed`)".into());
+        }
+        self.decided_by_rule(event)?;
         let Some(registry) = &self.registry else {
             return Err("the store does not begin with its registry (`registry_changed`)".into());
         };
-        let Some(person) = event.event.person.as_deref().filter(|_| needs_proof(event)) else {
+        if !needs_proof(event) {
             return Ok(());
-        };
+        }
+        // An act a person must sign is never anonymous: stripping its signer is tampering.
+        let person = event
+            .event
+            .person
+            .as_deref()
+            .ok_or_else(|| format!("`{}` by nobody", kind.as_str()))?;
         let proof = Proof::of(&event.event.data)
             .ok_or_else(|| format!("`{}` by `{person}` carries no statement", kind.as_str()))?;
         match proof.identity {
             Identity::Signed => self.report.signed += 1,
             Identity::Asserted => self.report.asserted += 1,
-        }
-        if let Some(text) = &proof.statement {
-            agrees(event, text, &registry.store)?;
         }
         self.batch.push(Job {
             seq: event.seq,
@@ -164,7 +187,54 @@ impl Walk<'_> {
             person: person.to_owned(),
             at,
             registry: Arc::clone(registry),
+            event: event.clone(),
         });
+        Ok(())
+    }
+
+    /// Keeps each run's starter and the role each confirm waits for, and checks that a
+    /// decision is by neither the starter (four eyes) nor a person outside that role: the
+    /// commands never record one, so such an event was put into the store by hand.
+    fn decided_by_rule(&mut self, event: &Event) -> Result<(), String> {
+        let new = &event.event;
+        let run = new.run.clone().unwrap_or_default();
+        let step = new.step.clone().unwrap_or_default();
+        match new.kind {
+            EventKind::RunStarted => {
+                self.starters
+                    .insert(run, new.person.clone().unwrap_or_default());
+            }
+            EventKind::ConfirmationRequested => {
+                let data: Requested = serde_json::from_value(new.data.clone())
+                    .map_err(|e| format!("the request cannot be read: {e}"))?;
+                self.waiting.insert((run, step), data.role.to_string());
+            }
+            EventKind::Escalated => {
+                let data: Escalated = serde_json::from_value(new.data.clone())
+                    .map_err(|e| format!("the escalation cannot be read: {e}"))?;
+                self.waiting.insert((run, step), data.to.to_string());
+            }
+            EventKind::Confirmed | EventKind::Rejected => {
+                let person = new.person.as_deref().unwrap_or_default();
+                if self.starters.get(&run).map(String::as_str) == Some(person) {
+                    return Err(format!(
+                        "`{person}` started run `{run}` and decided it (four eyes)"
+                    ));
+                }
+                let role = new.role.as_deref().unwrap_or_default();
+                // (A decision with no request recorded before it allows no write: the
+                // executor refuses it.)
+                let waited = self.waiting.get(&(run, step.clone()));
+                if waited.is_some_and(|waited| waited != role) {
+                    return Err(format!("`{step}` did not wait for the role `{role}`"));
+                }
+                let registry = self.registry.as_ref().map(|r| &r.registry);
+                if !registry.is_some_and(|r| r.has_role(person, role)) {
+                    return Err(format!("`{person}` does not have the role `{role}`"));
+                }
+            }
+            _ => {}
+        }
         Ok(())
     }
 
@@ -226,7 +296,7 @@ fn needs_proof(event: &Event) -> bool {
 
 /// The statement says what the event records: the act of its kind, for its store, run, step,
 /// plan and (for a decision) exactly the writes the event allows.
-fn agrees(event: &Event, text: &str, store: &str) -> Result<(), String> {
+pub(crate) fn agrees(event: &Event, text: &str, store: &str) -> Result<(), String> {
     let statement = statement::parse(text).map_err(|e| e.to_string())?;
     let field = |name: &str| statement.get(name).cloned().unwrap_or(Value::Null);
     let text_of = |name: &str| field(name).as_str().map(str::to_owned);
@@ -285,6 +355,19 @@ fn agrees(event: &Event, text: &str, store: &str) -> Result<(), String> {
         if field("gates") != Value::Array(gates) {
             return Err("the statement allows other writes than the event records".into());
         }
+    }
+    if matches!(
+        new.kind,
+        EventKind::WorkflowKilled | EventKind::WorkflowRevived
+    ) {
+        let data: Switch = serde_json::from_value(new.data.clone())
+            .map_err(|e| format!("the kill switch event cannot be read: {e}"))?;
+        match &data.system {
+            Some(system) => same("system", Some(system.as_str()))?,
+            None if field("system").is_null() => same("workflow", Some(&new.workflow))?,
+            None => return Err("the statement's `system` is not the event's".into()),
+        }
+        same("reason", data.reason.as_deref())?;
     }
     if new.kind == EventKind::RegistryChanged
         && text_of("to").as_deref() != Some(new.fingerprint.as_str())

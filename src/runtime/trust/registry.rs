@@ -1,7 +1,7 @@
 //! The registry: people, their roles, their keys (an OpenSSH `allowed_signers` text) and how
 //! they are identified. Its hash is what the store pins.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
@@ -102,13 +102,34 @@ impl Registry {
 fn read_signers(path: &Path) -> Result<Vec<String>, TrustError> {
     refuse_writable_by_others(path, "the signers file")?;
     let text = read_bounded(path, MAX_SIGNERS_BYTES)?;
-    AllowedSigners::parse(&text).map_err(|e| {
+    let parsed = AllowedSigners::parse(&text).map_err(|e| {
         TrustError::help(
             format!("the signers file `{}`, {e}", path.display()),
             "each line: `PERSON[,PERSON...] [options] KEYTYPE BASE64 [comment]`, as \
              `man ssh-keygen` (ALLOWED SIGNERS) describes",
         )
     })?;
+    // Four eyes and quorums count people by the key's principal: a key that stands for two
+    // people would let one holder start a run and confirm it, or sign a quorum twice.
+    for entry in parsed.entries() {
+        let people: BTreeSet<&str> = parsed
+            .entries_for(&entry.key)
+            .flat_map(|e| e.principals.iter().map(String::as_str))
+            .collect();
+        if people.len() > 1 {
+            return Err(TrustError::help(
+                format!(
+                    "the signers file `{}`, line {}: the key {} stands for {}; a key stands for \
+                     one person only",
+                    path.display(),
+                    entry.line,
+                    entry.key.fingerprint(),
+                    people.into_iter().collect::<Vec<_>>().join(", ")
+                ),
+                "give each person their own key (`writ keygen --out FILE`)",
+            ));
+        }
+    }
     Ok(text
         .lines()
         .map(str::trim)

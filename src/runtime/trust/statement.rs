@@ -11,7 +11,7 @@
 //! | `decide` | `run`, `step`, `fingerprint`, `decision` (`confirm`/`reject`), `gates` (the hashes of the writes it allows), `note` |
 //! | `approve_plan` | `workflow`, `fingerprint`, `owner` |
 //! | `kill` / `revive` | `workflow` or `system`, `reason`, `after` (the last kill-switch event's number: a statement is good once) |
-//! | `rollback` | `run`, `reason` |
+//! | `rollback` | `run`, `reason`, `force` |
 //! | `change_registry` | `from`, `to` (the registry hashes) |
 //!
 //! A statement is accepted only as its canonical bytes (RFC 8785): two byte strings never mean
