@@ -122,6 +122,8 @@ pub struct HttpConfig {
     pub insecure: bool,
     /// Static headers sent with every request (`Accept`, `Prefer`, an API version).
     pub headers: Vec<(String, String)>,
+    /// The header that carries each write's idempotency key (default `Idempotency-Key`).
+    pub idempotency_header: Option<String>,
 }
 
 /// Where a secret is read from: never the config file itself.

@@ -198,6 +198,12 @@ pub struct Wrote {
     pub target: String,
     pub action: serde_json::Value,
     pub hash: String,
+    /// The HTTP status of the system's answer (http).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// The idempotency key the write was sent with (http): the same on every attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
     /// Rows changed (sqlite).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changes: Option<u64>,
@@ -221,6 +227,18 @@ pub struct Wrote {
     /// step is complete; a resumed run runs it when that event is missing.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub verify_pending: bool,
+}
+
+/// `write_refused`: the system refused the write as it stood; nothing was applied.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WriteRefused {
+    pub system: Name,
+    pub target: String,
+    pub hash: String,
+    /// The HTTP status of the refusal; `None` when the request was never sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    pub reason: String,
 }
 
 /// `verified`: the verify action that passed, as rendered.

@@ -234,6 +234,7 @@ fn http_client(config: &Config, system: &str, http: &HttpConfig) -> Result<Box<C
         credential,
         ca_file: http.ca_file.as_deref(),
         headers: &http.headers,
+        idempotency_header: http.idempotency_header.as_deref(),
         timeout: http.timeout.unwrap_or(config.limits.step_timeout),
     })
     .map(Box::new)

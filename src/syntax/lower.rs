@@ -14,6 +14,7 @@ use super::ast::*;
 use super::parse::Rule;
 use super::sql::{self, SqlToken};
 use super::strings::{decode, raw_offset};
+use super::template::{self, Piece};
 use crate::diagnostics::{Code, Diagnostic};
 
 pub(crate) struct Lowering {
@@ -317,7 +318,11 @@ impl Lowering {
         let mut inner = pair.into_inner();
         take(&mut inner, Rule::kw_http)?;
         let method = method(&take(&mut inner, Rule::method)?)?;
-        let url = self.text(take(&mut inner, Rule::string)?)?;
+        let string = take(&mut inner, Rule::string)?;
+        let (raw, delimiter) = string_body(string.as_str())?;
+        let body_start = span_of(&string).start + delimiter;
+        let url = self.text(string)?;
+        let url_references = self.url_references(&url.value, raw, body_start);
         let body = match take_if(&mut inner, Rule::json_body) {
             Some(body) => {
                 let mut entries = Vec::new();
@@ -334,9 +339,49 @@ impl Lowering {
         Some(Action::Http(Http {
             method,
             url,
+            url_references,
             body,
             span,
         }))
+    }
+
+    /// Finds the `{references}` of a URL template, with spans in the workflow file.
+    fn url_references(&mut self, url: &str, raw: &str, body_start: usize) -> Vec<Reference> {
+        let map = |offset: usize| {
+            if url.len() == raw.len() {
+                body_start + offset
+            } else {
+                body_start + raw_offset(raw, offset)
+            }
+        };
+        let to_span = |range: &std::ops::Range<usize>| Span::new(map(range.start), map(range.end));
+        let mut references = Vec::new();
+        for piece in template::pieces(url) {
+            match piece {
+                Piece::Text(_) => {}
+                Piece::Reference {
+                    range,
+                    target,
+                    field,
+                    ..
+                } => {
+                    let ident = |part: &std::ops::Range<usize>| Ident {
+                        name: SmolStr::new(url.get(part.clone()).unwrap_or("")),
+                        span: to_span(part),
+                    };
+                    references.push(Reference {
+                        target: ident(&target),
+                        field: field.as_ref().map(ident),
+                        span: to_span(&range),
+                    });
+                }
+                Piece::Bad { range, why } => self.error(
+                    Diagnostic::new(Code::E0001, "this URL is not a valid template", to_span(&range), why)
+                        .help("write `{name}` or `{step.field}` for a value, `{{` and `}}` for literal braces"),
+                ),
+            }
+        }
+        references
     }
 
     fn json_entry(&mut self, pair: Pair<'_, Rule>) -> Option<JsonEntry> {

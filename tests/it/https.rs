@@ -53,6 +53,7 @@ fn client(server: &Https, ca_file: Option<&Path>, credential: Option<Credential>
             ("Prefer".to_owned(), "return=representation".to_owned()),
             ("X-Api-Version".to_owned(), "2024-06".to_owned()),
         ],
+        idempotency_header: None,
         timeout: TIMEOUT,
     })
     .expect("a client")
@@ -68,10 +69,10 @@ fn a_system_with_its_ca_file_is_read_and_written_over_https() {
         secret: "k-991".to_owned(),
     };
     let client = client(&server, Some(&bed.path("ca.pem")), Some(key));
-    let out = client.call("GET", "/leads/1", None).expect("read");
+    let out = client.call("GET", "/leads/1", None, None).expect("read");
     assert_eq!(out.json.expect("json")["stage"], "qualified");
     let out = client
-        .call("PATCH", "/leads/1", Some(&json!({ "stage": "won" })))
+        .call("PATCH", "/leads/1", Some(&json!({ "stage": "won" })), None)
         .expect("write");
     assert_eq!(out.status, 200);
     let seen = server.seen.lock().expect("seen").clone();
@@ -90,7 +91,9 @@ fn a_server_whose_ca_is_not_trusted_is_refused_before_anything_is_sent() {
     let bed = Bed::new("https-untrusted");
     let server = server(&bed.path(""));
     let client = client(&server, None, None);
-    let error = client.call("GET", "/leads/1", None).expect_err("untrusted");
+    let error = client
+        .call("GET", "/leads/1", None, None)
+        .expect_err("untrusted");
     let text = error.to_string().to_lowercase();
     assert!(
         text.contains("certificate") || text.contains("issuer"),
@@ -108,6 +111,7 @@ fn a_ca_file_that_holds_no_certificate_is_refused_when_the_client_is_made() {
         credential: None,
         ca_file: Some(&bed.path("ca.pem")),
         headers: &[],
+        idempotency_header: None,
         timeout: TIMEOUT,
     });
     match made {
@@ -124,7 +128,7 @@ fn one_client_keeps_one_connection_alive() {
     let server = server(&bed.path(""));
     let client = client(&server, Some(&bed.path("ca.pem")), None);
     for _ in 0..20 {
-        client.call("GET", "/leads/1", None).expect("read");
+        client.call("GET", "/leads/1", None, None).expect("read");
     }
     assert_eq!(server.seen.lock().expect("seen").len(), 20);
     assert_eq!(server.connections.load(Ordering::SeqCst), 1);
@@ -135,7 +139,7 @@ fn a_redirect_is_not_followed_and_the_error_names_its_target() {
     let bed = Bed::new("https-redirect");
     let server = server(&bed.path(""));
     let client = client(&server, Some(&bed.path("ca.pem")), None);
-    match client.call("GET", "/moved", None) {
+    match client.call("GET", "/moved", None, None) {
         Err(ConnectorError::HttpStatus {
             status, body_head, ..
         }) => {

@@ -23,6 +23,7 @@ const SYSTEM_KEYS: &[&str] = &[
     "ca_file",
     "insecure",
     "headers",
+    "idempotency_header",
     "write",
     "network",
 ];
@@ -33,6 +34,7 @@ const HTTP_ONLY: &[&str] = &[
     "ca_file",
     "insecure",
     "headers",
+    "idempotency_header",
 ];
 const AUTH_KEYS: &[&str] = &[
     "bearer_env",
@@ -133,6 +135,10 @@ impl<'de> Visitor<'de> for SystemSeed<'_> {
                 }
                 "insecure" => given.http.insecure = map.next_value_seed(Flag)?,
                 "headers" => given.http.headers = map.next_value_seed(HeadersSeed)?,
+                "idempotency_header" => {
+                    given.http.idempotency_header =
+                        Some(map.next_value_seed(Text::new(key, auth_word))?);
+                }
                 _ => {
                     given.http.timeout =
                         Some(map.next_value_seed(Text::new("timeout", values::duration))?);
@@ -302,7 +308,7 @@ fn auth_word(what: &str, text: &str) -> Result<String, Problem> {
     let visible =
         !text.is_empty() && text.len() <= 256 && text.bytes().all(|b| b.is_ascii_graphic());
     let fits = match what {
-        "header" => is_token(text),
+        "header" | "idempotency_header" => is_token(text),
         // Basic's user ends at the first colon.
         "basic_user" => !text.contains(':'),
         _ => true,

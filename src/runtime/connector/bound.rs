@@ -29,6 +29,8 @@ pub struct Answer {
 /// What a write did: rows changed (sqlite), or the system's answer (exec, http).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Applied {
+    /// The HTTP status of the answer (http).
+    pub status: Option<u16>,
     pub changes: Option<u64>,
     /// Rows changed beyond those the statement named or its capture read (sqlite: triggers,
     /// cascades, a statement matching more rows than its one captured row).
@@ -38,6 +40,36 @@ pub struct Applied {
 
 /// Records the images of a write before it can take effect; an error stops the write.
 pub type Record<'a> = dyn FnMut(Images<'_>) -> Result<(), String> + 'a;
+
+/// Why a write did not simply succeed, by what it left behind in the system.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WriteFailure {
+    /// The system refused it (an HTTP 4xx other than 408/429), or it was never sent: nothing
+    /// was applied, so there is nothing to reverse and nothing to repair.
+    Refused { status: Option<u16>, reason: String },
+    /// The system applied it (a 2xx) but its answer is unusable (not JSON, too large): a write
+    /// to reverse like any other, whose step fails.
+    AnsweredBadly { reason: String },
+    /// Anything else: the write may or may not have acted (sqlite tells by its marker row;
+    /// a 5xx, 408, 429, timeout or reset is in doubt).
+    Failed(String),
+}
+
+impl From<String> for WriteFailure {
+    fn from(reason: String) -> Self {
+        WriteFailure::Failed(reason)
+    }
+}
+
+impl std::fmt::Display for WriteFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WriteFailure::Refused { reason, .. }
+            | WriteFailure::AnsweredBadly { reason, .. }
+            | WriteFailure::Failed(reason) => f.write_str(reason),
+        }
+    }
+}
 
 pub trait Connector {
     /// Runs a read-only action.
@@ -53,13 +85,14 @@ pub trait Connector {
         _capture: Option<&Rendered>,
         _mark: Option<Mark<'_>>,
         record: &mut Record<'_>,
-    ) -> Result<Applied, String> {
+    ) -> Result<Applied, WriteFailure> {
         record(Images {
             before: None,
             after: None,
         })?;
         let output = self.call_write(action)?.output;
         Ok(Applied {
+            status: None,
             changes: None,
             beyond: None,
             output: Some(output),
@@ -129,13 +162,13 @@ impl Connector for SqliteSystem<'_> {
         capture: Option<&Rendered>,
         mark: Option<Mark<'_>>,
         record: &mut Record<'_>,
-    ) -> Result<Applied, String> {
+    ) -> Result<Applied, WriteFailure> {
         let Rendered::Sqlite { sql, params } = action else {
-            return Err(misfit());
+            return Err(misfit().into());
         };
         let capture = match capture {
             Some(Rendered::Sqlite { sql, params }) => Some((sql.as_str(), params.as_slice())),
-            Some(_) => return Err("the capture is not sql".to_owned()),
+            Some(_) => return Err(WriteFailure::Failed("the capture is not sql".to_owned())),
             None => None,
         };
         let written = sqlite::write_marked(
@@ -157,6 +190,7 @@ impl Connector for SqliteSystem<'_> {
                 0
             };
         Ok(Applied {
+            status: None,
             changes: Some(named),
             beyond: (beyond > 0).then_some(beyond),
             output: None,
@@ -292,11 +326,46 @@ impl Connector for HttpSystem<'_> {
             return Err(misfit());
         };
         let client = self.client.map_err(str::to_owned)?;
-        let out = client.call(method, url, body.as_ref()).map_err(failed)?;
+        let out = client
+            .call(method, url, body.as_ref(), None)
+            .map_err(failed)?;
         Ok(Answer {
             output: out.json.unwrap_or_else(empty),
             stdout: None,
             stderr: None,
+        })
+    }
+
+    /// A write names itself with an idempotency key (from `mark`: the same run, step and
+    /// action give the same key on `resume`) and reports what the answer says happened.
+    fn write(
+        &self,
+        action: &Rendered,
+        _capture: Option<&Rendered>,
+        mark: Option<Mark<'_>>,
+        record: &mut Record<'_>,
+    ) -> Result<Applied, WriteFailure> {
+        let Rendered::Http { method, url, body } = action else {
+            return Err(misfit().into());
+        };
+        let refused = |reason: String| WriteFailure::Refused {
+            status: None,
+            reason,
+        };
+        let client = self.client.map_err(|e| refused(e.to_owned()))?;
+        record(Images {
+            before: None,
+            after: None,
+        })?;
+        let key = mark.map(|m| http::idempotency_key(m.run, m.step, m.hash));
+        let out = client
+            .call(method, url, body.as_ref(), key.as_deref())
+            .map_err(|e| http::outcome(&e))?;
+        Ok(Applied {
+            status: Some(out.status),
+            changes: None,
+            beyond: None,
+            output: out.json,
         })
     }
 }

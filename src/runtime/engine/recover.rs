@@ -102,6 +102,8 @@ impl Engine {
             target: gate.target,
             action: gate.action,
             hash: gate.hash,
+            status: None,
+            idempotency_key: None,
             changes: None,
             beyond: None,
             output: None,

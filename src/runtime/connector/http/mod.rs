@@ -22,6 +22,7 @@ use ureq::{AsSendBody, Body};
 pub use url::join;
 
 use super::ConnectorError;
+use super::bound::WriteFailure;
 use crate::runtime::config::Credential;
 
 /// The most a 2xx response body may hold.
@@ -36,8 +37,14 @@ pub struct ClientConfig<'a> {
     pub credential: Option<Credential>,
     pub ca_file: Option<&'a Path>,
     pub headers: &'a [(String, String)],
+    /// The header that carries a write's idempotency key (`Idempotency-Key` when `None`).
+    pub idempotency_header: Option<&'a str>,
     pub timeout: Duration,
 }
+
+/// The idempotency header of a system that names none (the IETF draft's name, which Stripe,
+/// PayPal and most APIs that take one use).
+pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
 
 /// One system's connection: reused for every request of a run (keep-alive).
 #[derive(Clone)]
@@ -47,6 +54,7 @@ pub struct Client {
     /// The credential's header, and its secret (redacted from every error).
     credential: Option<(HeaderName, HeaderValue, String)>,
     headers: Vec<(HeaderName, HeaderValue)>,
+    idempotency_header: HeaderName,
     timeout: Duration,
 }
 
@@ -85,6 +93,9 @@ impl Client {
                 .ok_or_else(|| unusable(format!("the header `{name}` cannot be sent")))?;
             headers.push(parsed);
         }
+        let idempotency = config.idempotency_header.unwrap_or(IDEMPOTENCY_HEADER);
+        let idempotency_header = HeaderName::from_bytes(idempotency.as_bytes())
+            .map_err(|_| unusable(format!("`{idempotency}` is not a header name")))?;
         let tls = tls::config(config.ca_file).map_err(unusable)?;
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_global(Some(config.timeout))
@@ -100,16 +111,19 @@ impl Client {
             base_url: config.base_url.to_owned(),
             credential,
             headers,
+            idempotency_header,
             timeout: config.timeout,
         })
     }
 
-    /// Sends `method url` (relative to the base URL) with `body` as JSON, if given.
+    /// Sends `method url` (relative to the base URL) with `body` as JSON, if given, and the
+    /// write's idempotency key, if given.
     pub fn call(
         &self,
         method: &str,
         url: &str,
         body: Option<&serde_json::Value>,
+        key: Option<&str>,
     ) -> Result<HttpOutput, ConnectorError> {
         let call = Call {
             client: self,
@@ -125,7 +139,7 @@ impl Client {
         if method == "GET" && body.is_some() {
             return Err(call.failed("a GET request carries no body".to_owned()));
         }
-        let mut response = call.send(body)?;
+        let mut response = call.send(body, key)?;
         let status = response.status().as_u16();
         if !response.status().is_success() {
             return Err(call.status_error(&mut response, status));
@@ -161,9 +175,61 @@ pub fn call(
         credential,
         ca_file: None,
         headers: &[],
+        idempotency_header: None,
         timeout,
     })?
-    .call(method, url, body)
+    .call(method, url, body, None)
+}
+
+/// The idempotency key of one write: the same run, step and action always give the same key
+/// (so a `resume` that sends a write again names it as the same write), another run never.
+pub fn idempotency_key(run: &str, step: &str, hash: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(run.as_bytes())
+        .chain_update([0])
+        .chain_update(step.as_bytes())
+        .chain_update([0])
+        .chain_update(hash.as_bytes())
+        .finalize();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("writ-{}", hex.get(..32).unwrap_or(&hex))
+}
+
+/// What a failed write call left behind. A 4xx other than 408 (timeout) and 429 (too many
+/// requests) is the server refusing the request as it stands, so nothing was applied (412:
+/// the record changed since its ETag was read); a request never sent applied nothing either;
+/// a 2xx with an unusable body was applied; everything else (5xx, 408, 429, a 3xx, a
+/// timeout or a reset after sending) may have acted and is in doubt.
+pub fn outcome(error: &ConnectorError) -> WriteFailure {
+    let reason = error.to_string();
+    match error {
+        ConnectorError::HttpStatus { status, .. }
+            if (400..500).contains(status) && *status != 408 && *status != 429 =>
+        {
+            let reason = if *status == 412 {
+                format!("{reason} (the record changed since writ read it; nothing was applied)")
+            } else {
+                format!("{reason} (the system refused the write; nothing was applied)")
+            };
+            WriteFailure::Refused {
+                status: Some(*status),
+                reason,
+            }
+        }
+        ConnectorError::HttpUrl { .. } | ConnectorError::HttpSetup { .. } => {
+            WriteFailure::Refused {
+                status: None,
+                reason: format!("{reason} (not sent; nothing was applied)"),
+            }
+        }
+        ConnectorError::HttpTooLarge { .. } | ConnectorError::HttpNotJson { .. } => {
+            WriteFailure::AnsweredBadly {
+                reason: format!("{reason} (the write was applied)"),
+            }
+        }
+        _ => WriteFailure::Failed(reason),
+    }
 }
 
 /// One request: what every step of sending it and reading its answer needs.
@@ -201,13 +267,23 @@ impl Call<'_> {
 
     /// Builds and sends the request: JSON in and out, the static headers, the credential
     /// marked sensitive.
-    fn send(&self, body: Option<&serde_json::Value>) -> Result<Response<Body>, ConnectorError> {
+    fn send(
+        &self,
+        body: Option<&serde_json::Value>,
+        key: Option<&str>,
+    ) -> Result<Response<Body>, ConnectorError> {
         let mut request = Request::builder()
             .method(self.method)
-            .uri(self.full.as_str())
-            .header(header::ACCEPT, "application/json");
+            .uri(self.full.as_str());
+        // A static `Accept` (a vendor media type) replaces ours.
+        if !self.client.headers.iter().any(|(n, _)| n == header::ACCEPT) {
+            request = request.header(header::ACCEPT, "application/json");
+        }
         for (name, value) in &self.client.headers {
             request = request.header(name, value);
+        }
+        if let Some(key) = key {
+            request = request.header(&self.client.idempotency_header, key);
         }
         if let Some((name, value, _)) = &self.client.credential {
             request = request.header(name, value);
@@ -275,7 +351,7 @@ impl Call<'_> {
         }
     }
 
-    /// A 2xx answer: nothing, or one JSON object, within the size limit.
+    /// A 2xx answer: nothing, or one JSON object or array, within the size limit.
     fn read(
         &self,
         response: &mut Response<Body>,
@@ -301,8 +377,8 @@ impl Call<'_> {
         }
         let json: serde_json::Value =
             serde_json::from_str(text).map_err(|e| self.not_json(e.to_string()))?;
-        if !json.is_object() {
-            return Err(self.not_json("it is JSON but not an object".to_owned()));
+        if !json.is_object() && !json.is_array() {
+            return Err(self.not_json("it is JSON but neither an object nor an array".to_owned()));
         }
         Ok(HttpOutput {
             status,
