@@ -124,6 +124,9 @@ pub struct HttpConfig {
     pub headers: Vec<(String, String)>,
     /// The header that carries each write's idempotency key (default `Idempotency-Key`).
     pub idempotency_header: Option<String>,
+    /// `record: full`: the log keeps the system's whole answers, not only the yielded fields,
+    /// the status and the identifying headers (answers may hold personal data).
+    pub record_full: bool,
 }
 
 /// Where a secret is read from: never the config file itself.

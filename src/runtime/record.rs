@@ -204,6 +204,9 @@ pub struct Wrote {
     /// The idempotency key the write was sent with (http): the same on every attempt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<String>,
+    /// The answer's identifying headers (http: `location`, `etag`, a request id).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
     /// Rows changed (sqlite).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changes: Option<u64>,
@@ -211,7 +214,7 @@ pub struct Wrote {
     /// more rows): its rollback cannot claim a full reversal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub beyond: Option<u64>,
-    /// The system's answer (exec, http).
+    /// The system's whole answer (exec; http only with `record: full`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<serde_json::Value>,
     /// The values checked against the step's `yields`.

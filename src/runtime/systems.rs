@@ -235,6 +235,7 @@ fn http_client(config: &Config, system: &str, http: &HttpConfig) -> Result<Box<C
         ca_file: http.ca_file.as_deref(),
         headers: &http.headers,
         idempotency_header: http.idempotency_header.as_deref(),
+        record_full: http.record_full,
         timeout: http.timeout.unwrap_or(config.limits.step_timeout),
     })
     .map(Box::new)

@@ -11,6 +11,11 @@ const CRM_NOTE: &str = include_str!("../runtime/crm_note.writ");
 
 /// A CRM whose lead reads and PATCHes succeed and whose `POST /notes` answers `note`.
 fn crm(bed: &Bed, note: fn() -> Reply) -> Https {
+    crm_with(bed, note, "")
+}
+
+/// [`crm`], with more keys for the system (`, record: full`).
+fn crm_with(bed: &Bed, note: fn() -> Reply, more: &str) -> Https {
     let handler = move |request: &Seen| match (request.method.as_str(), request.path.as_str()) {
         ("GET", "/api/leads/1") => {
             https::json(200, r#"{"id":1,"stage":"qualified","current":"contacted"}"#)
@@ -25,7 +30,7 @@ fn crm(bed: &Bed, note: fn() -> Reply) -> Https {
         &format!(
             "state: .writ/state.db\npeople:\n  ben: [account_exec]\n  max: [sales_manager]\n\
              systems:\n  crm: {{ http: \"https://127.0.0.1:{}/api\", ca_file: ca.pem, \
-             auth: {{ header: X-API-Key, key_env: CRM_KEY }} }}\n",
+             auth: {{ header: X-API-Key, key_env: CRM_KEY }}{more} }}\n",
             server.port
         ),
     );
@@ -209,4 +214,56 @@ fn the_idempotency_header_is_named_per_system() {
         std::path::Path::new("/srv/writ/writ.yaml"),
     );
     assert!(refused.is_err());
+}
+
+/// A created note with its identifying headers and a body holding personal data.
+fn created() -> Reply {
+    Reply {
+        status: 201,
+        headers: vec![
+            ("Location".to_owned(), "/api/notes/7".to_owned()),
+            ("ETag".to_owned(), "\"v1\"".to_owned()),
+            ("X-Request-Id".to_owned(), "req-42".to_owned()),
+        ],
+        body: r#"{"note":7,"author_email":"ana@example.com"}"#.to_owned(),
+    }
+}
+
+#[test]
+fn the_log_keeps_status_identifying_headers_and_yields_not_whole_answers() {
+    let bed = Bed::new("http-audit");
+    let _server = crm(&bed, created);
+    let (run, end) = run_to_end(&bed);
+    assert_eq!(end["status"], "done", "{end}");
+    let events = bed.events(&run);
+    let note = events
+        .iter()
+        .find(|e| e["kind"] == "written" && e["step"] == "add_note")
+        .expect("written");
+    assert_eq!(note["data"]["status"], 201, "{note}");
+    assert_eq!(note["data"]["headers"]["location"], "/api/notes/7");
+    assert_eq!(note["data"]["headers"]["etag"], "\"v1\"");
+    assert_eq!(note["data"]["headers"]["x-request-id"], "req-42");
+    assert_eq!(note["data"]["values"]["note"], 7);
+    assert!(note["data"].get("output").is_none(), "{note}");
+    let recommended = events
+        .iter()
+        .find(|e| e["kind"] == "recommended")
+        .expect("recommended");
+    assert!(
+        recommended["data"]["output"].get("id").is_none(),
+        "{recommended}"
+    );
+    let log = bed.writ(&["log", &run, "--format", "jsonl"]).stdout;
+    assert!(!log.contains("ana@example.com"), "{log}");
+}
+
+#[test]
+fn record_full_keeps_whole_answers() {
+    let bed = Bed::new("http-audit-full");
+    let _server = crm_with(&bed, created, ", record: full");
+    let (run, end) = run_to_end(&bed);
+    assert_eq!(end["status"], "done", "{end}");
+    let log = bed.writ(&["log", &run, "--format", "jsonl"]).stdout;
+    assert!(log.contains("ana@example.com"), "{log}");
 }

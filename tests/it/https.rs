@@ -54,6 +54,7 @@ fn client(server: &Https, ca_file: Option<&Path>, credential: Option<Credential>
             ("X-Api-Version".to_owned(), "2024-06".to_owned()),
         ],
         idempotency_header: None,
+        record_full: false,
         timeout: TIMEOUT,
     })
     .expect("a client")
@@ -112,6 +113,7 @@ fn a_ca_file_that_holds_no_certificate_is_refused_when_the_client_is_made() {
         ca_file: Some(&bed.path("ca.pem")),
         headers: &[],
         idempotency_header: None,
+        record_full: false,
         timeout: TIMEOUT,
     });
     match made {

@@ -24,6 +24,7 @@ const SYSTEM_KEYS: &[&str] = &[
     "insecure",
     "headers",
     "idempotency_header",
+    "record",
     "write",
     "network",
 ];
@@ -35,6 +36,7 @@ const HTTP_ONLY: &[&str] = &[
     "insecure",
     "headers",
     "idempotency_header",
+    "record",
 ];
 const AUTH_KEYS: &[&str] = &[
     "bearer_env",
@@ -135,6 +137,7 @@ impl<'de> Visitor<'de> for SystemSeed<'_> {
                 }
                 "insecure" => given.http.insecure = map.next_value_seed(Flag)?,
                 "headers" => given.http.headers = map.next_value_seed(HeadersSeed)?,
+                "record" => given.http.record_full = map.next_value_seed(Text::new(key, record))?,
                 "idempotency_header" => {
                     given.http.idempotency_header =
                         Some(map.next_value_seed(Text::new(key, auth_word))?);
@@ -205,6 +208,18 @@ fn finish(name: &str, given: Given) -> Result<SystemConfig, Problem> {
     }
     http.base_url = base_url;
     Ok(SystemConfig::Http(http))
+}
+
+/// `record: full` (whole answers in the log) or `record: fields` (the default).
+fn record(what: &str, text: &str) -> Result<bool, Problem> {
+    match text {
+        "full" => Ok(true),
+        "fields" => Ok(false),
+        other => Err(Problem::new(
+            format!("`{what}` is `{}`", shown(other)),
+            format!("write `{what}: fields` (the default) or `{what}: full`"),
+        )),
+    }
 }
 
 /// The first exec-only key given, if any.

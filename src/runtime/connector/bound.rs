@@ -22,6 +22,9 @@ use crate::runtime::systems::Sandboxing;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Answer {
     pub output: serde_json::Value,
+    /// Whether the log may keep `output` whole (not an http system's answer without
+    /// `record: full`, which may hold personal data: then only the yielded fields).
+    pub whole: bool,
     pub stdout: Option<String>,
     pub stderr: Option<String>,
 }
@@ -31,6 +34,10 @@ pub struct Answer {
 pub struct Applied {
     /// The HTTP status of the answer (http).
     pub status: Option<u16>,
+    /// The answer's identifying headers (http: `Location`, `ETag`, a request id).
+    pub headers: Vec<(String, String)>,
+    /// Whether the log may keep `output` whole (see [`Answer::whole`]).
+    pub whole: bool,
     pub changes: Option<u64>,
     /// Rows changed beyond those the statement named or its capture read (sqlite: triggers,
     /// cascades, a statement matching more rows than its one captured row).
@@ -93,6 +100,8 @@ pub trait Connector {
         let output = self.call_write(action)?.output;
         Ok(Applied {
             status: None,
+            headers: Vec::new(),
+            whole: true,
             changes: None,
             beyond: None,
             output: Some(output),
@@ -151,6 +160,7 @@ impl Connector for SqliteSystem<'_> {
         let rows = sqlite::read(self.path, sql, params, self.timeout).map_err(failed)?;
         Ok(Answer {
             output: rows_json(&rows),
+            whole: true,
             stdout: None,
             stderr: None,
         })
@@ -191,6 +201,8 @@ impl Connector for SqliteSystem<'_> {
             };
         Ok(Applied {
             status: None,
+            headers: Vec::new(),
+            whole: true,
             changes: Some(named),
             beyond: (beyond > 0).then_some(beyond),
             output: None,
@@ -259,6 +271,7 @@ impl ExecSystem<'_> {
         .map_err(failed)?;
         Ok(Answer {
             output: out.json.unwrap_or_else(empty),
+            whole: true,
             stdout: Some(out.stdout),
             stderr: Some(out.stderr),
         })
@@ -331,6 +344,7 @@ impl Connector for HttpSystem<'_> {
             .map_err(failed)?;
         Ok(Answer {
             output: out.json.unwrap_or_else(empty),
+            whole: client.records_full(),
             stdout: None,
             stderr: None,
         })
@@ -363,6 +377,8 @@ impl Connector for HttpSystem<'_> {
             .map_err(|e| http::outcome(&e))?;
         Ok(Applied {
             status: Some(out.status),
+            headers: out.headers,
+            whole: client.records_full(),
             changes: None,
             beyond: None,
             output: out.json,

@@ -104,6 +104,7 @@ impl Engine {
             hash: gate.hash,
             status: None,
             idempotency_key: None,
+            headers: Default::default(),
             changes: None,
             beyond: None,
             output: None,

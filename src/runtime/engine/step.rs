@@ -92,6 +92,7 @@ fn recommend(shared: &Arc<Shared>, job: &Job, events: &mut Vec<Event>) -> Result
     let rendered = render(action, &job.scope).map_err(|e| e.to_string())?;
     let Answer {
         output,
+        whole,
         stdout,
         stderr,
     } = shared
@@ -106,6 +107,17 @@ fn recommend(shared: &Arc<Shared>, job: &Job, events: &mut Vec<Event>) -> Result
     };
     let values = check_output(&job.step.yields, &first)
         .map_err(|e| format!("the recommendation was refused: {e}"))?;
+    // The log keeps what the step yields, not a system's whole answer (unless `record: full`).
+    let output = if whole {
+        output
+    } else {
+        serde_json::Value::Object(
+            values
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_json()))
+                .collect(),
+        )
+    };
     let data = Recommended {
         output,
         values,
@@ -158,6 +170,7 @@ fn execute(shared: &Arc<Shared>, job: &Job, events: &mut Vec<Event>) -> Result<(
         hash,
         status: None,
         idempotency_key: None,
+        headers: Default::default(),
         changes: None,
         beyond: None,
         output: None,
@@ -355,6 +368,8 @@ fn took_effect(step: &PlanStep, applied: Applied, wrote: &mut Wrote) -> WriteEnd
     wrote.changes = applied.changes;
     wrote.beyond = applied.beyond;
     wrote.status = applied.status;
+    wrote.headers = applied.headers.into_iter().collect();
+    let whole = applied.whole;
     let output = match (applied.output, applied.status) {
         (Some(output), _) => output,
         (None, Some(status)) if !step.yields.is_empty() => {
@@ -371,7 +386,7 @@ fn took_effect(step: &PlanStep, applied: Applied, wrote: &mut Wrote) -> WriteEnd
         (None, _) => return WriteEnd::Applied,
     };
     let checked = check_output(&step.yields, &output);
-    wrote.output = Some(output);
+    wrote.output = whole.then_some(output);
     match checked {
         Ok(values) => {
             wrote.values = values;

@@ -39,8 +39,19 @@ pub struct ClientConfig<'a> {
     pub headers: &'a [(String, String)],
     /// The header that carries a write's idempotency key (`Idempotency-Key` when `None`).
     pub idempotency_header: Option<&'a str>,
+    /// Whether the log keeps whole answers (`record: full`).
+    pub record_full: bool,
     pub timeout: Duration,
 }
+
+/// The answer headers that identify a change, kept in the log (names lower-cased).
+const IDENTIFYING: [&str; 5] = [
+    "location",
+    "etag",
+    "x-request-id",
+    "request-id",
+    "x-correlation-id",
+];
 
 /// The idempotency header of a system that names none (the IETF draft's name, which Stripe,
 /// PayPal and most APIs that take one use).
@@ -55,6 +66,7 @@ pub struct Client {
     credential: Option<(HeaderName, HeaderValue, String)>,
     headers: Vec<(HeaderName, HeaderValue)>,
     idempotency_header: HeaderName,
+    record_full: bool,
     timeout: Duration,
 }
 
@@ -112,6 +124,7 @@ impl Client {
             credential,
             headers,
             idempotency_header,
+            record_full: config.record_full,
             timeout: config.timeout,
         })
     }
@@ -146,6 +159,11 @@ impl Client {
         }
         call.read(&mut response, status)
     }
+
+    /// Whether the log keeps this system's whole answers (`record: full`).
+    pub fn records_full(&self) -> bool {
+        self.record_full
+    }
 }
 
 /// What a 2xx response held. `json` is `None` when the body was empty (only whitespace).
@@ -153,6 +171,9 @@ impl Client {
 pub struct HttpOutput {
     pub status: u16,
     pub json: Option<serde_json::Value>,
+    /// The identifying headers of the answer (`Location`, `ETag`, a request id), names
+    /// lower-cased, values shown safely (at most 500 characters).
+    pub headers: Vec<(String, String)>,
 }
 
 /// Sends `method url` (relative to `base_url`) with `body` as JSON, if given, and `token` as
@@ -176,6 +197,7 @@ pub fn call(
         ca_file: None,
         headers: &[],
         idempotency_header: None,
+        record_full: false,
         timeout,
     })?
     .call(method, url, body, None)
@@ -370,10 +392,15 @@ impl Call<'_> {
                 },
                 other => transport(other, &|| self.timed_out(), &|m| self.failed(m)),
             })?;
+        let headers = identifying(response);
         let text =
             std::str::from_utf8(&bytes).map_err(|_| self.not_json("it is not UTF-8".to_owned()))?;
         if text.trim().is_empty() {
-            return Ok(HttpOutput { status, json: None });
+            return Ok(HttpOutput {
+                status,
+                json: None,
+                headers,
+            });
         }
         let json: serde_json::Value =
             serde_json::from_str(text).map_err(|e| self.not_json(e.to_string()))?;
@@ -383,8 +410,24 @@ impl Call<'_> {
         Ok(HttpOutput {
             status,
             json: Some(json),
+            headers,
         })
     }
+}
+
+/// The headers of `response` that identify the change it made.
+fn identifying(response: &Response<Body>) -> Vec<(String, String)> {
+    IDENTIFYING
+        .iter()
+        .filter_map(|name| {
+            let value = response.headers().get(*name)?;
+            let text: String = String::from_utf8_lossy(value.as_bytes())
+                .chars()
+                .take(500)
+                .collect();
+            Some(((*name).to_owned(), text))
+        })
+        .collect()
 }
 
 fn send(
