@@ -7,6 +7,7 @@
 //! Numbers, counts, percentages and durations are lowered in [`literals`].
 
 mod literals;
+mod url;
 
 use pest::iterators::{Pair, Pairs};
 
@@ -14,7 +15,6 @@ use super::ast::*;
 use super::parse::Rule;
 use super::sql::{self, SqlToken};
 use super::strings::{decode, raw_offset};
-use super::template::{self, Piece};
 use crate::diagnostics::{Code, Diagnostic};
 
 pub(crate) struct Lowering {
@@ -343,45 +343,6 @@ impl Lowering {
             body,
             span,
         }))
-    }
-
-    /// Finds the `{references}` of a URL template, with spans in the workflow file.
-    fn url_references(&mut self, url: &str, raw: &str, body_start: usize) -> Vec<Reference> {
-        let map = |offset: usize| {
-            if url.len() == raw.len() {
-                body_start + offset
-            } else {
-                body_start + raw_offset(raw, offset)
-            }
-        };
-        let to_span = |range: &std::ops::Range<usize>| Span::new(map(range.start), map(range.end));
-        let mut references = Vec::new();
-        for piece in template::pieces(url) {
-            match piece {
-                Piece::Text(_) => {}
-                Piece::Reference {
-                    range,
-                    target,
-                    field,
-                    ..
-                } => {
-                    let ident = |part: &std::ops::Range<usize>| Ident {
-                        name: SmolStr::new(url.get(part.clone()).unwrap_or("")),
-                        span: to_span(part),
-                    };
-                    references.push(Reference {
-                        target: ident(&target),
-                        field: field.as_ref().map(ident),
-                        span: to_span(&range),
-                    });
-                }
-                Piece::Bad { range, why } => self.error(
-                    Diagnostic::new(Code::E0001, "this URL is not a valid template", to_span(&range), why)
-                        .help("write `{name}` or `{step.field}` for a value, `{{` and `}}` for literal braces"),
-                ),
-            }
-        }
-        references
     }
 
     fn json_entry(&mut self, pair: Pair<'_, Rule>) -> Option<JsonEntry> {
