@@ -457,3 +457,60 @@ fn redact(text: &str, token: Option<&str>) -> String {
         _ => text.to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(status: u16) -> WriteFailure {
+        outcome(&ConnectorError::HttpStatus {
+            method: "PATCH".to_owned(),
+            url: "https://h/leads/1".to_owned(),
+            status,
+            body_head: String::new(),
+        })
+    }
+
+    #[test]
+    fn a_4xx_but_408_and_429_is_refused_and_the_rest_in_doubt() {
+        for refused in [400, 401, 403, 404, 409, 412, 422, 428] {
+            assert!(
+                matches!(status(refused), WriteFailure::Refused { status: Some(s), .. } if s == refused),
+                "{refused}"
+            );
+        }
+        for doubt in [408, 429, 500, 502, 503, 504, 301] {
+            assert!(matches!(status(doubt), WriteFailure::Failed(_)), "{doubt}");
+        }
+        assert!(status(412).to_string().contains("changed since"));
+        let timeout = ConnectorError::HttpTimeout {
+            method: "POST".to_owned(),
+            url: "https://h/notes".to_owned(),
+            after: Duration::from_secs(1),
+        };
+        assert!(matches!(outcome(&timeout), WriteFailure::Failed(_)));
+        let bad_answer = ConnectorError::HttpNotJson {
+            method: "POST".to_owned(),
+            url: "https://h/notes".to_owned(),
+            reason: "not JSON".to_owned(),
+        };
+        assert!(matches!(
+            outcome(&bad_answer),
+            WriteFailure::AnsweredBadly { .. }
+        ));
+    }
+
+    #[test]
+    fn the_idempotency_key_is_stable_and_per_write() {
+        let key = idempotency_key("run-1", "add_note", "h1");
+        assert_eq!(key, idempotency_key("run-1", "add_note", "h1"));
+        assert_eq!(key.len(), "writ-".len() + 32);
+        assert_ne!(key, idempotency_key("run-1", "add_note", "h2"));
+        assert_ne!(key, idempotency_key("run-1", "move_lead", "h1"));
+        // The separator keeps `ab` + `c` apart from `a` + `bc`.
+        assert_ne!(
+            idempotency_key("ab", "c", "h"),
+            idempotency_key("a", "bc", "h")
+        );
+    }
+}
