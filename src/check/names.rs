@@ -504,10 +504,14 @@ pub(crate) fn action_references(action: &Action) -> Vec<&Reference> {
         Action::Sql(sql) => sql.references.iter().collect(),
         Action::Exec(exec) => exec.args.iter().filter_map(value_reference).collect(),
         Action::Http(http) => http
-            .body
+            .url_references
             .iter()
-            .flatten()
-            .filter_map(|entry| value_reference(&entry.value))
+            .chain(
+                http.body
+                    .iter()
+                    .flatten()
+                    .filter_map(|entry| value_reference(&entry.value)),
+            )
             .collect(),
     }
 }

@@ -4,7 +4,7 @@
 use crate::runtime::event::{Event, EventKind};
 use crate::runtime::record::{
     AutoConfirmed, BeforeImage, Decided, Ended, Escalated, Gate, Recommended, Requested, Reversal,
-    RunStarted, Switch, Wrote,
+    RunStarted, Switch, WriteRefused, Wrote,
 };
 use crate::runtime::value::Value;
 
@@ -94,6 +94,13 @@ fn summary(event: &Event) -> String {
         EventKind::BeforeImage => read::<BeforeImage>(event).map(|d| match d.before {
             Some(row) => format!("{} before: {}", d.system, values(row.iter())),
             None => format!("{}: about to call", d.system),
+        }),
+        EventKind::WriteRefused => read::<WriteRefused>(event).map(|d| {
+            let status = d.status.map(|s| format!(" {s}")).unwrap_or_default();
+            format!(
+                "{} refused{status}: {}; nothing applied",
+                d.system, d.reason
+            )
         }),
         EventKind::Written | EventKind::Drafted => read::<Wrote>(event).map(|d| {
             let changes = d

@@ -183,6 +183,7 @@ pub fn phase_name(phase: Phase) -> &'static str {
         Phase::Verifying => "verifying",
         Phase::Written => "written",
         Phase::Drafted => "drafted",
+        Phase::Refused => "refused",
     }
 }
 

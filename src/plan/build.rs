@@ -354,6 +354,11 @@ fn action_of(action: &ast::Action) -> PlanAction {
         ast::Action::Http(http) => PlanAction::Http {
             method: http.method.value.as_str(),
             url: http.url.value.clone(),
+            references: http
+                .url_references
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
             body: http.body.as_ref().map(|entries| {
                 entries
                     .iter()

@@ -245,7 +245,12 @@ pub enum PlanAction {
     },
     Http {
         method: &'static str,
+        /// A template: `{ref}` is replaced by the value, percent-encoded.
         url: String,
+        /// The `{references}` of the URL, in order (none: the field is left out, so plans
+        /// without templates keep their fingerprints).
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        references: Vec<String>,
         /// The JSON body, by key.
         #[serde(skip_serializing_if = "Option::is_none")]
         body: Option<BTreeMap<String, PlanValue>>,

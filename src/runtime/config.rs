@@ -8,7 +8,7 @@
 //!   sam: [support_lead]
 //! systems:                         # optional: system -> exactly one connector
 //!   helpdesk: { sqlite: data/helpdesk.db }
-//!   crm: { http: "http://127.0.0.1:8080/api", token_env: CRM_TOKEN, timeout: 10s }
+//!   crm: { http: "https://crm.example.com/api", auth: { bearer_env: CRM_TOKEN }, timeout: 10s }
 //!   notifier: { exec: scripts }    # the programs' working folder; `exec: ~` for none
 //!   mailer: { exec: ~, write: [out/], network: allow }  # what its writes may reach
 //! limits: { step_timeout: 30s, concurrency: 16 }   # optional; these are the defaults
@@ -17,8 +17,12 @@
 //!
 //! - Person, role and system names are `[A-Za-z_][A-Za-z0-9_]*`, at most 64 characters.
 //! - Relative paths (`state`, `sqlite`, `exec`) are relative to the config file's folder.
-//! - `http` takes an `http://` or `https://` base URL, with `token_env` (the *name* of the
-//!   environment variable holding the token) and `timeout` optional; only `http` takes them.
+//! - `http` takes an `https://` base URL (`http://` only to a loopback host unless
+//!   `insecure: true`), with `auth`, `ca_file`, `headers`, `timeout` and `insecure` optional
+//!   (`token_env: VAR` is `auth: { bearer_env: VAR }`); only `http` takes them. `auth` is one
+//!   of `{ bearer_env | bearer_file }`, `{ scheme: WORD, token_env | token_file }`,
+//!   `{ header: NAME, key_env | key_file }`, `{ basic_user: USER, password_env |
+//!   password_file }`: the *names* of variables or files that hold secrets, never a secret.
 //! - Durations are a whole number and a unit: `30s`, `15m`, `4h`, `28d` (1s to 365d).
 //!   `concurrency` is 1 to 1024.
 //!
@@ -31,10 +35,12 @@
 //! roles a person) so YAML aliases cannot expand a small file into a large config, and
 //! serde_yaml refuses alias replays beyond a hundred times the file's own events.
 
+mod credential;
 mod de;
 mod error;
 mod notify;
 mod sandbox;
+mod system;
 mod values;
 
 use std::collections::BTreeMap;
@@ -97,18 +103,71 @@ impl Identity {
 pub enum SystemConfig {
     /// A SQLite file, resolved against the config's folder.
     Sqlite { path: PathBuf },
-    /// An HTTP API; the token is read from the environment variable `token_env` names.
-    Http {
-        base_url: String,
-        token_env: Option<String>,
-        timeout: Option<Duration>,
-    },
+    /// An HTTP API.
+    Http(HttpConfig),
     /// Programs run in `workdir` (resolved against the config's folder), if given; its
     /// execute and rollback programs get `grants` in the sandbox.
     Exec {
         workdir: Option<PathBuf>,
         grants: Grants,
     },
+}
+
+/// How to reach an HTTP API: its base URL, how writ proves who it is, what it trusts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HttpConfig {
+    /// `https://`, or `http://` to a loopback host (any host with `insecure`).
+    pub base_url: String,
+    pub auth: Option<Auth>,
+    pub timeout: Option<Duration>,
+    /// PEM certificates trusted for this system besides the machine's own roots.
+    pub ca_file: Option<PathBuf>,
+    /// Allows `http://` to a host other than loopback (the token travels in clear).
+    pub insecure: bool,
+    /// Static headers sent with every request (`Accept`, `Prefer`, an API version).
+    pub headers: Vec<(String, String)>,
+    /// The header that carries each write's idempotency key (default `Idempotency-Key`).
+    pub idempotency_header: Option<String>,
+    /// `record: full`: the log keeps the system's whole answers, not only the yielded fields,
+    /// the status and the identifying headers (answers may hold personal data).
+    pub record_full: bool,
+}
+
+/// Where a secret is read from: never the config file itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Secret {
+    /// The environment variable of this name.
+    Env(String),
+    /// This file (its text without the trailing line break), resolved against the config's
+    /// folder.
+    File(PathBuf),
+}
+
+/// How writ authenticates to an HTTP API.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Auth {
+    /// `Authorization: Bearer SECRET` (`bearer_env` / `bearer_file`; `token_env` too).
+    Bearer(Secret),
+    /// `Authorization: SCHEME SECRET`, e.g. Django REST framework's `Token`.
+    Scheme { scheme: String, secret: Secret },
+    /// `HEADER: SECRET`, e.g. `X-API-Key`.
+    Header { header: String, secret: Secret },
+    /// `Authorization: Basic base64(USER:PASSWORD)`.
+    Basic { user: String, password: Secret },
+}
+
+/// The header an [`Auth`] sends, its secret read: `secret` is what errors must never show.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credential {
+    pub header: String,
+    pub value: String,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Credential({}: [secret])", self.header)
+    }
 }
 
 /// Bounds on a run.
@@ -179,7 +238,11 @@ fn resolve_system(folder: &Path, system: SystemConfig) -> SystemConfig {
                 network: grants.network,
             },
         },
-        http @ SystemConfig::Http { .. } => http,
+        SystemConfig::Http(http) => SystemConfig::Http(HttpConfig {
+            ca_file: http.ca_file.map(|f| folder.join(f)),
+            auth: http.auth.map(|auth| credential::resolve(folder, auth)),
+            ..http
+        }),
     }
 }
 
@@ -224,31 +287,19 @@ impl Config {
             .is_some_and(|roles| roles.iter().any(|r| r == role))
     }
 
-    /// The token of `system`, read from the environment variable its `token_env` names:
-    /// `None` when the system takes no token; an error when the variable is unset or empty.
-    pub fn token(&self, system: &str) -> Result<Option<String>, ConfigError> {
+    /// The credential of `system`, its secret read from the environment or its file: `None`
+    /// when the system takes none; an error when the secret cannot be read.
+    pub fn credential(&self, system: &str) -> Result<Option<Credential>, ConfigError> {
         let Some(config) = self.systems.get(system) else {
             return Err(ConfigError::UnknownSystem {
                 system: system.to_owned(),
             });
         };
-        let SystemConfig::Http {
-            token_env: Some(var),
-            ..
-        } = config
-        else {
-            return Ok(None);
-        };
-        match std::env::var(var) {
-            Ok(token) if !token.is_empty() => Ok(Some(token)),
-            Ok(_) | Err(std::env::VarError::NotPresent) => Err(ConfigError::TokenMissing {
-                system: system.to_owned(),
-                var: var.clone(),
-            }),
-            Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError::TokenNotUnicode {
-                system: system.to_owned(),
-                var: var.clone(),
-            }),
+        match config {
+            SystemConfig::Http(HttpConfig {
+                auth: Some(auth), ..
+            }) => credential::read(system, auth).map(Some),
+            _ => Ok(None),
         }
     }
 }

@@ -20,6 +20,8 @@ pub enum EventKind {
     AutoConfirmed,
     BeforeImage,
     Written,
+    /// The system refused a write (an HTTP 4xx other than 408/429): nothing was applied.
+    WriteRefused,
     /// An execute's `verify` passed after its write (a resumed run re-runs one without it).
     Verified,
     Drafted,
@@ -35,7 +37,7 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 21] = [
+    pub const ALL: [EventKind; 22] = [
         EventKind::RunStarted,
         EventKind::Recommended,
         EventKind::ConfirmationRequested,
@@ -46,6 +48,7 @@ impl EventKind {
         EventKind::AutoConfirmed,
         EventKind::BeforeImage,
         EventKind::Written,
+        EventKind::WriteRefused,
         EventKind::Verified,
         EventKind::Drafted,
         EventKind::RollbackStarted,
@@ -71,6 +74,7 @@ impl EventKind {
             EventKind::AutoConfirmed => "auto_confirmed",
             EventKind::BeforeImage => "before_image",
             EventKind::Written => "written",
+            EventKind::WriteRefused => "write_refused",
             EventKind::Verified => "verified",
             EventKind::Drafted => "drafted",
             EventKind::RollbackStarted => "rollback_started",

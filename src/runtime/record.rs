@@ -198,6 +198,15 @@ pub struct Wrote {
     pub target: String,
     pub action: serde_json::Value,
     pub hash: String,
+    /// The HTTP status of the system's answer (http).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// The idempotency key the write was sent with (http): the same on every attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+    /// The answer's identifying headers (http: `location`, `etag`, a request id).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
     /// Rows changed (sqlite).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changes: Option<u64>,
@@ -205,7 +214,7 @@ pub struct Wrote {
     /// more rows): its rollback cannot claim a full reversal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub beyond: Option<u64>,
-    /// The system's answer (exec, http).
+    /// The system's whole answer (exec; http only with `record: full`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<serde_json::Value>,
     /// The values checked against the step's `yields`.
@@ -221,6 +230,18 @@ pub struct Wrote {
     /// step is complete; a resumed run runs it when that event is missing.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub verify_pending: bool,
+}
+
+/// `write_refused`: the system refused the write as it stood; nothing was applied.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WriteRefused {
+    pub system: Name,
+    pub target: String,
+    pub hash: String,
+    /// The HTTP status of the refusal; `None` when the request was never sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    pub reason: String,
 }
 
 /// `verified`: the verify action that passed, as rendered.

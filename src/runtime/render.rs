@@ -17,6 +17,7 @@ use super::value::Value;
 use crate::digest::json_sha256;
 use crate::plan::{PlanAction, PlanValue};
 use crate::syntax::sql::{SqlToken, tokens};
+use crate::syntax::template::{self, Piece};
 
 /// An action ready to run.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -125,6 +126,12 @@ pub enum RenderError {
     /// here again, because it would collide with the `?N` parameters rendering writes.
     #[error("the SQL holds the SQLite parameter `{parameter}`; writ binds only `:references`")]
     ForeignParameter { parameter: String },
+    /// A URL template whose value is null (a URL has no place for "nothing").
+    #[error("`{reference}` is null, and a URL cannot hold it")]
+    NullInUrl { reference: String },
+    /// A URL template the checker would refuse (E0001), met again here.
+    #[error("the URL is not a valid template: {why}")]
+    BadTemplate { why: &'static str },
 }
 
 fn unbound(reference: &str) -> RenderError {
@@ -148,9 +155,11 @@ pub fn render(action: &PlanAction, scope: &Scope) -> Result<Rendered, RenderErro
                 .collect::<Result<_, _>>()?,
             bound: None,
         }),
-        PlanAction::Http { method, url, body } => Ok(Rendered::Http {
+        PlanAction::Http {
+            method, url, body, ..
+        } => Ok(Rendered::Http {
             method,
-            url: url.clone(),
+            url: render_url(url, scope)?,
             body: match body {
                 Some(entries) => {
                     let mut object = serde_json::Map::new();
@@ -163,6 +172,32 @@ pub fn render(action: &PlanAction, scope: &Scope) -> Result<Rendered, RenderErro
             },
         }),
     }
+}
+
+/// A URL template with each `{ref}` replaced by its value, encoded as one path segment or
+/// query component (`syntax::template`).
+fn render_url(url: &str, scope: &Scope) -> Result<String, RenderError> {
+    let mut out = String::with_capacity(url.len());
+    for piece in template::pieces(url) {
+        match piece {
+            Piece::Text(text) => out.push_str(&text),
+            Piece::Reference { range, .. } => {
+                let reference = url.get(range).unwrap_or_default();
+                let json = scope
+                    .get(reference)
+                    .map(Value::to_json)
+                    .ok_or_else(|| unbound(reference))?;
+                if json.is_null() {
+                    return Err(RenderError::NullInUrl {
+                        reference: reference.to_owned(),
+                    });
+                }
+                out.push_str(&template::encode(&argument(&json)));
+            }
+            Piece::Bad { why, .. } => return Err(RenderError::BadTemplate { why }),
+        }
+    }
+    Ok(out)
 }
 
 fn render_sql(sql: &str, scope: &Scope) -> Result<Rendered, RenderError> {
@@ -265,6 +300,43 @@ mod tests {
     }
 
     #[test]
+    fn url_templates_encode_each_value_as_one_component() {
+        let url = |template: &str, scope: &Scope| {
+            let action = PlanAction::Http {
+                method: "GET",
+                url: template.to_owned(),
+                references: vec![],
+                body: None,
+            };
+            render(&action, scope).map(|r| match r {
+                Rendered::Http { url, .. } => url,
+                other => format!("{other:?}"),
+            })
+        };
+        let scope = Scope::from([
+            ("id".to_owned(), Value::Text("a b/../c?d#e".into())),
+            ("n".to_owned(), Value::Int(42)),
+            ("none".to_owned(), Value::Null),
+        ]);
+        assert_eq!(
+            url("/leads/{id}/x?n={n}&q={{lit}}", &scope),
+            Ok("/leads/a%20b%2F..%2Fc%3Fd%23e/x?n=42&q={lit}".to_owned())
+        );
+        assert_eq!(
+            url("/leads/{missing}", &scope),
+            Err(RenderError::Unbound {
+                reference: "missing".to_owned()
+            })
+        );
+        assert_eq!(
+            url("/leads/{none}", &scope),
+            Err(RenderError::NullInUrl {
+                reference: "none".to_owned()
+            })
+        );
+    }
+
+    #[test]
     fn sqlite_parameters_are_refused_even_here() {
         let action = PlanAction::Sqlite {
             sql: "UPDATE t SET p = ? WHERE id = :ticket_id".to_owned(),
@@ -291,6 +363,7 @@ mod tests {
         let action = PlanAction::Http {
             method: "PATCH",
             url: "/t".to_owned(),
+            references: vec![],
             body: Some(body),
         };
         let rendered = render(&action, &scope()).expect("bound");

@@ -82,6 +82,8 @@ pub enum Phase {
     Verifying,
     Written,
     Drafted,
+    /// The system refused the write: nothing was applied, and the step failed.
+    Refused,
 }
 
 impl Phase {
@@ -320,6 +322,9 @@ impl RunState {
                 let state = self.step_mut(named()?);
                 state.phase = Some(Phase::InDoubt);
                 state.before = Some(data);
+            }
+            EventKind::WriteRefused => {
+                self.step_mut(named()?).phase = Some(Phase::Refused);
             }
             EventKind::Written | EventKind::Drafted => {
                 let data: Wrote = read(event)?;

@@ -111,7 +111,7 @@ pub fn target_key(target: &Target) -> String {
 pub fn config_key(system: &SystemConfig) -> String {
     match system {
         SystemConfig::Sqlite { path } => format!("sqlite:{}", canonical(path).display()),
-        SystemConfig::Http { base_url, .. } => format!("http:{base_url}"),
+        SystemConfig::Http(http) => format!("http:{}", http.base_url),
         SystemConfig::Exec { workdir, .. } => {
             let folder = workdir.clone().unwrap_or_default();
             format!("exec:{}", canonical(&folder).display())

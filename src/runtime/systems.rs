@@ -8,11 +8,11 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde::Serialize;
 
-use super::config::{Config, SystemConfig};
+use super::config::{Config, HttpConfig, SystemConfig};
+use super::connector::http::{Client, ClientConfig};
 use super::render::Rendered;
 use super::sandbox::{self, Grants, InForce, Network, Protected, SandboxConfig};
 use crate::digest::json_sha256;
@@ -26,10 +26,9 @@ pub enum Target {
     },
     Http {
         base_url: String,
-        /// The token from the environment, or why it could not be read: only a call needs
-        /// it, so recording a decision never requires the secret.
-        token: Result<Option<String>, String>,
-        timeout: Option<Duration>,
+        /// The system's client (its secret read, its CA file loaded), or why it could not be
+        /// made: only a call needs it, so recording a decision never requires the secret.
+        client: Result<Box<Client>, String>,
     },
     Exec {
         workdir: PathBuf,
@@ -203,14 +202,9 @@ pub fn resolve(plan: &Plan, config: &Config, workflow_file: &Path) -> Result<Sys
             SystemConfig::Sqlite { path } => Target::Sqlite {
                 path: canonical(path),
             },
-            SystemConfig::Http {
-                base_url, timeout, ..
-            } => Target::Http {
-                base_url: base_url.clone(),
-                token: config
-                    .token(&system.name)
-                    .map_err(|error| error.to_string()),
-                timeout: *timeout,
+            SystemConfig::Http(http) => Target::Http {
+                base_url: http.base_url.clone(),
+                client: http_client(config, &system.name, http),
             },
             SystemConfig::Exec { workdir, grants } => Target::Exec {
                 workdir: absolute(workdir.as_ref().unwrap_or(&folder)),
@@ -232,6 +226,22 @@ fn canonical(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).unwrap_or_else(|_| absolute(path))
 }
 
+/// The client of an http system: its secret read now, its CA file loaded.
+fn http_client(config: &Config, system: &str, http: &HttpConfig) -> Result<Box<Client>, String> {
+    let credential = config.credential(system).map_err(|e| e.to_string())?;
+    Client::new(ClientConfig {
+        base_url: &http.base_url,
+        credential,
+        ca_file: http.ca_file.as_deref(),
+        headers: &http.headers,
+        idempotency_header: http.idempotency_header.as_deref(),
+        record_full: http.record_full,
+        timeout: http.timeout.unwrap_or(config.limits.step_timeout),
+    })
+    .map(Box::new)
+    .map_err(|e| e.to_string())
+}
+
 /// An absolute path, so the target an approval binds names one place whatever the folder
 /// writ runs in.
 fn absolute(path: &Path) -> PathBuf {
@@ -241,7 +251,7 @@ fn absolute(path: &Path) -> PathBuf {
 fn connector_of(system: &SystemConfig) -> &'static str {
     match system {
         SystemConfig::Sqlite { .. } => "sqlite",
-        SystemConfig::Http { .. } => "http",
+        SystemConfig::Http(_) => "http",
         SystemConfig::Exec { .. } => "exec",
     }
 }
@@ -252,7 +262,8 @@ impl Systems {
     pub fn check_tokens(&self) -> Result<(), SystemError> {
         for (name, target) in &self.targets {
             if let Target::Http {
-                token: Err(reason), ..
+                client: Err(reason),
+                ..
             } = target
             {
                 return Err(SystemError::Unusable {

@@ -361,6 +361,8 @@ pub struct Exec {
 pub struct Http {
     pub method: Word<Method>,
     pub url: Text,
+    /// The `{references}` of the URL template, in order (`syntax::template`).
+    pub url_references: Vec<Reference>,
     pub body: Option<Vec<JsonEntry>>,
     pub span: Span,
 }

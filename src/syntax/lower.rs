@@ -7,6 +7,7 @@
 //! Numbers, counts, percentages and durations are lowered in [`literals`].
 
 mod literals;
+mod url;
 
 use pest::iterators::{Pair, Pairs};
 
@@ -332,7 +333,11 @@ impl Lowering {
         let mut inner = pair.into_inner();
         take(&mut inner, Rule::kw_http)?;
         let method = method(&take(&mut inner, Rule::method)?)?;
-        let url = self.text(take(&mut inner, Rule::string)?)?;
+        let string = take(&mut inner, Rule::string)?;
+        let (raw, delimiter) = string_body(string.as_str())?;
+        let body_start = span_of(&string).start + delimiter;
+        let url = self.text(string)?;
+        let url_references = self.url_references(&url.value, raw, body_start);
         let body = match take_if(&mut inner, Rule::json_body) {
             Some(body) => {
                 let mut entries = Vec::new();
@@ -349,6 +354,7 @@ impl Lowering {
         Some(Action::Http(Http {
             method,
             url,
+            url_references,
             body,
             span,
         }))

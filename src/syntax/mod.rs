@@ -9,6 +9,7 @@ mod parallel;
 mod parse;
 pub mod sql;
 mod strings;
+pub mod template;
 
 use crate::diagnostics::{Code, Diagnostic};
 use ast::{Span, Workflow};

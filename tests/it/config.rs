@@ -5,7 +5,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use writ::runtime::config::{self, Config, ConfigError, Limits, Position, SystemConfig};
+use writ::runtime::config::{
+    self, Auth, Config, ConfigError, HttpConfig, Limits, Position, Secret, SystemConfig,
+};
 
 /// The example of docs/config.md.
 const DESIGN_EXAMPLE: &str = "\
@@ -87,11 +89,12 @@ fn the_design_example_loads() {
     );
     assert_eq!(
         config.systems["crm"],
-        SystemConfig::Http {
+        SystemConfig::Http(HttpConfig {
             base_url: "http://127.0.0.1:8080/api".to_owned(),
-            token_env: Some("CRM_TOKEN".to_owned()),
+            auth: Some(Auth::Bearer(Secret::Env("CRM_TOKEN".to_owned()))),
             timeout: None,
-        }
+            ..HttpConfig::default()
+        })
     );
     assert_eq!(config.limits, Limits::default());
     assert_eq!(config.limits.step_timeout, Duration::from_secs(30));
@@ -109,11 +112,12 @@ fn every_documented_form_loads() {
     assert_eq!(config.roles_of("nobody"), None);
     assert_eq!(
         config.systems["crm"],
-        SystemConfig::Http {
+        SystemConfig::Http(HttpConfig {
             base_url: "http://127.0.0.1:8080/api".to_owned(),
-            token_env: Some("CRM_TOKEN".to_owned()),
+            auth: Some(Auth::Bearer(Secret::Env("CRM_TOKEN".to_owned()))),
             timeout: Some(Duration::from_secs(10)),
-        }
+            ..HttpConfig::default()
+        })
     );
     assert_eq!(
         config.systems["notifier"],
@@ -434,7 +438,7 @@ fn a_secret_in_the_file_is_refused() {
         "system `crm` has a secret in the file: `token` (`/srv/writ/writ.yaml` line 7)"
     );
     assert_eq!((line, column), (7, 5));
-    assert!(help.contains("`token_env"), "{help}");
+    assert!(help.contains("`auth: { bearer_env"), "{help}");
     assert!(
         help.starts_with("secrets are never in `writ.yaml`"),
         "{help}"
@@ -610,16 +614,21 @@ fn token_reads_the_named_environment_variable() {
         panic!("the test process has no usable environment variable");
     };
     let text = with(&format!(
-        "systems:\n  crm: {{ http: \"http://x\", token_env: {name} }}\n  \
-         gone: {{ http: \"http://x\", token_env: WRIT_TEST_SURELY_UNSET_4F1C9 }}\n  \
-         open: {{ http: \"http://x\" }}\n  db: {{ sqlite: a.db }}\n"
+        "systems:\n  crm: {{ http: \"https://x\", token_env: {name} }}\n  \
+         gone: {{ http: \"https://x\", token_env: WRIT_TEST_SURELY_UNSET_4F1C9 }}\n  \
+         open: {{ http: \"https://x\" }}\n  db: {{ sqlite: a.db }}\n"
     ));
     let config = parse(&text).expect("loads");
-    assert_eq!(config.token("crm").expect("set"), Some(value));
-    assert_eq!(config.token("open").expect("no token"), None);
-    assert_eq!(config.token("db").expect("no token"), None);
+    let credential = config
+        .credential("crm")
+        .expect("set")
+        .expect("a credential");
+    assert_eq!(credential.header, "Authorization");
+    assert_eq!(credential.value, format!("Bearer {value}"));
+    assert_eq!(config.credential("open").expect("no token"), None);
+    assert_eq!(config.credential("db").expect("no token"), None);
 
-    let error = config.token("gone").expect_err("unset");
+    let error = config.credential("gone").expect_err("unset");
     assert_eq!(
         error.to_string(),
         "environment variable `WRIT_TEST_SURELY_UNSET_4F1C9` for the token of system `gone` is unset or empty"
@@ -628,7 +637,7 @@ fn token_reads_the_named_environment_variable() {
         error.help_text(),
         "set `WRIT_TEST_SURELY_UNSET_4F1C9` to the token in the environment that runs writ"
     );
-    let error = config.token("nope").expect_err("unknown");
+    let error = config.credential("nope").expect_err("unknown");
     assert_eq!(error.to_string(), "no system `nope` in the config");
 }
 

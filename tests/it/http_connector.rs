@@ -159,14 +159,20 @@ fn a_long_error_body_is_cut_to_500_bytes() {
 }
 
 #[test]
-fn a_2xx_that_is_not_one_json_object_is_an_error() {
-    let (base, _rx) = serve(vec![reply(200, "<html>hi</html>"), reply(200, "[1, 2]")]);
+fn a_2xx_that_is_not_a_json_object_or_array_is_an_error() {
+    let (base, _rx) = serve(vec![
+        reply(200, "<html>hi</html>"),
+        reply(200, "42"),
+        reply(200, "[1, 2]"),
+    ]);
     for _ in 0..2 {
         match call(&base, None, "GET", "/t", None, TIMEOUT) {
             Err(ConnectorError::HttpNotJson { .. }) => {}
             other => panic!("unexpected result: {other:?}"),
         }
     }
+    let array = call(&base, None, "GET", "/t", None, TIMEOUT).expect("an array");
+    assert_eq!(array.json, Some(serde_json::json!([1, 2])));
 }
 
 #[test]
@@ -217,9 +223,9 @@ fn urls_must_stay_under_the_base() {
 }
 
 #[test]
-fn https_and_unknown_methods_are_refused() {
+fn other_schemes_and_unknown_methods_are_refused() {
     assert!(matches!(
-        call("https://example.com", None, "GET", "/t", None, TIMEOUT),
+        call("ftp://example.com", None, "GET", "/t", None, TIMEOUT),
         Err(ConnectorError::HttpUrl { .. })
     ));
     assert!(matches!(

@@ -284,7 +284,9 @@ pub(super) fn action_text(action: &PlanAction) -> String {
             let args: Vec<String> = args.iter().map(value_text).collect();
             format!("exec {program:?} [{}]", args.join(", "))
         }
-        PlanAction::Http { method, url, body } => {
+        PlanAction::Http {
+            method, url, body, ..
+        } => {
             let body = body.as_ref().map_or(String::new(), |entries| {
                 let entries: Vec<String> = entries
                     .iter()

@@ -21,10 +21,11 @@ use std::path::PathBuf;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::error::Problem;
-use super::sandbox::{SandboxSeed, WritesSeed, network_value};
+use super::sandbox::SandboxSeed;
+use super::system::SystemSeed;
 use super::values::{self, shown};
 use super::{Identity, Limits, SystemConfig};
-use crate::runtime::sandbox::{Grants, SandboxConfig};
+use crate::runtime::sandbox::SandboxConfig;
 
 /// The most people a config may list.
 pub const MAX_PEOPLE: usize = 10_000;
@@ -80,15 +81,6 @@ impl<'de> de::Deserialize<'de> for Document {
 
 const TOP_KEYS: &[&str] = &[
     "state", "signers", "identity", "people", "systems", "limits", "sandbox", "notify",
-];
-const SYSTEM_KEYS: &[&str] = &[
-    "sqlite",
-    "http",
-    "exec",
-    "token_env",
-    "timeout",
-    "write",
-    "network",
 ];
 const CONNECTORS: &[&str] = &["sqlite", "http", "exec"];
 const LIMIT_KEYS: &[&str] = &["step_timeout", "concurrency"];
@@ -152,6 +144,8 @@ impl<'de> Visitor<'de> for TopVisitor {
 
 /// Reads the keys of one fixed mapping: each allowed, given once, and at most one connector.
 pub(super) struct Keys {
+    /// Whether this mapping is one a secret could be pasted into (a system, its `auth`).
+    refuse_secrets: bool,
     allowed: &'static [&'static str],
     seen: Vec<&'static str>,
     /// What the mapping is, for messages: "the config", "system `crm`".
@@ -161,19 +155,28 @@ pub(super) struct Keys {
 impl Keys {
     pub(super) fn new(allowed: &'static [&'static str], context: String) -> Keys {
         Keys {
+            refuse_secrets: false,
             allowed,
             seen: Vec::new(),
             context,
         }
     }
 
+    /// Refuses `token`, `password` and the like as keys, with a pointer to `_env`/`_file`.
+    pub(super) fn refusing_secrets(self) -> Keys {
+        Keys {
+            refuse_secrets: true,
+            ..self
+        }
+    }
+
     fn check(&mut self, key: &str) -> Result<&'static str, Problem> {
         let context = &self.context;
-        if SECRET_KEYS.contains(&key) && self.allowed == SYSTEM_KEYS {
+        if SECRET_KEYS.contains(&key) && self.refuse_secrets {
             return Err(Problem::new(
                 format!("{context} has a secret in the file: `{key}`"),
                 "secrets are never in `writ.yaml`: put the token in an environment variable \
-                 and name the variable with `token_env: CRM_TOKEN`"
+                 or a file and name it, like `auth: { bearer_env: CRM_TOKEN }`"
                     .to_owned(),
             )
             .without_snippet()); // the line shows the secret
@@ -270,7 +273,7 @@ impl<'de, T> Visitor<'de> for Text<T> {
 }
 
 /// A value that may be null (`exec:` with no folder).
-struct Nullable<S>(S);
+pub(super) struct Nullable<S>(pub(super) S);
 
 impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for Nullable<S> {
     type Value = Option<S::Value>;
@@ -460,109 +463,6 @@ impl<'de> Visitor<'de> for SystemsSeed {
             };
             let system = map.next_value_seed(SystemSeed { name: &name })?;
             systems.insert(name, system);
-        }
-    }
-}
-
-struct SystemSeed<'a> {
-    name: &'a str,
-}
-
-impl<'de> DeserializeSeed<'de> for SystemSeed<'_> {
-    type Value = SystemConfig;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<SystemConfig, D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for SystemSeed<'_> {
-    type Value = SystemConfig;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a connector, like `{ sqlite: PATH }`, `{ http: URL }` or `{ exec: FOLDER }`")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SystemConfig, A::Error> {
-        let name = self.name;
-        let mut keys = Keys::new(SYSTEM_KEYS, format!("system `{name}`"));
-        let mut connector = None;
-        let (mut token_env, mut timeout) = (None, None);
-        let (mut write, mut network) = (None, None);
-        while let Some(key) = map.next_key_seed(&mut keys)? {
-            // INVARIANT: `Keys` yields only keys of `SYSTEM_KEYS`, each once, one connector.
-            match key {
-                "sqlite" => {
-                    let path = map.next_value_seed(Text::new("sqlite", values::path))?;
-                    connector = Some(SystemConfig::Sqlite { path });
-                }
-                "http" => {
-                    let base_url = map.next_value_seed(Text::new("http", values::url))?;
-                    connector = Some(SystemConfig::Http {
-                        base_url,
-                        token_env: None,
-                        timeout: None,
-                    });
-                }
-                "exec" => {
-                    let workdir = map.next_value_seed(Nullable(Text::new("exec", values::path)))?;
-                    connector = Some(SystemConfig::Exec {
-                        workdir,
-                        grants: Grants::none(),
-                    });
-                }
-                "token_env" => {
-                    token_env = Some(map.next_value_seed(Text::new(key, values::env_name))?);
-                }
-                "write" => write = Some(map.next_value_seed(WritesSeed)?),
-                "network" => network = Some(map.next_value_seed(Text::new(key, network_value))?),
-                _ => timeout = Some(map.next_value_seed(Text::new("timeout", values::duration))?),
-            }
-        }
-        match connector {
-            None => Err(fail(Problem::new(
-                format!("system `{name}` has no connector"),
-                "give one of `sqlite: PATH`, `http: URL` or `exec: FOLDER`".to_owned(),
-            ))),
-            Some(SystemConfig::Http { base_url, .. }) => Ok(SystemConfig::Http {
-                base_url,
-                token_env,
-                timeout,
-            }),
-            Some(SystemConfig::Exec { workdir, .. })
-                if token_env.is_none() && timeout.is_none() =>
-            {
-                let grants = Grants {
-                    write: write.unwrap_or_default(),
-                    network: network.unwrap_or(Grants::none().network),
-                };
-                Ok(SystemConfig::Exec { workdir, grants })
-            }
-            Some(other) => {
-                let exec_only = [("write", write.is_some()), ("network", network.is_some())];
-                let http_only = [
-                    ("token_env", token_env.is_some()),
-                    ("timeout", timeout.is_some()),
-                ];
-                let exec = matches!(other, SystemConfig::Exec { .. });
-                let misplaced = http_only
-                    .into_iter()
-                    .map(|(key, given)| (key, given, "http"))
-                    .chain(
-                        exec_only
-                            .into_iter()
-                            .filter(|_| !exec)
-                            .map(|(key, given)| (key, given, "exec")),
-                    )
-                    .find(|(_, given, _)| *given);
-                match misplaced {
-                    Some((key, _, kind)) => Err(fail(Problem::new(
-                        format!("`{key}` is only for `{kind}` systems, and `{name}` is not one"),
-                        format!("remove `{key}` from system `{name}`"),
-                    ))),
-                    None => Ok(other),
-                }
-            }
         }
     }
 }

@@ -66,6 +66,12 @@ pub enum ConfigError {
     TokenMissing { system: String, var: String },
     #[error("environment variable `{var}` for the token of system `{system}` is not UTF-8")]
     TokenNotUnicode { system: String, var: String },
+    #[error("the secret file `{}` of system `{system}` cannot be used: {reason}", path.display())]
+    SecretFile {
+        system: String,
+        path: PathBuf,
+        reason: String,
+    },
 }
 
 /// A config whose text writ does not accept: where, what and the fix.
@@ -124,6 +130,9 @@ impl ConfigError {
             }
             ConfigError::TokenNotUnicode { var, .. } => {
                 format!("set `{var}` to the token as UTF-8 text")
+            }
+            ConfigError::SecretFile { .. } => {
+                "put the secret alone in that file, readable by the user that runs writ".to_owned()
             }
         }
     }

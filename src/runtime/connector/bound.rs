@@ -22,6 +22,9 @@ use crate::runtime::systems::Sandboxing;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Answer {
     pub output: serde_json::Value,
+    /// Whether the log may keep `output` whole (not an http system's answer without
+    /// `record: full`, which may hold personal data: then only the yielded fields).
+    pub whole: bool,
     pub stdout: Option<String>,
     pub stderr: Option<String>,
 }
@@ -29,6 +32,12 @@ pub struct Answer {
 /// What a write did: rows changed (sqlite), or the system's answer (exec, http).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Applied {
+    /// The HTTP status of the answer (http).
+    pub status: Option<u16>,
+    /// The answer's identifying headers (http: `Location`, `ETag`, a request id).
+    pub headers: Vec<(String, String)>,
+    /// Whether the log may keep `output` whole (see [`Answer::whole`]).
+    pub whole: bool,
     pub changes: Option<u64>,
     /// Rows changed beyond those the statement named or its capture read (sqlite: triggers,
     /// cascades, a statement matching more rows than its one captured row).
@@ -38,6 +47,36 @@ pub struct Applied {
 
 /// Records the images of a write before it can take effect; an error stops the write.
 pub type Record<'a> = dyn FnMut(Images<'_>) -> Result<(), String> + 'a;
+
+/// Why a write did not simply succeed, by what it left behind in the system.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WriteFailure {
+    /// The system refused it (an HTTP 4xx other than 408/429), or it was never sent: nothing
+    /// was applied, so there is nothing to reverse and nothing to repair.
+    Refused { status: Option<u16>, reason: String },
+    /// The system applied it (a 2xx) but its answer is unusable (not JSON, too large): a write
+    /// to reverse like any other, whose step fails.
+    AnsweredBadly { reason: String },
+    /// Anything else: the write may or may not have acted (sqlite tells by its marker row;
+    /// a 5xx, 408, 429, timeout or reset is in doubt).
+    Failed(String),
+}
+
+impl From<String> for WriteFailure {
+    fn from(reason: String) -> Self {
+        WriteFailure::Failed(reason)
+    }
+}
+
+impl std::fmt::Display for WriteFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WriteFailure::Refused { reason, .. }
+            | WriteFailure::AnsweredBadly { reason, .. }
+            | WriteFailure::Failed(reason) => f.write_str(reason),
+        }
+    }
+}
 
 pub trait Connector {
     /// Runs a read-only action.
@@ -53,13 +92,16 @@ pub trait Connector {
         _capture: Option<&Rendered>,
         _mark: Option<Mark<'_>>,
         record: &mut Record<'_>,
-    ) -> Result<Applied, String> {
+    ) -> Result<Applied, WriteFailure> {
         record(Images {
             before: None,
             after: None,
         })?;
         let output = self.call_write(action)?.output;
         Ok(Applied {
+            status: None,
+            headers: Vec::new(),
+            whole: true,
             changes: None,
             beyond: None,
             output: Some(output),
@@ -118,6 +160,7 @@ impl Connector for SqliteSystem<'_> {
         let rows = sqlite::read(self.path, sql, params, self.timeout).map_err(failed)?;
         Ok(Answer {
             output: rows_json(&rows),
+            whole: true,
             stdout: None,
             stderr: None,
         })
@@ -129,13 +172,13 @@ impl Connector for SqliteSystem<'_> {
         capture: Option<&Rendered>,
         mark: Option<Mark<'_>>,
         record: &mut Record<'_>,
-    ) -> Result<Applied, String> {
+    ) -> Result<Applied, WriteFailure> {
         let Rendered::Sqlite { sql, params } = action else {
-            return Err(misfit());
+            return Err(misfit().into());
         };
         let capture = match capture {
             Some(Rendered::Sqlite { sql, params }) => Some((sql.as_str(), params.as_slice())),
-            Some(_) => return Err("the capture is not sql".to_owned()),
+            Some(_) => return Err(WriteFailure::Failed("the capture is not sql".to_owned())),
             None => None,
         };
         let written = sqlite::write_marked(
@@ -157,6 +200,9 @@ impl Connector for SqliteSystem<'_> {
                 0
             };
         Ok(Applied {
+            status: None,
+            headers: Vec::new(),
+            whole: true,
             changes: Some(named),
             beyond: (beyond > 0).then_some(beyond),
             output: None,
@@ -225,6 +271,7 @@ impl ExecSystem<'_> {
         .map_err(failed)?;
         Ok(Answer {
             output: out.json.unwrap_or_else(empty),
+            whole: true,
             stdout: Some(out.stdout),
             stderr: Some(out.stderr),
         })
@@ -280,12 +327,10 @@ impl Connector for ExecSystem<'_> {
     }
 }
 
-/// An HTTP API; the token was read from the environment when the system was resolved (or why
-/// it could not be).
+/// An HTTP API; its client was made (its secret read) when the system was resolved, or why it
+/// could not be.
 pub struct HttpSystem<'a> {
-    pub base_url: &'a str,
-    pub token: Result<Option<&'a str>, &'a str>,
-    pub timeout: Duration,
+    pub client: Result<&'a http::Client, &'a str>,
 }
 
 impl Connector for HttpSystem<'_> {
@@ -293,20 +338,50 @@ impl Connector for HttpSystem<'_> {
         let Rendered::Http { method, url, body } = action else {
             return Err(misfit());
         };
-        let token = self.token.map_err(str::to_owned)?;
-        let out = http::call(
-            self.base_url,
-            token,
-            method,
-            url,
-            body.as_ref(),
-            self.timeout,
-        )
-        .map_err(failed)?;
+        let client = self.client.map_err(str::to_owned)?;
+        let out = client
+            .call(method, url, body.as_ref(), None)
+            .map_err(failed)?;
         Ok(Answer {
             output: out.json.unwrap_or_else(empty),
+            whole: client.records_full(),
             stdout: None,
             stderr: None,
+        })
+    }
+
+    /// A write names itself with an idempotency key (from `mark`: the same run, step and
+    /// action give the same key on `resume`) and reports what the answer says happened.
+    fn write(
+        &self,
+        action: &Rendered,
+        _capture: Option<&Rendered>,
+        mark: Option<Mark<'_>>,
+        record: &mut Record<'_>,
+    ) -> Result<Applied, WriteFailure> {
+        let Rendered::Http { method, url, body } = action else {
+            return Err(misfit().into());
+        };
+        let refused = |reason: String| WriteFailure::Refused {
+            status: None,
+            reason,
+        };
+        let client = self.client.map_err(|e| refused(e.to_owned()))?;
+        record(Images {
+            before: None,
+            after: None,
+        })?;
+        let key = mark.map(|m| http::idempotency_key(m.run, m.step, m.hash));
+        let out = client
+            .call(method, url, body.as_ref(), key.as_deref())
+            .map_err(|e| http::outcome(&e))?;
+        Ok(Applied {
+            status: Some(out.status),
+            headers: out.headers,
+            whole: client.records_full(),
+            changes: None,
+            beyond: None,
+            output: out.json,
         })
     }
 }

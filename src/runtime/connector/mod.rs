@@ -69,6 +69,9 @@ pub enum ConnectorError {
     /// the token (it is only ever a header).
     #[error("http: cannot use URL `{url}`: {reason}")]
     HttpUrl { url: String, reason: &'static str },
+    /// The system's client cannot be set up (its CA file, its headers): before any request.
+    #[error("http system at `{url}`: {reason}")]
+    HttpSetup { url: String, reason: String },
     #[error("http {method} `{url}`: {message}")]
     Http {
         method: String,

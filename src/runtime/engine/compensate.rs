@@ -220,33 +220,35 @@ impl Engine {
         let capture = self.capture_again(execute, recorded_after.is_some());
         // INVARIANT: a reversal is a write, and obeys the kill switch like one, read inside its
         // transaction (exec, http: right before the call), unless a person forces it.
-        connector.write(rendered, capture.as_ref(), None, &mut |now| {
-            if !self.force {
-                match switch::holding(&**shared.store(), workflow, &systems, &targets) {
-                    Ok(None) => {}
-                    Ok(Some(kill)) => {
-                        return Err(format!(
-                            "a kill holds it (event {}), so nothing was reversed; \
+        connector
+            .write(rendered, capture.as_ref(), None, &mut |now| {
+                if !self.force {
+                    match switch::holding(&**shared.store(), workflow, &systems, &targets) {
+                        Ok(None) => {}
+                        Ok(Some(kill)) => {
+                            return Err(format!(
+                                "a kill holds it (event {}), so nothing was reversed; \
                              `writ rollback RUN --force` reverses it anyway",
-                            kill.seq
-                        ));
+                                kill.seq
+                            ));
+                        }
+                        Err(error) => return Err(error.to_string()),
                     }
-                    Err(error) => return Err(error.to_string()),
                 }
-            }
-            compare(
-                recorded_after,
-                now.before,
-                "before reversing, the rows differ from the after-image of",
-                execute,
-            )?;
-            compare(
-                recorded_before,
-                now.after,
-                "after reversing, the rows differ from the before-image of",
-                execute,
-            )
-        })?;
+                compare(
+                    recorded_after,
+                    now.before,
+                    "before reversing, the rows differ from the after-image of",
+                    execute,
+                )?;
+                compare(
+                    recorded_before,
+                    now.after,
+                    "after reversing, the rows differ from the before-image of",
+                    execute,
+                )
+            })
+            .map_err(|failure| failure.to_string())?;
         if let Some(beyond) = state.and_then(|s| s.beyond) {
             return Err(format!(
                 "the write of `{execute}` also changed {beyond} row(s) its capture does not read \

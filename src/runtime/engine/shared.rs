@@ -88,14 +88,8 @@ impl Shared {
                 turn: system.and_then(|s| self.system_turn(s)),
                 timeout,
             }),
-            Some(Target::Http {
-                base_url,
-                token,
-                timeout: own,
-            }) => Box::new(HttpSystem {
-                base_url,
-                token: token.as_ref().map(Option::as_deref).map_err(String::as_str),
-                timeout: own.unwrap_or(timeout),
+            Some(Target::Http { client, .. }) => Box::new(HttpSystem {
+                client: client.as_deref().map_err(String::as_str),
             }),
             Some(Target::Exec { grants, .. }) => Box::new(ExecSystem {
                 folder: &self.systems.folder,

@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use super::shared::Shared;
 use crate::plan::{Name, PlanAction, PlanStep};
-use crate::runtime::connector::bound::{Answer, Connector};
+use crate::runtime::connector::bound::{Answer, Applied, Connector, WriteFailure};
 use crate::runtime::connector::marker::Mark;
 use crate::runtime::event::{Event, EventKind, NewEvent};
-use crate::runtime::record::{self, BeforeImage, Recommended, Verified, Wrote};
+use crate::runtime::record::{self, BeforeImage, Recommended, Verified, WriteRefused, Wrote};
 use crate::runtime::render::bind;
 use crate::runtime::render::{Rendered, Scope, render};
 use crate::runtime::switch;
@@ -92,6 +92,7 @@ fn recommend(shared: &Arc<Shared>, job: &Job, events: &mut Vec<Event>) -> Result
     let rendered = render(action, &job.scope).map_err(|e| e.to_string())?;
     let Answer {
         output,
+        whole,
         stdout,
         stderr,
     } = shared
@@ -106,6 +107,17 @@ fn recommend(shared: &Arc<Shared>, job: &Job, events: &mut Vec<Event>) -> Result
     };
     let values = check_output(&job.step.yields, &first)
         .map_err(|e| format!("the recommendation was refused: {e}"))?;
+    // The log keeps what the step yields, not a system's whole answer (unless `record: full`).
+    let output = if whole {
+        output
+    } else {
+        serde_json::Value::Object(
+            values
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_json()))
+                .collect(),
+        )
+    };
     let data = Recommended {
         output,
         values,
@@ -156,6 +168,9 @@ fn execute(shared: &Arc<Shared>, job: &Job, events: &mut Vec<Event>) -> Result<(
         target: described,
         action: record::data(&rendered),
         hash,
+        status: None,
+        idempotency_key: None,
+        headers: Default::default(),
         changes: None,
         beyond: None,
         output: None,
@@ -168,14 +183,62 @@ fn execute(shared: &Arc<Shared>, job: &Job, events: &mut Vec<Event>) -> Result<(
         return drafted(shared, job, &mut wrote, seq, events);
     }
     let connector = shared.connector(Some(&system), Some(target));
-    if let Some(seq) = write(shared, job, &*connector, &rendered, &mut wrote, events)? {
-        return drafted(shared, job, &mut wrote, seq, events);
-    }
+    let unfit = match write(shared, job, &*connector, &rendered, &mut wrote, events)? {
+        WriteEnd::Killed(seq) => return drafted(shared, job, &mut wrote, seq, events),
+        WriteEnd::Refused { status, reason } => {
+            return refused(shared, job, &wrote, status, reason, events);
+        }
+        WriteEnd::Applied => None,
+        WriteEnd::AppliedUnfit(reason) => Some(reason),
+    };
     let event = job
         .header
         .event(EventKind::Written, &step.name, record::data(&wrote));
     events.push(shared.append(event).map_err(|e| e.to_string())?);
+    // INVARIANT: an answer that does not fit `yields` comes after the write took effect: the
+    // write is recorded (so it is rolled back like any other) and then the step fails.
+    if let Some(reason) = unfit {
+        return Err(reason);
+    }
     verify(shared, job, &system, events)
+}
+
+/// How a write ended, for the events that follow it.
+enum WriteEnd {
+    /// A kill stopped it at the last moment: nothing was written.
+    Killed(u64),
+    /// The system refused it: nothing was applied.
+    Refused {
+        status: Option<u16>,
+        reason: String,
+    },
+    Applied,
+    /// Applied, but the answer does not fit the step's `yields`: the step fails.
+    AppliedUnfit(String),
+}
+
+/// Records that the system refused the write (so it is neither in doubt nor to reverse) and
+/// fails the step.
+fn refused(
+    shared: &Arc<Shared>,
+    job: &Job,
+    wrote: &Wrote,
+    status: Option<u16>,
+    reason: String,
+    events: &mut Vec<Event>,
+) -> Result<(), String> {
+    let data = WriteRefused {
+        system: wrote.system.clone(),
+        target: wrote.target.clone(),
+        hash: wrote.hash.clone(),
+        status,
+        reason: reason.clone(),
+    };
+    let event = job
+        .header
+        .event(EventKind::WriteRefused, &job.step.name, record::data(&data));
+    events.push(shared.append(event).map_err(|e| e.to_string())?);
+    Err(reason)
 }
 
 /// Runs the step's `verify`, if any, and records `verified` when it passes: until then the
@@ -231,8 +294,8 @@ fn drafted(
     Ok(())
 }
 
-/// The write itself; the before-image is durable before it can take effect. Returns the kill
-/// that stopped it at the last moment, when one did (nothing was then written).
+/// The write itself; the before-image is durable before it can take effect. Returns how it
+/// ended when the system acted or refused; an error when it may have acted (in doubt).
 fn write(
     shared: &Arc<Shared>,
     job: &Job,
@@ -240,7 +303,7 @@ fn write(
     rendered: &Rendered,
     wrote: &mut Wrote,
     events: &mut Vec<Event>,
-) -> Result<Option<u64>, String> {
+) -> Result<WriteEnd, String> {
     let step = &job.step;
     let capture = match &step.capture {
         Some(action) => Some(render(action, &job.scope).map_err(|e| e.to_string())?),
@@ -274,19 +337,65 @@ fn write(
         }
         Ok(())
     });
-    if killed.is_some() {
-        return Ok(killed);
+    if let Some(seq) = killed {
+        return Ok(WriteEnd::Killed(seq));
     }
-    let applied = result?;
+    if matches!(rendered, Rendered::Http { .. }) {
+        wrote.idempotency_key = Some(crate::runtime::connector::http::idempotency_key(
+            &job.header.run,
+            &step.name,
+            &hash,
+        ));
+    }
+    let applied = match result {
+        Ok(applied) => applied,
+        Err(WriteFailure::Refused { status, reason }) => {
+            return Ok(WriteEnd::Refused { status, reason });
+        }
+        Err(WriteFailure::AnsweredBadly { reason }) => {
+            return Ok(WriteEnd::AppliedUnfit(format!(
+                "the system's answer was refused: {reason}"
+            )));
+        }
+        Err(WriteFailure::Failed(reason)) => return Err(reason),
+    };
     shared.crash_if("commit", Some(&step.name));
+    Ok(took_effect(step, applied, wrote))
+}
+
+/// A write that took effect: its answer checked against the step's `yields`.
+fn took_effect(step: &PlanStep, applied: Applied, wrote: &mut Wrote) -> WriteEnd {
     wrote.changes = applied.changes;
     wrote.beyond = applied.beyond;
-    if let Some(output) = applied.output {
-        wrote.values = check_output(&step.yields, &output)
-            .map_err(|e| format!("the system's answer was refused: {e}"))?;
-        wrote.output = Some(output);
+    wrote.status = applied.status;
+    wrote.headers = applied.headers.into_iter().collect();
+    let whole = applied.whole;
+    let output = match (applied.output, applied.status) {
+        (Some(output), _) => output,
+        (None, Some(status)) if !step.yields.is_empty() => {
+            return WriteEnd::AppliedUnfit(format!(
+                "the system's answer was refused: it answered {status} with no body, but the \
+                 step yields `{}`; the write was applied",
+                step.yields
+                    .iter()
+                    .map(|f| f.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join("`, `")
+            ));
+        }
+        (None, _) => return WriteEnd::Applied,
+    };
+    let checked = check_output(&step.yields, &output);
+    wrote.output = whole.then_some(output);
+    match checked {
+        Ok(values) => {
+            wrote.values = values;
+            WriteEnd::Applied
+        }
+        Err(e) => WriteEnd::AppliedUnfit(format!(
+            "the system's answer was refused: {e}; the write was applied"
+        )),
     }
-    Ok(None)
 }
 
 /// The values of the references `actions` use, from `lookup`.
@@ -314,10 +423,12 @@ fn references(action: &PlanAction) -> Vec<String> {
     match action {
         PlanAction::Sqlite { references, .. } => references.clone(),
         PlanAction::Exec { args, .. } => args.iter().filter_map(of).collect(),
-        PlanAction::Http { body, .. } => body
+        PlanAction::Http {
+            references, body, ..
+        } => references
             .iter()
-            .flat_map(|b| b.values())
-            .filter_map(of)
+            .cloned()
+            .chain(body.iter().flat_map(|b| b.values()).filter_map(of))
             .collect(),
     }
 }
