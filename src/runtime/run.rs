@@ -107,6 +107,8 @@ pub struct StepState {
     pub written_seq: Option<u64>,
     /// Rows its write changed beyond its capture (`written`'s `beyond`).
     pub beyond: Option<u64>,
+    /// Rows its write's statement changed (`written`'s `changes`; sqlite only).
+    pub changes: Option<u64>,
     /// A quorum confirm's people who have confirmed so far, and their events.
     pub signers: Vec<String>,
     pub signer_events: Vec<u64>,
@@ -323,6 +325,7 @@ impl RunState {
                 state.values = data.values;
                 state.written_seq = written.then_some(event.seq);
                 state.beyond = data.beyond;
+                state.changes = data.changes;
             }
             EventKind::Verified => {
                 let state = self.step_mut(named()?);

@@ -29,6 +29,7 @@ mod sandbox;
 mod sql_exact;
 mod sql_kill;
 mod sql_rollback;
+mod sql_shapes;
 mod sqlite_turns;
 mod store;
 mod terminal;

@@ -57,6 +57,7 @@ pub trait Connector {
         record(Images {
             before: None,
             after: None,
+            changes: None,
         })?;
         let output = self.call_write(action)?.output;
         Ok(Applied {
@@ -64,6 +65,25 @@ pub trait Connector {
             beyond: None,
             output: Some(output),
         })
+    }
+
+    /// Several writes in order as one (a rollback run once per captured row): sqlite runs
+    /// them in one transaction, with the capture read before the first and after the last.
+    /// Other systems take exactly one.
+    fn write_all(
+        &self,
+        actions: &[Rendered],
+        capture: Option<&Rendered>,
+        mark: Option<Mark<'_>>,
+        record: &mut Record<'_>,
+    ) -> Result<Applied, String> {
+        match actions {
+            [action] => self.write(action, capture, mark, record),
+            _ => Err(format!(
+                "{} writes cannot run as one; only a sql system reverses several captured rows",
+                actions.len()
+            )),
+        }
     }
 
     /// The call a default [`Connector::write`] makes once its intent is recorded: by default the
@@ -130,26 +150,48 @@ impl Connector for SqliteSystem<'_> {
         mark: Option<Mark<'_>>,
         record: &mut Record<'_>,
     ) -> Result<Applied, String> {
-        let Rendered::Sqlite { sql, params } = action else {
-            return Err(misfit());
-        };
+        self.write_all(std::slice::from_ref(action), capture, mark, record)
+    }
+
+    fn write_all(
+        &self,
+        actions: &[Rendered],
+        capture: Option<&Rendered>,
+        mark: Option<Mark<'_>>,
+        record: &mut Record<'_>,
+    ) -> Result<Applied, String> {
+        let writes = actions
+            .iter()
+            .map(|action| match action {
+                Rendered::Sqlite { sql, params } => Ok((sql.as_str(), params.as_slice())),
+                _ => Err(misfit()),
+            })
+            .collect::<Result<Vec<_>, String>>()?;
         let capture = match capture {
             Some(Rendered::Sqlite { sql, params }) => Some((sql.as_str(), params.as_slice())),
             Some(_) => return Err("the capture is not sql".to_owned()),
             None => None,
         };
-        let written = sqlite::write_marked(
+        let written = sqlite::write_all(
             self.path,
             self.turn,
             mark,
             capture,
-            (sql, params),
+            &writes,
             self.timeout,
             |images| record(images).map_err(|message| ConnectorError::Sqlite { message }),
         )
         .map_err(failed)?;
         let named = written.changes as u64;
-        let captured = u64::from(written.before.is_some());
+        // Each captured row is one the statement names: an UPDATE's rows before and after,
+        // a DELETE's before, an INSERT's after.
+        let captured = written
+            .before
+            .iter()
+            .chain(&written.after)
+            .map(Vec::len)
+            .max()
+            .map_or(0, |n| n as u64);
         let beyond = written.indirect
             + if captured > 0 {
                 named.saturating_sub(captured)

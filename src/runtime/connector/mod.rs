@@ -61,8 +61,13 @@ pub enum ConnectorError {
         column: String,
         reason: &'static str,
     },
-    #[error("the capture query returned {found} rows, not exactly one; nothing was written")]
-    CaptureRows { found: usize },
+    #[error(
+        "the capture query returned more than {limit} rows; nothing was written (narrow its \
+         `WHERE`, or split the write)"
+    )]
+    CaptureRows { limit: usize },
+    #[error("the query returned more than {limit} rows")]
+    TooManyRows { limit: usize },
     #[error("the verify query {reason}")]
     VerifyFailed { reason: String },
     /// The base URL from the config or the step's relative URL cannot be used. Never holds

@@ -17,7 +17,7 @@ use rusqlite::{Connection, OpenFlags, Statement, TransactionBehavior, params_fro
 
 use super::marker::{self, Mark};
 use super::{ConnectorError, Row};
-use crate::runtime::value::Value;
+use crate::runtime::value::{Blob, Value};
 
 /// How long a call waits for another writer before failing as busy.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -25,12 +25,17 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// The most rows one read returns; more is an error, not an unbounded allocation.
 pub const MAX_ROWS: usize = 100_000;
 
+/// The most rows a `capture` may read. Each row is recorded in the `before_image` event and
+/// reversed by its own run of the rollback, so the record stays small enough to show a person
+/// and the reversal one bounded transaction; a capture over it fails before anything is written.
+pub const MAX_CAPTURE_ROWS: usize = 1_000;
+
 /// What a write did: the before-image its capture read (inside the same transaction), the
 /// same capture read again after the write (the after-image), and the rows it changed.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Written {
-    pub before: Option<Row>,
-    pub after: Option<Row>,
+    pub before: Option<Vec<Row>>,
+    pub after: Option<Vec<Row>>,
     pub changes: usize,
     /// Rows the statement changed besides those it named: through triggers and foreign-key
     /// cascades (SQLite's total change count moved by more than the statement's own).
@@ -38,11 +43,15 @@ pub struct Written {
 }
 
 /// The images a write's `before_write` hook records: the capture before and after the write,
-/// both read inside the write's transaction (`None` without a capture).
+/// both read inside the write's transaction (`None` without a capture), each up to
+/// [`MAX_CAPTURE_ROWS`] rows (none: an INSERT's before-image, a DELETE's after-image); and the
+/// rows the write changed, through triggers and cascades included, so a write through a view's
+/// `INSTEAD OF` trigger is not taken for none (`None`: a call writ cannot look inside).
 #[derive(Clone, Copy, Debug)]
 pub struct Images<'a> {
-    pub before: Option<&'a Row>,
-    pub after: Option<&'a Row>,
+    pub before: Option<&'a [Row]>,
+    pub after: Option<&'a [Row]>,
+    pub changes: Option<u64>,
 }
 
 /// Runs a read on a read-only connection and returns every row (at most [`MAX_ROWS`]); a
@@ -61,7 +70,8 @@ pub fn read(
 }
 
 /// Runs `capture` (when given) and `write` in one `BEGIN IMMEDIATE` transaction: the capture
-/// must return exactly one row, else the transaction rolls back before anything is written.
+/// may return up to [`MAX_CAPTURE_ROWS`] rows, else the transaction rolls back before anything
+/// is written.
 /// After the write the capture runs again, in the same transaction: the after-image.
 ///
 /// `before_write` runs after the write statement and before `COMMIT`, while the transaction
@@ -107,6 +117,20 @@ pub fn write_marked<E: From<ConnectorError>>(
     timeout: Duration,
     before_write: impl FnOnce(Images<'_>) -> Result<(), E>,
 ) -> Result<Written, E> {
+    write_all(db, turn, mark, capture, &[write], timeout, before_write)
+}
+
+/// [`write_marked`] with several statements, run in order in the one transaction (a rollback
+/// run once per captured row); `changes` is their sum.
+pub fn write_all<E: From<ConnectorError>>(
+    db: &Path,
+    turn: Option<&Mutex<()>>,
+    mark: Option<Mark<'_>>,
+    capture: Option<(&str, &[Value])>,
+    writes: &[(&str, &[Value])],
+    timeout: Duration,
+    before_write: impl FnOnce(Images<'_>) -> Result<(), E>,
+) -> Result<Written, E> {
     let sqlite = |error: rusqlite::Error| E::from(ConnectorError::from(error));
     // No CREATE flag: a mistyped path must fail, not write into a new empty database.
     let mut connection = Connection::open_with_flags(
@@ -127,7 +151,7 @@ pub fn write_marked<E: From<ConnectorError>>(
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     });
     let watchdog = Watchdog::start(&connection, timeout);
-    let result = write_in_transaction(&mut connection, mark, capture, write, before_write);
+    let result = write_in_transaction(&mut connection, mark, capture, writes, before_write);
     let result = match result {
         Err(Failure::Connector(error)) => Err(Failure::Connector(watchdog.explain(error))),
         other => other,
@@ -148,7 +172,7 @@ fn write_in_transaction<E>(
     connection: &mut Connection,
     mark: Option<Mark<'_>>,
     capture: Option<(&str, &[Value])>,
-    write: (&str, &[Value]),
+    writes: &[(&str, &[Value])],
     before_write: impl FnOnce(Images<'_>) -> Result<(), E>,
 ) -> Result<Written, Failure<E>> {
     let sqlite = |error: rusqlite::Error| Failure::Connector(ConnectorError::from(error));
@@ -158,22 +182,25 @@ fn write_in_transaction<E>(
         .map_err(sqlite)?;
     let before = match capture {
         Some((sql, params)) => {
-            Some(capture_row(&transaction, sql, params).map_err(Failure::Connector)?)
+            Some(capture_rows(&transaction, sql, params).map_err(Failure::Connector)?)
         }
         None => None,
     };
-    let (sql, params) = write;
     let total_before = transaction.total_changes();
-    let changes = transaction
-        .execute(sql, params_from_iter(params.iter().map(to_sql)))
-        .map_err(sqlite)?;
+    let mut changes = 0usize;
+    for (sql, params) in writes {
+        let named = transaction
+            .execute(sql, params_from_iter(params.iter().map(to_sql)))
+            .map_err(sqlite)?;
+        changes = changes.saturating_add(named);
+    }
     let indirect = transaction
         .total_changes()
         .saturating_sub(total_before)
         .saturating_sub(changes as u64);
     let after = match capture {
         Some((sql, params)) => {
-            Some(capture_row(&transaction, sql, params).map_err(Failure::Connector)?)
+            Some(capture_rows(&transaction, sql, params).map_err(Failure::Connector)?)
         }
         None => None,
     };
@@ -181,8 +208,9 @@ fn write_in_transaction<E>(
         marker::insert(&transaction, mark).map_err(Failure::Connector)?;
     }
     before_write(Images {
-        before: before.as_ref(),
-        after: after.as_ref(),
+        before: before.as_deref(),
+        after: after.as_deref(),
+        changes: Some((changes as u64).saturating_add(indirect)),
     })
     .map_err(Failure::Hook)?;
     transaction.commit().map_err(sqlite)?;
@@ -194,12 +222,12 @@ fn write_in_transaction<E>(
     })
 }
 
-/// The capture query's one row, read inside the write transaction.
-fn capture_row(
+/// The capture query's rows (at most [`MAX_CAPTURE_ROWS`]), read inside the write transaction.
+fn capture_rows(
     transaction: &rusqlite::Transaction<'_>,
     sql: &str,
     params: &[Value],
-) -> Result<Row, ConnectorError> {
+) -> Result<Vec<Row>, ConnectorError> {
     let mut statement = transaction.prepare(sql)?;
     // `readonly()` is also true of BEGIN, COMMIT or SAVEPOINT: a capture must also return columns.
     if !statement.readonly() || statement.column_count() == 0 {
@@ -207,13 +235,10 @@ fn capture_row(
             message: "the capture query is not a read".to_owned(),
         });
     }
-    let mut rows = query(&mut statement, params)?;
-    match (rows.pop(), rows.is_empty()) {
-        (Some(row), true) => Ok(row),
-        (row, _) => Err(ConnectorError::CaptureRows {
-            found: rows.len() + usize::from(row.is_some()),
-        }),
-    }
+    query_at_most(&mut statement, params, MAX_CAPTURE_ROWS).map_err(|error| match error {
+        ConnectorError::TooManyRows { limit } => ConnectorError::CaptureRows { limit },
+        other => other,
+    })
 }
 
 /// Runs a read that must come back true: at least one row, and every value of the first row
@@ -243,6 +268,7 @@ fn truthy(value: &Value) -> bool {
         Value::Int(i) => *i != 0,
         Value::Number(n) => *n != 0.0,
         Value::Text(t) => !t.is_empty(),
+        Value::Blob(b) => !b.0.is_empty(),
     }
 }
 
@@ -259,14 +285,20 @@ pub(super) fn open_read_only(db: &Path) -> Result<Connection, ConnectorError> {
 }
 
 fn query(statement: &mut Statement<'_>, params: &[Value]) -> Result<Vec<Row>, ConnectorError> {
+    query_at_most(statement, params, MAX_ROWS)
+}
+
+fn query_at_most(
+    statement: &mut Statement<'_>,
+    params: &[Value],
+    limit: usize,
+) -> Result<Vec<Row>, ConnectorError> {
     let names: Vec<String> = statement.column_names().map(str::to_owned).collect();
     let mut rows = statement.query(params_from_iter(params.iter().map(to_sql)))?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
-        if out.len() == MAX_ROWS {
-            return Err(ConnectorError::Sqlite {
-                message: format!("the query returned more than {MAX_ROWS} rows"),
-            });
+        if out.len() == limit {
+            return Err(ConnectorError::TooManyRows { limit });
         }
         let mut values = Row::new();
         for (index, name) in names.iter().enumerate() {
@@ -284,6 +316,7 @@ fn to_sql(value: &Value) -> SqlValue {
         Value::Int(i) => SqlValue::Integer(*i),
         Value::Number(n) => SqlValue::Real(*n),
         Value::Text(t) => SqlValue::Text(t.clone()),
+        Value::Blob(b) => SqlValue::Blob(b.0.clone()),
     }
 }
 
@@ -301,9 +334,7 @@ fn from_sql(column: &str, value: ValueRef<'_>) -> Result<Value, ConnectorError> 
         ValueRef::Text(bytes) => String::from_utf8(bytes.to_vec())
             .map(Value::Text)
             .map_err(|_| unrepresentable("holds text that is not UTF-8")),
-        ValueRef::Blob(_) => Err(unrepresentable(
-            "holds a BLOB, which writ cannot carry as a value",
-        )),
+        ValueRef::Blob(bytes) => Ok(Value::Blob(Blob(bytes.to_vec()))),
     }
 }
 
