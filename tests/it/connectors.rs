@@ -81,7 +81,7 @@ fn read_only_connection_refuses_writes() {
     let db = tickets("read_only");
     let result = sqlite::read(&db, "UPDATE tickets SET priority = 'urgent'", &[], SECOND);
     assert!(
-        matches!(result, Err(ConnectorError::Sqlite { .. })),
+        matches!(&result, Err(ConnectorError::NotARead { what }) if what == "write to `tickets`"),
         "{result:?}"
     );
     assert_eq!(priorities(&db), ["low", "low", "high"]);

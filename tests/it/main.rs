@@ -28,6 +28,7 @@ mod runtime_guards;
 mod sandbox;
 mod sql_exact;
 mod sql_kill;
+mod sql_readonly;
 mod sql_rollback;
 mod sql_shapes;
 mod sqlite_turns;

@@ -84,6 +84,6 @@ pub fn lookup(connection: &Connection, run: &str, step: &str) -> Result<Marked, 
 
 /// [`lookup`] on a read-only connection to `db`.
 pub fn ask(db: &Path, run: &str, step: &str) -> Result<Marked, ConnectorError> {
-    let connection = super::sqlite::open_read_only(db)?;
+    let (connection, _) = super::sqlite::open_read_only(db)?;
     lookup(&connection, run, step)
 }

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use super::value::Value;
 
+pub mod authorize;
 pub mod bound;
 pub mod exec;
 pub mod http;
@@ -66,6 +67,12 @@ pub enum ConnectorError {
          `WHERE`, or split the write)"
     )]
     CaptureRows { limit: usize },
+    /// SQLite's authorizer stopped a read-only position from acting.
+    #[error(
+        "a read may not {what}; a recommend's `sql`, a `capture` and a `verify` may only read \
+         (nothing was written)"
+    )]
+    NotARead { what: String },
     #[error("the query returned more than {limit} rows")]
     TooManyRows { limit: usize },
     #[error("the verify query {reason}")]

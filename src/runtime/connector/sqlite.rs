@@ -15,6 +15,7 @@ use std::time::Duration;
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::{Connection, OpenFlags, Statement, TransactionBehavior, params_from_iter};
 
+use super::authorize::ReadOnly;
 use super::marker::{self, Mark};
 use super::{ConnectorError, Row};
 use crate::runtime::value::{Blob, Value};
@@ -62,10 +63,14 @@ pub fn read(
     params: &[Value],
     timeout: Duration,
 ) -> Result<Vec<Row>, ConnectorError> {
-    let connection = open_read_only(db)?;
+    let (connection, policy) = open_read_only(db)?;
     let watchdog = Watchdog::start(&connection, timeout);
-    let mut statement = connection.prepare(sql)?;
-    let rows = query(&mut statement, params);
+    let rows = policy.explain(
+        connection
+            .prepare(sql)
+            .map_err(ConnectorError::from)
+            .and_then(|mut statement| query(&mut statement, params)),
+    );
     watchdog.judge(rows)
 }
 
@@ -144,6 +149,7 @@ pub fn write_all<E: From<ConnectorError>>(
     connection
         .pragma_update(None, "foreign_keys", true)
         .map_err(sqlite)?;
+    let policy = ReadOnly::install(&mut connection, false).map_err(E::from)?;
     // The turn first: a watchdog that fired while this write waited would interrupt nothing
     // and leave the transaction without a limit.
     let _turn = turn.map(|lock| {
@@ -151,7 +157,14 @@ pub fn write_all<E: From<ConnectorError>>(
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     });
     let watchdog = Watchdog::start(&connection, timeout);
-    let result = write_in_transaction(&mut connection, mark, capture, writes, before_write);
+    let result = write_in_transaction(
+        &mut connection,
+        &policy,
+        mark,
+        capture,
+        writes,
+        before_write,
+    );
     let result = match result {
         Err(Failure::Connector(error)) => Err(Failure::Connector(watchdog.explain(error))),
         other => other,
@@ -170,6 +183,7 @@ enum Failure<E> {
 
 fn write_in_transaction<E>(
     connection: &mut Connection,
+    policy: &ReadOnly,
     mark: Option<Mark<'_>>,
     capture: Option<(&str, &[Value])>,
     writes: &[(&str, &[Value])],
@@ -181,9 +195,11 @@ fn write_in_transaction<E>(
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(sqlite)?;
     let before = match capture {
-        Some((sql, params)) => {
-            Some(capture_rows(&transaction, sql, params).map_err(Failure::Connector)?)
-        }
+        Some((sql, params)) => Some(
+            policy
+                .reading(|| capture_rows(&transaction, sql, params))
+                .map_err(Failure::Connector)?,
+        ),
         None => None,
     };
     let total_before = transaction.total_changes();
@@ -199,9 +215,11 @@ fn write_in_transaction<E>(
         .saturating_sub(total_before)
         .saturating_sub(changes as u64);
     let after = match capture {
-        Some((sql, params)) => {
-            Some(capture_rows(&transaction, sql, params).map_err(Failure::Connector)?)
-        }
+        Some((sql, params)) => Some(
+            policy
+                .reading(|| capture_rows(&transaction, sql, params))
+                .map_err(Failure::Connector)?,
+        ),
         None => None,
     };
     if let Some(mark) = mark {
@@ -272,16 +290,18 @@ fn truthy(value: &Value) -> bool {
     }
 }
 
-/// Read-only twice over: the file is opened read-only, and `query_only` refuses writes even
-/// through anything that could reopen it (an `ATTACH`).
-pub(super) fn open_read_only(db: &Path) -> Result<Connection, ConnectorError> {
-    let connection = Connection::open_with_flags(
+/// Read-only three times over: the file is opened read-only, `query_only` refuses writes even
+/// through anything that could reopen it (an `ATTACH`), and the authorizer denies every action
+/// that is not a read (`pragma_optimize`, `load_extension`: connector/authorize.rs).
+pub(super) fn open_read_only(db: &Path) -> Result<(Connection, ReadOnly), ConnectorError> {
+    let mut connection = Connection::open_with_flags(
         db,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     connection.busy_timeout(BUSY_TIMEOUT)?;
     connection.pragma_update(None, "query_only", true)?;
-    Ok(connection)
+    let policy = ReadOnly::install(&mut connection, true)?;
+    Ok((connection, policy))
 }
 
 fn query(statement: &mut Statement<'_>, params: &[Value]) -> Result<Vec<Row>, ConnectorError> {
