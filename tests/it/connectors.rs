@@ -477,3 +477,38 @@ fn an_infinite_real_is_refused_not_read_as_null() {
         "{result:?}"
     );
 }
+
+/// A run's connections to a system are kept between calls: state that lives only in one
+/// connection (a `temp` table) made by one write is seen by the next; and a call that fails
+/// drops its connection, so the next starts on a fresh one.
+#[test]
+fn a_runs_sqlite_connections_are_kept_between_calls() {
+    use writ::runtime::connector::session::Connections;
+    let db = tickets("kept");
+    let kept = Connections::default();
+    let write =
+        |sql: &str| sqlite::write_kept(&kept, &db, None, None, &[(sql, &[][..])], SECOND, nothing);
+    write("CREATE TEMP TABLE seen (n INTEGER)").unwrap();
+    write("INSERT INTO temp.seen VALUES (1)").unwrap();
+    write("INSERT INTO temp.seen VALUES (2)").expect("the same connection: `seen` is there");
+    // A failed call (a constraint) drops the connection: its temp table goes with it.
+    let broken = write("INSERT INTO tickets (id, priority) VALUES (1, 'low')");
+    assert!(broken.is_err(), "{broken:?}");
+    let fresh = write("INSERT INTO temp.seen VALUES (3)");
+    assert!(
+        matches!(&fresh, Err(ConnectorError::Sqlite { message }) if message.contains("seen")),
+        "{fresh:?}"
+    );
+    // Reads keep theirs too, and still stop at their time limit.
+    let endless =
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n";
+    for _ in 0..2 {
+        let rows = sqlite::read_kept(&kept, &db, "SELECT count(*) AS n FROM tickets", &[], SECOND);
+        assert_eq!(rows.unwrap()[0]["n"], Value::Int(3));
+        let slow = sqlite::read_kept(&kept, &db, endless, &[], Duration::from_millis(200));
+        assert!(
+            matches!(&slow, Err(ConnectorError::Sqlite { message }) if message.contains("did not finish")),
+            "{slow:?}"
+        );
+    }
+}

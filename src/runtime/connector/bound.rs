@@ -7,10 +7,10 @@
 //! `before_image` event durable (docs/runtime.md, "The order of side effects").
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::time::Duration;
 
 use super::marker::Mark;
+use super::session::Connections;
 use super::sqlite::{self, Images};
 use super::{ConnectorError, Row, exec, http};
 use crate::runtime::render::{BoundProgram, Rendered};
@@ -123,10 +123,11 @@ fn failed(error: ConnectorError) -> String {
     error.to_string()
 }
 
-/// A SQLite database; writes take `turn` (this process's writes to it, one at a time).
+/// A SQLite database, through the run's connections to it (`None`: a connection per call).
+/// Writes through `connections` take its turn (this process's writes to it, one at a time).
 pub struct SqliteSystem<'a> {
     pub path: &'a Path,
-    pub turn: Option<&'a Mutex<()>>,
+    pub connections: Option<&'a Connections>,
     pub timeout: Duration,
 }
 
@@ -135,7 +136,11 @@ impl Connector for SqliteSystem<'_> {
         let Rendered::Sqlite { sql, params } = action else {
             return Err(misfit());
         };
-        let rows = sqlite::read(self.path, sql, params, self.timeout).map_err(failed)?;
+        let rows = match self.connections {
+            Some(kept) => sqlite::read_kept(kept, self.path, sql, params, self.timeout),
+            None => sqlite::read(self.path, sql, params, self.timeout),
+        }
+        .map_err(failed)?;
         Ok(Answer {
             output: rows_json(&rows),
             stdout: None,
@@ -172,15 +177,15 @@ impl Connector for SqliteSystem<'_> {
             Some(_) => return Err("the capture is not sql".to_owned()),
             None => None,
         };
-        let written = sqlite::write_all(
-            self.path,
-            self.turn,
-            mark,
-            capture,
-            &writes,
-            self.timeout,
-            |images| record(images).map_err(|message| ConnectorError::Sqlite { message }),
-        )
+        let hook = |images: Images<'_>| {
+            record(images).map_err(|message| ConnectorError::Sqlite { message })
+        };
+        let written = match self.connections {
+            Some(kept) => {
+                sqlite::write_kept(kept, self.path, mark, capture, &writes, self.timeout, hook)
+            }
+            None => sqlite::write_all(self.path, None, mark, capture, &writes, self.timeout, hook),
+        }
         .map_err(failed)?;
         let named = written.changes as u64;
         // Each captured row is one the statement names: an UPDATE's rows before and after,

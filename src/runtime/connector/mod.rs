@@ -20,6 +20,7 @@ pub mod bound;
 pub mod exec;
 pub mod http;
 pub mod marker;
+pub mod session;
 pub mod sqlite;
 
 /// One result row: column name to value.

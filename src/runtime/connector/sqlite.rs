@@ -1,4 +1,5 @@
-//! The `sqlite` connector: one `rusqlite::Connection` per call (pooling can come later).
+//! The `sqlite` connector: a run keeps one read and one write connection per system
+//! (`session.rs`); the free functions without `_kept` open one for the call.
 //!
 //! Values are bound positionally (`?1`, `?2`, ...), never spliced into the SQL. Column types map
 //! to values as INTEGER -> `Int`, REAL -> `Number`, TEXT -> `Text`, NULL -> `Null`; a BLOB (or
@@ -8,20 +9,16 @@
 
 use std::path::Path;
 use std::sync::Mutex;
-use std::sync::mpsc::{self, RecvTimeoutError};
-use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use rusqlite::types::{Value as SqlValue, ValueRef};
-use rusqlite::{Connection, OpenFlags, Statement, TransactionBehavior, params_from_iter};
+use rusqlite::{Connection, Statement, TransactionBehavior, params_from_iter};
 
 use super::authorize::ReadOnly;
 use super::marker::{self, Mark};
+use super::session::{Access, Connections, Session};
 use super::{ConnectorError, Row};
 use crate::runtime::value::{Blob, Value};
-
-/// How long a call waits for another writer before failing as busy.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The most rows one read returns; more is an error, not an unbounded allocation.
 pub const MAX_ROWS: usize = 100_000;
@@ -63,15 +60,41 @@ pub fn read(
     params: &[Value],
     timeout: Duration,
 ) -> Result<Vec<Row>, ConnectorError> {
-    let (connection, policy) = open_read_only(db)?;
-    let watchdog = Watchdog::start(&connection, timeout);
-    let rows = policy.explain(
-        connection
+    read_on(&mut Session::open(db, Access::Read)?, sql, params, timeout)
+}
+
+/// [`read`] on a run's connection to the system.
+pub fn read_kept(
+    connections: &Connections,
+    db: &Path,
+    sql: &str,
+    params: &[Value],
+    timeout: Duration,
+) -> Result<Vec<Row>, ConnectorError> {
+    connections.read(db, |session| read_on(session, sql, params, timeout))
+}
+
+fn read_on(
+    session: &mut Session,
+    sql: &str,
+    params: &[Value],
+    timeout: Duration,
+) -> Result<Vec<Row>, ConnectorError> {
+    session.arm(timeout);
+    let rows = session.policy.explain(
+        session
+            .connection
             .prepare(sql)
             .map_err(ConnectorError::from)
             .and_then(|mut statement| query(&mut statement, params)),
     );
-    watchdog.judge(rows)
+    match rows {
+        Ok(rows) => {
+            session.stop();
+            Ok(rows)
+        }
+        Err(error) => Err(session.disarm(error, timeout)),
+    }
 }
 
 /// Runs `capture` (when given) and `write` in one `BEGIN IMMEDIATE` transaction: the capture
@@ -136,43 +159,54 @@ pub fn write_all<E: From<ConnectorError>>(
     timeout: Duration,
     before_write: impl FnOnce(Images<'_>) -> Result<(), E>,
 ) -> Result<Written, E> {
-    let sqlite = |error: rusqlite::Error| E::from(ConnectorError::from(error));
-    // No CREATE flag: a mistyped path must fail, not write into a new empty database.
-    let mut connection = Connection::open_with_flags(
-        db,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(sqlite)?;
-    connection.busy_timeout(BUSY_TIMEOUT).map_err(sqlite)?;
-    // The database's declared foreign keys hold for writ's writes, cascades included (SQLite
-    // leaves them off per connection unless asked).
-    connection
-        .pragma_update(None, "foreign_keys", true)
-        .map_err(sqlite)?;
-    let policy = ReadOnly::install(&mut connection, false).map_err(E::from)?;
-    // The turn first: a watchdog that fired while this write waited would interrupt nothing
-    // and leave the transaction without a limit.
+    let mut session = Session::open(db, Access::Write).map_err(E::from)?;
+    // The turn before the clock starts: a write waiting for its turn is not yet running.
     let _turn = turn.map(|lock| {
         lock.lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     });
-    let watchdog = Watchdog::start(&connection, timeout);
-    let result = write_in_transaction(
-        &mut connection,
-        &policy,
-        mark,
-        capture,
-        writes,
-        before_write,
-    );
-    let result = match result {
-        Err(Failure::Connector(error)) => Err(Failure::Connector(watchdog.explain(error))),
-        other => other,
-    };
-    result.map_err(|failure| match failure {
-        Failure::Connector(error) => E::from(error),
-        Failure::Hook(error) => error,
+    write_on(&mut session, mark, capture, writes, timeout, before_write)
+}
+
+/// [`write_all`] on a run's connection to the system, in its turn.
+pub fn write_kept<E: From<ConnectorError>>(
+    connections: &Connections,
+    db: &Path,
+    mark: Option<Mark<'_>>,
+    capture: Option<(&str, &[Value])>,
+    writes: &[(&str, &[Value])],
+    timeout: Duration,
+    before_write: impl FnOnce(Images<'_>) -> Result<(), E>,
+) -> Result<Written, E> {
+    connections.write(db, |session| {
+        write_on(session, mark, capture, writes, timeout, before_write)
     })
+}
+
+fn write_on<E: From<ConnectorError>>(
+    session: &mut Session,
+    mark: Option<Mark<'_>>,
+    capture: Option<(&str, &[Value])>,
+    writes: &[(&str, &[Value])],
+    timeout: Duration,
+    before_write: impl FnOnce(Images<'_>) -> Result<(), E>,
+) -> Result<Written, E> {
+    session.arm(timeout);
+    let Session {
+        connection, policy, ..
+    } = session;
+    let result = write_in_transaction(connection, policy, mark, capture, writes, before_write);
+    match result {
+        Ok(written) => {
+            session.stop();
+            Ok(written)
+        }
+        Err(Failure::Connector(error)) => Err(E::from(session.disarm(error, timeout))),
+        Err(Failure::Hook(error)) => {
+            session.stop();
+            Err(error)
+        }
+    }
 }
 
 /// What stopped a write: the connector, or the caller's `before_write` hook.
@@ -205,8 +239,12 @@ fn write_in_transaction<E>(
     let total_before = transaction.total_changes();
     let mut changes = 0usize;
     for (sql, params) in writes {
+        // Cached: a run's connection prepares a write's statement once, not once per write.
         let named = transaction
-            .execute(sql, params_from_iter(params.iter().map(to_sql)))
+            .prepare_cached(sql)
+            .and_then(|mut statement| {
+                statement.execute(params_from_iter(params.iter().map(to_sql)))
+            })
             .map_err(sqlite)?;
         changes = changes.saturating_add(named);
     }
@@ -290,18 +328,10 @@ fn truthy(value: &Value) -> bool {
     }
 }
 
-/// Read-only three times over: the file is opened read-only, `query_only` refuses writes even
-/// through anything that could reopen it (an `ATTACH`), and the authorizer denies every action
-/// that is not a read (`pragma_optimize`, `load_extension`: connector/authorize.rs).
+/// A read-only connection to `db` (for writ's own marker lookups).
 pub(super) fn open_read_only(db: &Path) -> Result<(Connection, ReadOnly), ConnectorError> {
-    let mut connection = Connection::open_with_flags(
-        db,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    connection.busy_timeout(BUSY_TIMEOUT)?;
-    connection.pragma_update(None, "query_only", true)?;
-    let policy = ReadOnly::install(&mut connection, true)?;
-    Ok((connection, policy))
+    let session = Session::open(db, Access::Read)?;
+    Ok((session.connection, session.policy))
 }
 
 fn query(statement: &mut Statement<'_>, params: &[Value]) -> Result<Vec<Row>, ConnectorError> {
@@ -355,65 +385,5 @@ fn from_sql(column: &str, value: ValueRef<'_>) -> Result<Value, ConnectorError> 
             .map(Value::Text)
             .map_err(|_| unrepresentable("holds text that is not UTF-8")),
         ValueRef::Blob(bytes) => Ok(Value::Blob(Blob(bytes.to_vec()))),
-    }
-}
-
-/// Interrupts a connection's running statement once `timeout` has passed: a thread that waits
-/// on a channel and calls SQLite's interrupt when the wait times out. Dropping the watchdog
-/// stops the thread without interrupting.
-struct Watchdog {
-    cancel: Option<mpsc::Sender<()>>,
-    thread: Option<JoinHandle<bool>>,
-    timeout: Duration,
-}
-
-impl Watchdog {
-    fn start(connection: &Connection, timeout: Duration) -> Watchdog {
-        let handle = connection.get_interrupt_handle();
-        let (cancel, cancelled) = mpsc::channel::<()>();
-        let thread = thread::spawn(move || match cancelled.recv_timeout(timeout) {
-            Err(RecvTimeoutError::Timeout) => {
-                handle.interrupt();
-                true
-            }
-            _ => false,
-        });
-        Watchdog {
-            cancel: Some(cancel),
-            thread: Some(thread),
-            timeout,
-        }
-    }
-
-    /// Stops the watchdog; an error after it fired is reported as the time limit.
-    fn explain(mut self, error: ConnectorError) -> ConnectorError {
-        if self.stop() {
-            ConnectorError::Sqlite {
-                message: format!(
-                    "the query did not finish within {} s",
-                    self.timeout.as_secs_f64()
-                ),
-            }
-        } else {
-            error
-        }
-    }
-
-    fn judge<T>(self, result: Result<T, ConnectorError>) -> Result<T, ConnectorError> {
-        result.map_err(|error| self.explain(error))
-    }
-
-    /// Whether it fired.
-    fn stop(&mut self) -> bool {
-        drop(self.cancel.take());
-        self.thread
-            .take()
-            .is_some_and(|thread| thread.join().unwrap_or(false))
-    }
-}
-
-impl Drop for Watchdog {
-    fn drop(&mut self) {
-        self.stop();
     }
 }
