@@ -752,7 +752,9 @@ fn write_steps(c: &mut Criterion) {
     report_writes("one shot", &bed, WRITES_ONE_SHOT, &run);
 }
 
-/// writ's 1,000 writes against the floor's, each the median of 5 runs on fresh files.
+/// writ's 1,000 writes against the floor's, each the median of 5 runs on fresh files: with
+/// writ's default concurrency (its independent writes overlap one another's syncs) and with
+/// `concurrency: 1` (one step at a time, as the floor runs).
 fn against_the_floor(bed: &Bed, runtime: &tokio::runtime::Runtime) {
     let system = bed.dir.join("floor.sqlite");
     let store = bed.dir.join("floor-store.sqlite");
@@ -761,18 +763,31 @@ fn against_the_floor(bed: &Bed, runtime: &tokio::runtime::Runtime) {
         floor::floor_writes(&system, &store, 10);
         return;
     }
-    let mut writ_s = Vec::new();
-    let mut floor_s = Vec::new();
-    for _ in 0..5 {
-        writ_s.push(write_run(bed, runtime, WRITES).writes.as_secs_f64());
-        database(&system, WRITES);
-        floor_s.push(floor::floor_writes(&system, &store, WRITES).as_secs_f64());
-    }
-    let (writ_s, floor_s) = (median(&mut writ_s), median(&mut floor_s));
-    eprintln!(
-        "floor: {WRITES} sqlite writes: writ {writ_s:.3} s, floor {floor_s:.3} s;          writ/floor = {:.2} (rate of writ over rate of the floor; at least 0.70 wanted)",
-        floor_s / writ_s
+    let serial = Bed::new(
+        "writes-serial",
+        writes(WRITES),
+        config_text("  db: { sqlite: db.sqlite }\n", 1),
     );
+    let one = tokio_runtime(1);
+    let (mut default, mut alone, mut floors) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..5 {
+        default.push(write_run(bed, runtime, WRITES).writes.as_secs_f64());
+        alone.push(write_run(&serial, &one, WRITES).writes.as_secs_f64());
+        database(&system, WRITES);
+        floors.push(floor::floor_writes(&system, &store, WRITES).as_secs_f64());
+    }
+    let floor_s = median(&mut floors);
+    for (label, times) in [
+        ("default concurrency", &mut default),
+        ("concurrency 1", &mut alone),
+    ] {
+        let writ_s = median(times);
+        eprintln!(
+            "floor: {WRITES} sqlite writes, {label}: writ {writ_s:.3} s, floor {floor_s:.3} s; \
+             writ/floor = {:.2} (rate over rate; at least 0.70 wanted)",
+            floor_s / writ_s
+        );
+    }
 }
 
 criterion_group!(benches, overhead, parallel, write_steps);
