@@ -12,6 +12,9 @@
 //!    `concurrency: 200` (target: well under 2 s) and with the default 16.
 //! 3. `writes`: one confirm, then sqlite writes (capture, update, a rollback each): steps per
 //!    second and the store's bytes per event; a one-shot run of 10,000 writes is printed too.
+//! 4. `floor`: the same 1,000 writes' SQL work with the same syncs in a minimal rusqlite
+//!    program (`support/floor.rs`), and writ's rate as a share of it (`writ/floor`; at least
+//!    0.7 is wanted). Under `cargo test` only 10 floor writes run, to show it works.
 //!
 //! Run with `cargo bench --bench runtime` (about 70 s once built). Each part ends with summary
 //! lines on stderr. The store syncs every append to disk, so the figures depend on the disk's
@@ -26,6 +29,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+#[path = "support/floor.rs"]
+mod floor;
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use writ::runtime::config;
@@ -730,6 +736,7 @@ fn write_steps(c: &mut Criterion) {
     if let Some(run) = &last {
         report_writes("the last criterion run", &bed, WRITES, run);
     }
+    against_the_floor(&bed, &runtime);
 
     // The full 10,000 only under `cargo bench`: `cargo test --all-targets` runs each bench
     // once as a test, and needs no 10 s run to see that it works.
@@ -743,6 +750,44 @@ fn write_steps(c: &mut Criterion) {
     );
     let run = write_run(&bed, &runtime, WRITES_ONE_SHOT);
     report_writes("one shot", &bed, WRITES_ONE_SHOT, &run);
+}
+
+/// writ's 1,000 writes against the floor's, each the median of 5 runs on fresh files: with
+/// writ's default concurrency (its independent writes overlap one another's syncs) and with
+/// `concurrency: 1` (one step at a time, as the floor runs).
+fn against_the_floor(bed: &Bed, runtime: &tokio::runtime::Runtime) {
+    let system = bed.dir.join("floor.sqlite");
+    let store = bed.dir.join("floor-store.sqlite");
+    if !std::env::args().any(|arg| arg == "--bench") {
+        database(&system, 10);
+        floor::floor_writes(&system, &store, 10);
+        return;
+    }
+    let serial = Bed::new(
+        "writes-serial",
+        writes(WRITES),
+        config_text("  db: { sqlite: db.sqlite }\n", 1),
+    );
+    let one = tokio_runtime(1);
+    let (mut default, mut alone, mut floors) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..5 {
+        default.push(write_run(bed, runtime, WRITES).writes.as_secs_f64());
+        alone.push(write_run(&serial, &one, WRITES).writes.as_secs_f64());
+        database(&system, WRITES);
+        floors.push(floor::floor_writes(&system, &store, WRITES).as_secs_f64());
+    }
+    let floor_s = median(&mut floors);
+    for (label, times) in [
+        ("default concurrency", &mut default),
+        ("concurrency 1", &mut alone),
+    ] {
+        let writ_s = median(times);
+        eprintln!(
+            "floor: {WRITES} sqlite writes, {label}: writ {writ_s:.3} s, floor {floor_s:.3} s; \
+             writ/floor = {:.2} (rate over rate; at least 0.70 wanted)",
+            floor_s / writ_s
+        );
+    }
 }
 
 criterion_group!(benches, overhead, parallel, write_steps);

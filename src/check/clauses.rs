@@ -30,6 +30,7 @@ fn allowed(kind: StepKind, clause: &ClauseKind) -> bool {
                 | C::Auto(_)
                 | C::Capture(_)
                 | C::Verify(_)
+                | C::AllowNoRows
         ),
         StepKind::Rollback => matches!(clause, C::Run(_) | C::Verify(_) | C::RepairBy(_)),
     }
@@ -41,9 +42,34 @@ fn allowed_list(kind: StepKind) -> &'static str {
         StepKind::Recommend => "`after`, `reads`, `run`, `yields`",
         StepKind::Confirm => "`after`, `by`, `shows`, `expires`",
         StepKind::Execute => {
-            "`after`, `reads`, `writes`, `run`, `yields`, `risk`, `approver`, `auto`, `capture`, `verify`"
+            "`after`, `reads`, `writes`, `run`, `yields`, `risk`, `approver`, `auto`, `capture`, `verify`, `allow no rows`"
         }
         StepKind::Rollback => "`run`, `verify`, `repair by`",
+    }
+}
+
+/// `allow no rows` speaks of rows a statement changed: only an execute that runs `sql` has
+/// them (a program's or a server's answer has no row count writ could judge).
+fn no_rows_needs_sql(
+    info: &StepInfo<'_>,
+    span: crate::syntax::ast::Span,
+    out: &mut Vec<Diagnostic>,
+) {
+    match info.clauses.run {
+        Some((Action::Sql(_), _)) | None => {}
+        Some((action, run)) => out.push(
+            Diagnostic::new(
+                Code::E0104,
+                format!(
+                    "`allow no rows` on execute step `{}`, whose action is not `sql`",
+                    info.name()
+                ),
+                span,
+                "only a `sql` write changes rows",
+            )
+            .label(run, format!("this action is `{}`", action.connector()))
+            .help("remove `allow no rows`: an `exec` or `http` write has no row count to judge"),
+        ),
     }
 }
 
@@ -70,6 +96,9 @@ fn placement(info: &StepInfo<'_>, out: &mut Vec<Diagnostic>) {
                     .label(info.step.kind.span, "this is a recommend step")
                     .help("use `reads` to read the system, and move the write to an `execute` step behind a `confirm`"),
                 );
+            }
+            if matches!(clause.kind, ClauseKind::AllowNoRows) {
+                no_rows_needs_sql(info, clause.span, out);
             }
             continue;
         }

@@ -109,6 +109,7 @@ pub(crate) struct Clauses<'w> {
     pub capture: Option<(&'w SqlText, Span)>,
     pub verify: Option<(&'w Action, Span)>,
     pub repair: Option<(&'w Ident, Span)>,
+    pub allow_no_rows: Option<((), Span)>,
 }
 
 impl<'w> Clauses<'w> {
@@ -140,6 +141,7 @@ impl<'w> Clauses<'w> {
             ClauseKind::Capture(sql) => put(&mut self.capture, sql, span),
             ClauseKind::Verify(action) => put(&mut self.verify, action, span),
             ClauseKind::RepairBy(role) => put(&mut self.repair, role, span),
+            ClauseKind::AllowNoRows => put(&mut self.allow_no_rows, (), span),
         }
     }
 

@@ -145,7 +145,10 @@ impl<'w> Resolver<'_, 'w> {
                     self.reference(id, reference, feeds);
                 }
             }
-            ClauseKind::Yields(_) | ClauseKind::Risk(_) | ClauseKind::Auto(_) => {}
+            ClauseKind::Yields(_)
+            | ClauseKind::Risk(_)
+            | ClauseKind::Auto(_)
+            | ClauseKind::AllowNoRows => {}
         }
     }
 

@@ -7,6 +7,7 @@
 use std::ops::Range;
 
 use crate::syntax::sql::{SqlToken, lex, tokens};
+use crate::syntax::sql_reads::{function_acts, pragma_reads};
 
 /// Statement keywords that write (or change the connection). They count only where a statement
 /// starts: SQLite lets most of them name a column too (`release`, `begin`, `replace`).
@@ -91,6 +92,8 @@ struct Judge<'s> {
     body_start: bool,
     /// In the `WITH` list: the last outer token closed a CTE's body.
     after_body: bool,
+    /// At the start: how much of `EXPLAIN QUERY PLAN` has been read (1, 2, 3 words).
+    explain: u8,
 }
 
 /// Judges `sql` as a single read-only `SELECT` (a `WITH ... SELECT` counts), in one pass over
@@ -98,8 +101,17 @@ struct Judge<'s> {
 /// `replace` name a column): the statement starts with `SELECT` or `WITH`; after a `WITH` list
 /// the main statement is a `SELECT`, and no common table expression's body starts with a write;
 /// `INSERT`, `UPDATE`, `DELETE` and `RETURNING` stand nowhere outside parentheses; and
-/// `load_extension(...)` is called nowhere.
+/// no function with a side effect (`load_extension`) is called, nor any `pragma_*` function
+/// that does not only read (`pragma_optimize`), bare or quoted.
+///
+/// What SQLite calls reads besides: `VALUES` (alone, or as the main statement after a `WITH`
+/// list), `EXPLAIN [QUERY PLAN]` of a statement that is itself a read, and a `PRAGMA` that
+/// only reads (`PRAGMA [schema.]name` or `name(argument)` of a pragma in
+/// [`crate::syntax::sql_reads`], never `= value`).
 pub(crate) fn read_only(sql: &str) -> Result<(), NotReadOnly> {
+    if let Some(pragma) = pragma_statement(sql) {
+        return pragma;
+    }
     let mut judge = Judge {
         sql,
         place: Place::Start,
@@ -109,6 +121,7 @@ pub(crate) fn read_only(sql: &str) -> Result<(), NotReadOnly> {
         in_body: false,
         body_start: false,
         after_body: false,
+        explain: 0,
     };
     let mut tokens = tokens(sql).peekable();
     while let Some(token) = tokens.next() {
@@ -150,6 +163,19 @@ impl Judge<'_> {
                 }
             }
             SqlToken::Word(range) => self.word(range, called)?,
+            SqlToken::Quoted(range) => {
+                self.acts(range.clone(), called)?;
+                if self.place == Place::Start {
+                    return Err(NotReadOnly {
+                        reason: "it does not start with `SELECT`".to_owned(),
+                        at: Some(range),
+                    });
+                }
+                if self.depth == 0 {
+                    self.after_body = false;
+                    self.body_next = false;
+                }
+            }
             _ if self.depth == 0 => {
                 // A `,` after a body starts the next CTE.
                 self.after_body = false;
@@ -177,17 +203,18 @@ impl Judge<'_> {
                 at: Some(range.clone()),
             })
         };
-        if called && is("load_extension") {
-            return refuse("`load_extension` changes the connection".to_owned());
-        }
+        self.acts(range.clone(), called)?;
         let body_start = std::mem::take(&mut self.body_start);
         match self.place {
-            Place::Start if is("SELECT") => self.place = Place::Select,
+            Place::Start if is("SELECT") || is("VALUES") => self.place = Place::Select,
+            Place::Start if self.explain == 0 && is("EXPLAIN") => self.explain = 1,
+            Place::Start if self.explain == 1 && is("QUERY") => self.explain = 2,
+            Place::Start if self.explain == 2 && is("PLAN") => self.explain = 3,
             Place::Start if is("WITH") => self.place = Place::CteList,
             Place::Start => return refuse(format!("it starts with `{}`, not `SELECT`", upper())),
             // The main statement's keyword, after the last CTE's body.
             Place::CteList if self.depth == 0 && self.after_body => {
-                if is("SELECT") {
+                if is("SELECT") || is("VALUES") {
                     self.place = Place::Select;
                 } else if is_write() {
                     return refuse(format!("`{}` makes it a write", upper()));
@@ -212,6 +239,89 @@ impl Judge<'_> {
         }
         Ok(())
     }
+}
+
+impl Judge<'_> {
+    /// Refuses a call of a function with a side effect, or a `pragma_*` function (or table)
+    /// that does not only read, named by the word or quoted identifier at `range`.
+    fn acts(&self, range: Range<usize>, called: bool) -> Result<(), NotReadOnly> {
+        let name = self.sql.get(range.clone()).unwrap_or("");
+        let reason = if called && function_acts(name) {
+            format!("`{name}` acts on the connection")
+        } else {
+            match strip_prefix_ignore_case(name, "pragma_") {
+                Some(pragma) if !pragma_reads(pragma, called) => {
+                    format!("`{name}` runs `PRAGMA {pragma}`, which does not only read")
+                }
+                _ => return Ok(()),
+            }
+        };
+        Err(NotReadOnly {
+            reason,
+            at: Some(range),
+        })
+    }
+}
+
+fn strip_prefix_ignore_case<'s>(text: &'s str, prefix: &str) -> Option<&'s str> {
+    let head = text.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| text.get(prefix.len()..))
+        .flatten()
+}
+
+/// A statement that starts with `PRAGMA`, judged: `PRAGMA [schema.]name [(argument)] [;]`,
+/// of a pragma that only reads. `None` when it does not start with `PRAGMA`.
+fn pragma_statement(sql: &str) -> Option<Result<(), NotReadOnly>> {
+    let mut tokens = tokens(sql).peekable();
+    let word = |token: &SqlToken| match token {
+        SqlToken::Word(range) | SqlToken::Quoted(range) => {
+            sql.get(range.clone()).map(|w| (w, range.clone()))
+        }
+        _ => None,
+    };
+    let (first, _) = tokens.peek().and_then(word)?;
+    if !first.eq_ignore_ascii_case("PRAGMA") {
+        return None;
+    }
+    tokens.next();
+    let refuse = |reason: String, at: Option<Range<usize>>| Some(Err(NotReadOnly { reason, at }));
+    let Some((mut name, mut at)) = tokens.next().as_ref().and_then(word) else {
+        return refuse("`PRAGMA` names no pragma".to_owned(), None);
+    };
+    if matches!(tokens.peek(), Some(SqlToken::Punct(b'.'))) {
+        tokens.next();
+        match tokens.next().as_ref().and_then(word) {
+            Some((pragma, range)) => (name, at) = (pragma, range),
+            None => return refuse("`PRAGMA` names no pragma".to_owned(), None),
+        }
+    }
+    let rest: Vec<SqlToken> = tokens.collect();
+    let with_argument = matches!(rest.first(), Some(SqlToken::OpenParen));
+    let plain = match rest.as_slice() {
+        [] | [SqlToken::Semicolon(_)] => true,
+        [SqlToken::OpenParen, middle @ .., SqlToken::CloseParen]
+        | [
+            SqlToken::OpenParen,
+            middle @ ..,
+            SqlToken::CloseParen,
+            SqlToken::Semicolon(_),
+        ] => {
+            // One name (a string argument is no token at all).
+            middle.len() <= 1
+        }
+        _ => false,
+    };
+    if !plain {
+        return refuse(
+            format!("`PRAGMA {name}` sets a value or holds more than one statement"),
+            Some(at),
+        );
+    }
+    if !pragma_reads(name, with_argument) {
+        return refuse(format!("`PRAGMA {name}` does not only read"), Some(at));
+    }
+    Some(Ok(()))
 }
 
 /// The column names a `SELECT` returns, when its column list is plain enough to know them
@@ -339,12 +449,12 @@ mod tests {
             Some("`INSERT` makes it a write")
         );
         assert_eq!(
-            reason("WITH x AS (SELECT 1) VALUES (1)").as_deref(),
-            Some("after its `WITH` list it runs `VALUES`, not `SELECT`")
+            reason("WITH x AS (SELECT 1) TABLE x").as_deref(),
+            Some("after its `WITH` list it runs `TABLE`, not `SELECT`")
         );
         assert_eq!(
             reason("SELECT load_extension('evil.so')").as_deref(),
-            Some("`load_extension` changes the connection")
+            Some("`load_extension` acts on the connection")
         );
         assert_eq!(
             reason("SELECT a FROM t RETURNING a").as_deref(),
@@ -358,6 +468,51 @@ mod tests {
         let sql = "WITH x AS (SELECT 1) UPDATE t SET a = 1";
         let at = read_only(sql).err().and_then(|e| e.at);
         assert_eq!(at.and_then(|r| sql.get(r)), Some("UPDATE"));
+    }
+
+    #[test]
+    fn what_sqlite_calls_reads_is_read_only() {
+        for sql in [
+            "PRAGMA user_version",
+            "pragma main.table_info(tickets);",
+            "PRAGMA table_info('tickets')",
+            "PRAGMA \"index_list\"([tickets])",
+            "EXPLAIN SELECT * FROM t",
+            "EXPLAIN QUERY PLAN SELECT * FROM t WHERE a = :a",
+            "VALUES (1, 'a'), (2, 'b')",
+            "WITH x AS (SELECT 1) VALUES (1)",
+            "SELECT name FROM pragma_table_info('t')",
+            "SELECT * FROM pragma_user_version",
+            "SELECT \"a\", [b], `c` FROM \"t\"",
+        ] {
+            assert_eq!(read_only(sql), Ok(()), "{sql}");
+        }
+    }
+
+    #[test]
+    fn side_effects_are_refused_however_quoted() {
+        let reason = |sql: &str| read_only(sql).err().map(|e| e.reason);
+        for sql in [
+            "SELECT \"load_extension\"('evil.so')",
+            "SELECT `LOAD_EXTENSION`('evil.so')",
+            "SELECT [load_extension]('evil.so')",
+            "SELECT * FROM pragma_optimize(0x10002)",
+            "SELECT * FROM \"pragma_optimize\"",
+            "SELECT * FROM [PRAGMA_WAL_CHECKPOINT]",
+            "PRAGMA optimize",
+            "PRAGMA user_version = 3",
+            "PRAGMA user_version(3)",
+            "PRAGMA journal_mode = WAL",
+            "PRAGMA table_info(t); DELETE FROM t",
+            "EXPLAIN UPDATE t SET a = 1",
+            "EXPLAIN QUERY PLAN INSERT INTO t VALUES (1)",
+            "\"SELECT\" 1",
+        ] {
+            assert!(reason(sql).is_some(), "{sql}");
+        }
+        let sql = "SELECT x FROM \"pragma_optimize\"(1)";
+        let at = read_only(sql).err().and_then(|e| e.at);
+        assert_eq!(at.and_then(|r| sql.get(r)), Some("pragma_optimize"));
     }
 
     #[test]

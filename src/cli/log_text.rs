@@ -91,8 +91,9 @@ fn summary(event: &Event) -> String {
                 allows(&d.gates)
             )
         }),
-        EventKind::BeforeImage => read::<BeforeImage>(event).map(|d| match d.before {
-            Some(row) => format!("{} before: {}", d.system, values(row.iter())),
+        EventKind::BeforeImage => read::<BeforeImage>(event).map(|d| match d.before.as_deref() {
+            Some([row]) => format!("{} before: {}", d.system, values(row.iter())),
+            Some(rows) => format!("{} before: {} rows", d.system, rows.len()),
             None => format!("{}: about to call", d.system),
         }),
         EventKind::WriteRefused => read::<WriteRefused>(event).map(|d| {

@@ -151,6 +151,7 @@ impl<'a> Context<'a> {
             auto: None,
             capture: None,
             verify: None,
+            allow_no_rows: false,
         };
         for clause in &step.clauses {
             fill(&mut plan, &clause.kind);
@@ -295,6 +296,7 @@ fn fill(plan: &mut PlanStep, clause: &ClauseKind) {
         ClauseKind::Auto(gate) => plan.auto = Some(auto_of(gate)),
         ClauseKind::Capture(sql) => plan.capture = Some(sql_of(sql)),
         ClauseKind::Verify(action) => plan.verify = Some(action_of(action)),
+        ClauseKind::AllowNoRows => plan.allow_no_rows = true,
     }
 }
 

@@ -124,6 +124,10 @@ pub struct PlanStep {
     pub capture: Option<PlanAction>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verify: Option<PlanAction>,
+    /// Execute: its `sql` may change no row (`allow no rows`); left out when false, so a plan
+    /// without it keeps its fingerprint.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub allow_no_rows: bool,
 }
 
 #[derive(Clone, Debug, Serialize)]

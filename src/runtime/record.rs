@@ -183,12 +183,32 @@ pub struct Review {
 pub struct BeforeImage {
     pub system: Name,
     pub hash: String,
-    /// The captured row before the write (`None` without `capture`).
-    #[serde(default)]
-    pub before: Option<Row>,
-    /// The same capture after the write, before commit (sqlite with `capture` only).
-    #[serde(default)]
-    pub after: Option<Row>,
+    /// The captured rows before the write (`None` without `capture`; empty before an INSERT).
+    #[serde(default, deserialize_with = "rows_or_row")]
+    pub before: Option<Vec<Row>>,
+    /// The same capture after the write, before commit (sqlite with `capture` only; empty
+    /// after a DELETE).
+    #[serde(default, deserialize_with = "rows_or_row")]
+    pub after: Option<Vec<Row>>,
+}
+
+/// An image as recorded: a list of rows, or (in records made when a capture read exactly one
+/// row) that row alone.
+fn rows_or_row<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<Row>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Image {
+        Rows(Vec<Row>),
+        Row(Row),
+    }
+    Ok(
+        Option::<Image>::deserialize(deserializer)?.map(|image| match image {
+            Image::Rows(rows) => rows,
+            Image::Row(row) => vec![row],
+        }),
+    )
 }
 
 /// `written` and `drafted`: the write-back (or, killed, what it would have been).

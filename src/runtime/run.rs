@@ -115,6 +115,8 @@ pub struct StepState {
     pub beyond: Option<u64>,
     /// For a drafted write: the kill-switch event that stopped it.
     pub killed_by: Option<u64>,
+    /// Rows its write's statement changed (`written`'s `changes`; sqlite only).
+    pub changes: Option<u64>,
     /// A quorum confirm's people who have confirmed so far, and their events.
     pub signers: Vec<String>,
     pub signer_events: Vec<u64>,
@@ -339,6 +341,7 @@ impl RunState {
                 state.written_seq = written.then_some(event.seq);
                 state.beyond = data.beyond;
                 state.killed_by = data.killed_by.filter(|_| !written);
+                state.changes = data.changes;
             }
             EventKind::Verified => {
                 let state = self.step_mut(named()?);

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::plan::{Name, PlanField};
 
-/// One value. `Null` only comes from SQL (a NULL column in a before-image).
+/// One value. `Null` and `Blob` only come from SQL (a column in a before-image).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Value {
@@ -18,6 +18,46 @@ pub enum Value {
     Int(i64),
     Number(f64),
     Text(String),
+    /// Last: untagged, only an object `{"base64": ...}` reads as one.
+    Blob(Blob),
+}
+
+/// The bytes of a BLOB column. Recorded as `{"base64": "..."}` (standard alphabet, padded),
+/// so a before-image keeps them exactly, and bound back as a BLOB, never as text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Blob(pub Vec<u8>);
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BlobRecord {
+    base64: String,
+}
+
+impl Blob {
+    fn encoded(&self) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(&self.0)
+    }
+}
+
+impl Serialize for Blob {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        BlobRecord {
+            base64: self.encoded(),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Blob {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Blob, D::Error> {
+        use base64::Engine;
+        let record = BlobRecord::deserialize(deserializer)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(record.base64.as_bytes())
+            .map(Blob)
+            .map_err(|e| serde::de::Error::custom(format!("a BLOB's base64 is invalid: {e}")))
+    }
 }
 
 impl Value {
@@ -30,6 +70,7 @@ impl Value {
             Value::Number(n) => serde_json::Number::from_f64(*n)
                 .map_or(serde_json::Value::Null, serde_json::Value::Number),
             Value::Text(t) => serde_json::Value::String(t.clone()),
+            Value::Blob(blob) => serde_json::json!({ "base64": blob.encoded() }),
         }
     }
 
@@ -41,6 +82,7 @@ impl Value {
             Value::Int(_) => "int",
             Value::Number(_) => "number",
             Value::Text(_) => "text",
+            Value::Blob(_) => "blob",
         }
     }
 

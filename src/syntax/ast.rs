@@ -207,6 +207,8 @@ pub enum ClauseKind {
     Capture(SqlText),
     Verify(Action),
     RepairBy(Ident),
+    /// `allow no rows`: the execute's `sql` may change no row.
+    AllowNoRows,
 }
 
 impl ClauseKind {
@@ -227,6 +229,7 @@ impl ClauseKind {
             ClauseKind::Capture(_) => "capture",
             ClauseKind::Verify(_) => "verify",
             ClauseKind::RepairBy(_) => "repair by",
+            ClauseKind::AllowNoRows => "allow no rows",
         }
     }
 }

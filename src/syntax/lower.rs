@@ -233,6 +233,7 @@ impl Lowering {
                 take(&mut inner, Rule::kw_by)?;
                 ClauseKind::RepairBy(ident(take(&mut inner, Rule::ident)?))
             }
+            Rule::allow_no_rows => ClauseKind::AllowNoRows,
             _ => return None,
         };
         Some(Clause { kind, span })

@@ -8,6 +8,7 @@ mod lower;
 mod parallel;
 mod parse;
 pub mod sql;
+pub mod sql_reads;
 mod strings;
 pub mod template;
 

@@ -291,7 +291,7 @@ const GROUPS: &[(&str, &[&str])] = &[
         ],
     ),
     (
-        "a clause (`after`, `reads`, `writes`, `run`, `yields`, `by`, `shows`, `expires`, `risk`, `approver`, `auto`, `capture`, `verify`, `repair by`)",
+        "a clause (`after`, `reads`, `writes`, `run`, `yields`, `by`, `shows`, `expires`, `risk`, `approver`, `auto`, `capture`, `verify`, `repair by`, `allow no rows`)",
         &[
             "`after`",
             "`reads`",
@@ -307,6 +307,7 @@ const GROUPS: &[(&str, &[&str])] = &[
             "`capture`",
             "`verify`",
             "`repair`",
+            "`allow`",
         ],
     ),
     (
@@ -404,6 +405,9 @@ fn keyword_word(rule: Rule) -> Option<&'static str> {
         Rule::kw_capture => "`capture`",
         Rule::kw_verify => "`verify`",
         Rule::kw_repair => "`repair`",
+        Rule::kw_allow => "`allow`",
+        Rule::kw_no => "`no`",
+        Rule::kw_rows => "`rows`",
         Rule::kw_sql => "`sql`",
         Rule::kw_exec => "`exec`",
         Rule::kw_http => "`http`",
@@ -438,6 +442,7 @@ const KEYWORDS: &[&str] = &[
     "capture",
     "verify",
     "repair",
+    "allow",
 ];
 
 fn join_or(words: &[String]) -> String {

@@ -21,6 +21,9 @@ pub enum SqlToken {
     },
     /// `?`, `?1`, `@x`, `$x`: SQLite's own parameters, which writ does not allow.
     ForeignParameter(Range<usize>),
+    /// A quoted identifier (`"x"`, `` `x` ``, `[x]`): the range of the text inside the quotes.
+    /// SQLite calls a function or names a table through one as through a bare word.
+    Quoted(Range<usize>),
     /// `;`
     Semicolon(Range<usize>),
     OpenParen,
@@ -57,8 +60,9 @@ impl Iterator for Lexer<'_> {
         while let Some(&b) = bytes.get(self.at) {
             let i = self.at;
             let (token, end) = match b {
-                b'\'' | b'"' | b'`' => (None, skip_quoted(bytes, i, b)),
-                b'[' => (None, skip_quoted(bytes, i, b']')),
+                b'\'' => (None, skip_quoted(bytes, i, b)),
+                b'"' | b'`' => quoted(bytes, i, b),
+                b'[' => quoted(bytes, i, b']'),
                 b'-' if bytes.get(i + 1) == Some(&b'-') => (None, skip_line(bytes, i)),
                 b'/' if bytes.get(i + 1) == Some(&b'*') => (None, skip_block_comment(bytes, i)),
                 b':' if bytes.get(i + 1).is_some_and(|&c| is_word_start(c)) => reference(bytes, i),
@@ -90,6 +94,18 @@ impl Iterator for Lexer<'_> {
         }
         None
     }
+}
+
+/// A quoted identifier opened at `start` and closed by `close`.
+fn quoted(bytes: &[u8], start: usize, close: u8) -> (Option<SqlToken>, usize) {
+    let end = skip_quoted(bytes, start, close);
+    // The closing quote is not part of the name; an unclosed one runs to the end.
+    let inner_end = if bytes.get(end.wrapping_sub(1)) == Some(&close) && end > start + 1 {
+        end - 1
+    } else {
+        end
+    };
+    (Some(SqlToken::Quoted(start + 1..inner_end)), end)
 }
 
 /// `:name`, `:step.field` (or the invalid `:a.b.c`) starting at the colon at `start`.

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use writ::runtime::connector::sqlite::Images;
 use writ::runtime::connector::{ConnectorError, exec, sqlite};
-use writ::runtime::value::Value;
+use writ::runtime::value::{Blob, Value};
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -72,8 +72,8 @@ fn read_binds_parameters_and_maps_types() {
     assert!(rows.is_empty());
     assert_eq!(priorities(&db).len(), 3, "the table is still there");
 
-    let blob = sqlite::read(&db, "SELECT x'00ff' AS b", &[], SECOND);
-    assert!(matches!(blob, Err(ConnectorError::Column { column, .. }) if column == "b"));
+    let blob = sqlite::read(&db, "SELECT x'00ff' AS b", &[], SECOND).unwrap();
+    assert_eq!(blob[0]["b"], Value::Blob(Blob(vec![0, 255])));
 }
 
 #[test]
@@ -81,7 +81,7 @@ fn read_only_connection_refuses_writes() {
     let db = tickets("read_only");
     let result = sqlite::read(&db, "UPDATE tickets SET priority = 'urgent'", &[], SECOND);
     assert!(
-        matches!(result, Err(ConnectorError::Sqlite { .. })),
+        matches!(&result, Err(ConnectorError::NotARead { what }) if what == "write to `tickets`"),
         "{result:?}"
     );
     assert_eq!(priorities(&db), ["low", "low", "high"]);
@@ -104,13 +104,14 @@ fn write_captures_the_before_image_in_the_same_transaction() {
         |images: Images<'_>| {
             // The hook sees both images before the write commits.
             assert_eq!(
-                images.before.and_then(|row| row.get("priority")),
+                images.before.and_then(|rows| rows.first()?.get("priority")),
                 Some(&text("low"))
             );
             assert_eq!(
-                images.after.and_then(|row| row.get("priority")),
+                images.after.and_then(|rows| rows.first()?.get("priority")),
                 Some(&text("urgent"))
             );
+            assert_eq!(images.changes, Some(1));
             // Another connection cannot see the write yet: it is not committed.
             assert_eq!(priorities(&db), ["low", "low", "high"]);
             Ok::<(), ConnectorError>(())
@@ -119,9 +120,12 @@ fn write_captures_the_before_image_in_the_same_transaction() {
     .unwrap();
     assert_eq!(written.changes, 1);
     let before = written.before.unwrap();
-    assert_eq!(before.get("priority"), Some(&text("low")));
+    assert_eq!(before.len(), 1);
+    assert_eq!(before[0].get("priority"), Some(&text("low")));
     assert_eq!(
-        written.after.and_then(|row| row.get("priority").cloned()),
+        written
+            .after
+            .and_then(|rows| rows.first()?.get("priority").cloned()),
         Some(text("urgent"))
     );
     assert_eq!(priorities(&db), ["urgent", "low", "high"]);
@@ -178,33 +182,40 @@ fn a_failing_before_write_hook_writes_nothing() {
 }
 
 #[test]
-fn write_without_exactly_one_captured_row_writes_nothing() {
+fn write_with_a_capture_over_the_limit_writes_nothing() {
     let db = tickets("capture_rows");
     let update = ("UPDATE tickets SET priority = 'urgent'", &[][..]);
-    let none = sqlite::write(
+    // Two rows are a multi-row capture: recorded, both of them.
+    let two = sqlite::write(
         &db,
         Some((
-            "SELECT priority FROM tickets WHERE id = ?1",
-            &[Value::Int(99)],
+            "SELECT id, priority FROM tickets WHERE priority = 'low' ORDER BY id",
+            &[],
+        )),
+        (
+            "UPDATE tickets SET priority = 'low' WHERE priority = 'low'",
+            &[],
+        ),
+        SECOND,
+        nothing,
+    )
+    .unwrap();
+    assert_eq!(two.before.map(|rows| rows.len()), Some(2));
+    assert_eq!(two.changes, 2);
+    let limit = sqlite::MAX_CAPTURE_ROWS;
+    let over = sqlite::write(
+        &db,
+        Some((
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n LIMIT ?1) SELECT i FROM n",
+            &[Value::Int(limit as i64 + 1)],
         )),
         update,
         SECOND,
         nothing,
     );
     assert!(
-        matches!(none, Err(ConnectorError::CaptureRows { found: 0 })),
-        "{none:?}"
-    );
-    let two = sqlite::write(
-        &db,
-        Some(("SELECT priority FROM tickets WHERE priority = 'low'", &[])),
-        update,
-        SECOND,
-        nothing,
-    );
-    assert!(
-        matches!(two, Err(ConnectorError::CaptureRows { found: 2 })),
-        "{two:?}"
+        matches!(over, Err(ConnectorError::CaptureRows { limit: l }) if l == limit),
+        "{over:?}"
     );
     assert_eq!(priorities(&db), ["low", "low", "high"]);
     // The transaction was released: a later write goes through at once.
@@ -465,4 +476,39 @@ fn an_infinite_real_is_refused_not_read_as_null() {
         matches!(result, Err(ConnectorError::Column { .. })),
         "{result:?}"
     );
+}
+
+/// A run's connections to a system are kept between calls: state that lives only in one
+/// connection (a `temp` table) made by one write is seen by the next; and a call that fails
+/// drops its connection, so the next starts on a fresh one.
+#[test]
+fn a_runs_sqlite_connections_are_kept_between_calls() {
+    use writ::runtime::connector::session::Connections;
+    let db = tickets("kept");
+    let kept = Connections::default();
+    let write =
+        |sql: &str| sqlite::write_kept(&kept, &db, None, None, &[(sql, &[][..])], SECOND, nothing);
+    write("CREATE TEMP TABLE seen (n INTEGER)").unwrap();
+    write("INSERT INTO temp.seen VALUES (1)").unwrap();
+    write("INSERT INTO temp.seen VALUES (2)").expect("the same connection: `seen` is there");
+    // A failed call (a constraint) drops the connection: its temp table goes with it.
+    let broken = write("INSERT INTO tickets (id, priority) VALUES (1, 'low')");
+    assert!(broken.is_err(), "{broken:?}");
+    let fresh = write("INSERT INTO temp.seen VALUES (3)");
+    assert!(
+        matches!(&fresh, Err(ConnectorError::Sqlite { message }) if message.contains("seen")),
+        "{fresh:?}"
+    );
+    // Reads keep theirs too, and still stop at their time limit.
+    let endless =
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n";
+    for _ in 0..2 {
+        let rows = sqlite::read_kept(&kept, &db, "SELECT count(*) AS n FROM tickets", &[], SECOND);
+        assert_eq!(rows.unwrap()[0]["n"], Value::Int(3));
+        let slow = sqlite::read_kept(&kept, &db, endless, &[], Duration::from_millis(200));
+        assert!(
+            matches!(&slow, Err(ConnectorError::Sqlite { message }) if message.contains("did not finish")),
+            "{slow:?}"
+        );
+    }
 }

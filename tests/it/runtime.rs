@@ -485,7 +485,7 @@ fn approve_records_only_the_decision_and_resume_writes() {
         "the write is the one the decision allowed"
     );
     let before = of_kind(&log, "before_image")[0];
-    assert_eq!(before["data"]["before"]["priority"], "normal");
+    assert_eq!(before["data"]["before"][0]["priority"], "normal");
     assert_eq!(of_kind(&log, "run_finished")[0]["data"]["status"], "done");
 
     // Chained seqs, each linked to the one before.

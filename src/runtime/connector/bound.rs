@@ -7,10 +7,10 @@
 //! `before_image` event durable (docs/runtime.md, "The order of side effects").
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::time::Duration;
 
 use super::marker::Mark;
+use super::session::Connections;
 use super::sqlite::{self, Images};
 use super::{ConnectorError, Row, exec, http};
 use crate::runtime::render::{BoundProgram, Rendered};
@@ -96,6 +96,7 @@ pub trait Connector {
         record(Images {
             before: None,
             after: None,
+            changes: None,
         })?;
         let output = self.call_write(action)?.output;
         Ok(Applied {
@@ -106,6 +107,25 @@ pub trait Connector {
             beyond: None,
             output: Some(output),
         })
+    }
+
+    /// Several writes in order as one (a rollback run once per captured row): sqlite runs
+    /// them in one transaction, with the capture read before the first and after the last.
+    /// Other systems take exactly one.
+    fn write_all(
+        &self,
+        actions: &[Rendered],
+        capture: Option<&Rendered>,
+        mark: Option<Mark<'_>>,
+        record: &mut Record<'_>,
+    ) -> Result<Applied, WriteFailure> {
+        match actions {
+            [action] => self.write(action, capture, mark, record),
+            _ => Err(WriteFailure::Failed(format!(
+                "{} writes cannot run as one; only a sql system reverses several captured rows",
+                actions.len()
+            ))),
+        }
     }
 
     /// The call a default [`Connector::write`] makes once its intent is recorded: by default the
@@ -145,10 +165,11 @@ fn failed(error: ConnectorError) -> String {
     error.to_string()
 }
 
-/// A SQLite database; writes take `turn` (this process's writes to it, one at a time).
+/// A SQLite database, through the run's connections to it (`None`: a connection per call).
+/// Writes through `connections` take its turn (this process's writes to it, one at a time).
 pub struct SqliteSystem<'a> {
     pub path: &'a Path,
-    pub turn: Option<&'a Mutex<()>>,
+    pub connections: Option<&'a Connections>,
     pub timeout: Duration,
 }
 
@@ -157,7 +178,11 @@ impl Connector for SqliteSystem<'_> {
         let Rendered::Sqlite { sql, params } = action else {
             return Err(misfit());
         };
-        let rows = sqlite::read(self.path, sql, params, self.timeout).map_err(failed)?;
+        let rows = match self.connections {
+            Some(kept) => sqlite::read_kept(kept, self.path, sql, params, self.timeout),
+            None => sqlite::read(self.path, sql, params, self.timeout),
+        }
+        .map_err(failed)?;
         Ok(Answer {
             output: rows_json(&rows),
             whole: true,
@@ -173,26 +198,48 @@ impl Connector for SqliteSystem<'_> {
         mark: Option<Mark<'_>>,
         record: &mut Record<'_>,
     ) -> Result<Applied, WriteFailure> {
-        let Rendered::Sqlite { sql, params } = action else {
-            return Err(misfit().into());
-        };
+        self.write_all(std::slice::from_ref(action), capture, mark, record)
+    }
+
+    fn write_all(
+        &self,
+        actions: &[Rendered],
+        capture: Option<&Rendered>,
+        mark: Option<Mark<'_>>,
+        record: &mut Record<'_>,
+    ) -> Result<Applied, WriteFailure> {
+        let writes = actions
+            .iter()
+            .map(|action| match action {
+                Rendered::Sqlite { sql, params } => Ok((sql.as_str(), params.as_slice())),
+                _ => Err(misfit()),
+            })
+            .collect::<Result<Vec<_>, String>>()?;
         let capture = match capture {
             Some(Rendered::Sqlite { sql, params }) => Some((sql.as_str(), params.as_slice())),
             Some(_) => return Err(WriteFailure::Failed("the capture is not sql".to_owned())),
             None => None,
         };
-        let written = sqlite::write_marked(
-            self.path,
-            self.turn,
-            mark,
-            capture,
-            (sql, params),
-            self.timeout,
-            |images| record(images).map_err(|message| ConnectorError::Sqlite { message }),
-        )
+        let hook = |images: Images<'_>| {
+            record(images).map_err(|message| ConnectorError::Sqlite { message })
+        };
+        let written = match self.connections {
+            Some(kept) => {
+                sqlite::write_kept(kept, self.path, mark, capture, &writes, self.timeout, hook)
+            }
+            None => sqlite::write_all(self.path, None, mark, capture, &writes, self.timeout, hook),
+        }
         .map_err(failed)?;
         let named = written.changes as u64;
-        let captured = u64::from(written.before.is_some());
+        // Each captured row is one the statement names: an UPDATE's rows before and after,
+        // a DELETE's before, an INSERT's after.
+        let captured = written
+            .before
+            .iter()
+            .chain(&written.after)
+            .map(Vec::len)
+            .max()
+            .map_or(0, |n| n as u64);
         let beyond = written.indirect
             + if captured > 0 {
                 named.saturating_sub(captured)
@@ -370,6 +417,7 @@ impl Connector for HttpSystem<'_> {
         record(Images {
             before: None,
             after: None,
+            changes: None,
         })?;
         let key = mark.map(|m| http::idempotency_key(m.run, m.step, m.hash));
         let out = client

@@ -45,12 +45,11 @@ pub enum Marked {
 
 /// Inserts the marker row, in `transaction` (the write's, before its `COMMIT`).
 pub fn insert(transaction: &Transaction<'_>, mark: Mark<'_>) -> Result<(), ConnectorError> {
-    transaction.execute(CREATE, [])?;
+    // Cached: on a run's kept connection both are prepared once, not once per write.
+    transaction.prepare_cached(CREATE)?.execute([])?;
     transaction
-        .execute(
-            "INSERT INTO writ_writes (run, step, hash) VALUES (?1, ?2, ?3)",
-            [mark.run, mark.step, mark.hash],
-        )
+        .prepare_cached("INSERT INTO writ_writes (run, step, hash) VALUES (?1, ?2, ?3)")
+        .and_then(|mut insert| insert.execute([mark.run, mark.step, mark.hash]))
         .map_err(|error| ConnectorError::Sqlite {
             message: format!(
                 "could not record writ's marker for `{}` in `{TABLE}` ({error}); nothing was written",
@@ -84,6 +83,6 @@ pub fn lookup(connection: &Connection, run: &str, step: &str) -> Result<Marked, 
 
 /// [`lookup`] on a read-only connection to `db`.
 pub fn ask(db: &Path, run: &str, step: &str) -> Result<Marked, ConnectorError> {
-    let connection = super::sqlite::open_read_only(db)?;
+    let (connection, _) = super::sqlite::open_read_only(db)?;
     lookup(&connection, run, step)
 }

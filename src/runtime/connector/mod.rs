@@ -15,10 +15,12 @@ use std::time::Duration;
 
 use super::value::Value;
 
+pub mod authorize;
 pub mod bound;
 pub mod exec;
 pub mod http;
 pub mod marker;
+pub mod session;
 pub mod sqlite;
 
 /// One result row: column name to value.
@@ -61,8 +63,19 @@ pub enum ConnectorError {
         column: String,
         reason: &'static str,
     },
-    #[error("the capture query returned {found} rows, not exactly one; nothing was written")]
-    CaptureRows { found: usize },
+    #[error(
+        "the capture query returned more than {limit} rows; nothing was written (narrow its \
+         `WHERE`, or split the write)"
+    )]
+    CaptureRows { limit: usize },
+    /// SQLite's authorizer stopped a read-only position from acting.
+    #[error(
+        "a read may not {what}; a recommend's `sql`, a `capture` and a `verify` may only read \
+         (nothing was written)"
+    )]
+    NotARead { what: String },
+    #[error("the query returned more than {limit} rows")]
+    TooManyRows { limit: usize },
     #[error("the verify query {reason}")]
     VerifyFailed { reason: String },
     /// The base URL from the config or the step's relative URL cannot be used. Never holds

@@ -1,4 +1,5 @@
-//! The `sqlite` connector: one `rusqlite::Connection` per call (pooling can come later).
+//! The `sqlite` connector: a run keeps one read and one write connection per system
+//! (`session.rs`); the free functions without `_kept` open one for the call.
 //!
 //! Values are bound positionally (`?1`, `?2`, ...), never spliced into the SQL. Column types map
 //! to values as INTEGER -> `Int`, REAL -> `Number`, TEXT -> `Text`, NULL -> `Null`; a BLOB (or
@@ -8,29 +9,31 @@
 
 use std::path::Path;
 use std::sync::Mutex;
-use std::sync::mpsc::{self, RecvTimeoutError};
-use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use rusqlite::types::{Value as SqlValue, ValueRef};
-use rusqlite::{Connection, OpenFlags, Statement, TransactionBehavior, params_from_iter};
+use rusqlite::{Connection, Statement, TransactionBehavior, params_from_iter};
 
+use super::authorize::ReadOnly;
 use super::marker::{self, Mark};
+use super::session::{Access, Connections, Session};
 use super::{ConnectorError, Row};
-use crate::runtime::value::Value;
-
-/// How long a call waits for another writer before failing as busy.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+use crate::runtime::value::{Blob, Value};
 
 /// The most rows one read returns; more is an error, not an unbounded allocation.
 pub const MAX_ROWS: usize = 100_000;
+
+/// The most rows a `capture` may read. Each row is recorded in the `before_image` event and
+/// reversed by its own run of the rollback, so the record stays small enough to show a person
+/// and the reversal one bounded transaction; a capture over it fails before anything is written.
+pub const MAX_CAPTURE_ROWS: usize = 1_000;
 
 /// What a write did: the before-image its capture read (inside the same transaction), the
 /// same capture read again after the write (the after-image), and the rows it changed.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Written {
-    pub before: Option<Row>,
-    pub after: Option<Row>,
+    pub before: Option<Vec<Row>>,
+    pub after: Option<Vec<Row>>,
     pub changes: usize,
     /// Rows the statement changed besides those it named: through triggers and foreign-key
     /// cascades (SQLite's total change count moved by more than the statement's own).
@@ -38,11 +41,15 @@ pub struct Written {
 }
 
 /// The images a write's `before_write` hook records: the capture before and after the write,
-/// both read inside the write's transaction (`None` without a capture).
+/// both read inside the write's transaction (`None` without a capture), each up to
+/// [`MAX_CAPTURE_ROWS`] rows (none: an INSERT's before-image, a DELETE's after-image); and the
+/// rows the write changed, through triggers and cascades included, so a write through a view's
+/// `INSTEAD OF` trigger is not taken for none (`None`: a call writ cannot look inside).
 #[derive(Clone, Copy, Debug)]
 pub struct Images<'a> {
-    pub before: Option<&'a Row>,
-    pub after: Option<&'a Row>,
+    pub before: Option<&'a [Row]>,
+    pub after: Option<&'a [Row]>,
+    pub changes: Option<u64>,
 }
 
 /// Runs a read on a read-only connection and returns every row (at most [`MAX_ROWS`]); a
@@ -53,15 +60,46 @@ pub fn read(
     params: &[Value],
     timeout: Duration,
 ) -> Result<Vec<Row>, ConnectorError> {
-    let connection = open_read_only(db)?;
-    let watchdog = Watchdog::start(&connection, timeout);
-    let mut statement = connection.prepare(sql)?;
-    let rows = query(&mut statement, params);
-    watchdog.judge(rows)
+    read_on(&mut Session::open(db, Access::Read)?, sql, params, timeout)
+}
+
+/// [`read`] on a run's connection to the system.
+pub fn read_kept(
+    connections: &Connections,
+    db: &Path,
+    sql: &str,
+    params: &[Value],
+    timeout: Duration,
+) -> Result<Vec<Row>, ConnectorError> {
+    connections.read(db, |session| read_on(session, sql, params, timeout))
+}
+
+fn read_on(
+    session: &mut Session,
+    sql: &str,
+    params: &[Value],
+    timeout: Duration,
+) -> Result<Vec<Row>, ConnectorError> {
+    session.arm(timeout);
+    let rows = session.policy.explain(
+        session
+            .connection
+            .prepare(sql)
+            .map_err(ConnectorError::from)
+            .and_then(|mut statement| query(&mut statement, params)),
+    );
+    match rows {
+        Ok(rows) => {
+            session.stop();
+            Ok(rows)
+        }
+        Err(error) => Err(session.disarm(error, timeout)),
+    }
 }
 
 /// Runs `capture` (when given) and `write` in one `BEGIN IMMEDIATE` transaction: the capture
-/// must return exactly one row, else the transaction rolls back before anything is written.
+/// may return up to [`MAX_CAPTURE_ROWS`] rows, else the transaction rolls back before anything
+/// is written.
 /// After the write the capture runs again, in the same transaction: the after-image.
 ///
 /// `before_write` runs after the write statement and before `COMMIT`, while the transaction
@@ -107,35 +145,68 @@ pub fn write_marked<E: From<ConnectorError>>(
     timeout: Duration,
     before_write: impl FnOnce(Images<'_>) -> Result<(), E>,
 ) -> Result<Written, E> {
-    let sqlite = |error: rusqlite::Error| E::from(ConnectorError::from(error));
-    // No CREATE flag: a mistyped path must fail, not write into a new empty database.
-    let mut connection = Connection::open_with_flags(
-        db,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(sqlite)?;
-    connection.busy_timeout(BUSY_TIMEOUT).map_err(sqlite)?;
-    // The database's declared foreign keys hold for writ's writes, cascades included (SQLite
-    // leaves them off per connection unless asked).
-    connection
-        .pragma_update(None, "foreign_keys", true)
-        .map_err(sqlite)?;
-    // The turn first: a watchdog that fired while this write waited would interrupt nothing
-    // and leave the transaction without a limit.
+    write_all(db, turn, mark, capture, &[write], timeout, before_write)
+}
+
+/// [`write_marked`] with several statements, run in order in the one transaction (a rollback
+/// run once per captured row); `changes` is their sum.
+pub fn write_all<E: From<ConnectorError>>(
+    db: &Path,
+    turn: Option<&Mutex<()>>,
+    mark: Option<Mark<'_>>,
+    capture: Option<(&str, &[Value])>,
+    writes: &[(&str, &[Value])],
+    timeout: Duration,
+    before_write: impl FnOnce(Images<'_>) -> Result<(), E>,
+) -> Result<Written, E> {
+    let mut session = Session::open(db, Access::Write).map_err(E::from)?;
+    // The turn before the clock starts: a write waiting for its turn is not yet running.
     let _turn = turn.map(|lock| {
         lock.lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     });
-    let watchdog = Watchdog::start(&connection, timeout);
-    let result = write_in_transaction(&mut connection, mark, capture, write, before_write);
-    let result = match result {
-        Err(Failure::Connector(error)) => Err(Failure::Connector(watchdog.explain(error))),
-        other => other,
-    };
-    result.map_err(|failure| match failure {
-        Failure::Connector(error) => E::from(error),
-        Failure::Hook(error) => error,
+    write_on(&mut session, mark, capture, writes, timeout, before_write)
+}
+
+/// [`write_all`] on a run's connection to the system, in its turn.
+pub fn write_kept<E: From<ConnectorError>>(
+    connections: &Connections,
+    db: &Path,
+    mark: Option<Mark<'_>>,
+    capture: Option<(&str, &[Value])>,
+    writes: &[(&str, &[Value])],
+    timeout: Duration,
+    before_write: impl FnOnce(Images<'_>) -> Result<(), E>,
+) -> Result<Written, E> {
+    connections.write(db, |session| {
+        write_on(session, mark, capture, writes, timeout, before_write)
     })
+}
+
+fn write_on<E: From<ConnectorError>>(
+    session: &mut Session,
+    mark: Option<Mark<'_>>,
+    capture: Option<(&str, &[Value])>,
+    writes: &[(&str, &[Value])],
+    timeout: Duration,
+    before_write: impl FnOnce(Images<'_>) -> Result<(), E>,
+) -> Result<Written, E> {
+    session.arm(timeout);
+    let Session {
+        connection, policy, ..
+    } = session;
+    let result = write_in_transaction(connection, policy, mark, capture, writes, before_write);
+    match result {
+        Ok(written) => {
+            session.stop();
+            Ok(written)
+        }
+        Err(Failure::Connector(error)) => Err(E::from(session.disarm(error, timeout))),
+        Err(Failure::Hook(error)) => {
+            session.stop();
+            Err(error)
+        }
+    }
 }
 
 /// What stopped a write: the connector, or the caller's `before_write` hook.
@@ -146,9 +217,10 @@ enum Failure<E> {
 
 fn write_in_transaction<E>(
     connection: &mut Connection,
+    policy: &ReadOnly,
     mark: Option<Mark<'_>>,
     capture: Option<(&str, &[Value])>,
-    write: (&str, &[Value]),
+    writes: &[(&str, &[Value])],
     before_write: impl FnOnce(Images<'_>) -> Result<(), E>,
 ) -> Result<Written, Failure<E>> {
     let sqlite = |error: rusqlite::Error| Failure::Connector(ConnectorError::from(error));
@@ -157,32 +229,44 @@ fn write_in_transaction<E>(
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(sqlite)?;
     let before = match capture {
-        Some((sql, params)) => {
-            Some(capture_row(&transaction, sql, params).map_err(Failure::Connector)?)
-        }
+        Some((sql, params)) => Some(
+            policy
+                .reading(|| capture_rows(&transaction, sql, params))
+                .map_err(Failure::Connector)?,
+        ),
         None => None,
     };
-    let (sql, params) = write;
     let total_before = transaction.total_changes();
-    let changes = transaction
-        .execute(sql, params_from_iter(params.iter().map(to_sql)))
-        .map_err(sqlite)?;
+    let mut changes = 0usize;
+    for (sql, params) in writes {
+        // Cached: a run's connection prepares a write's statement once, not once per write.
+        let named = transaction
+            .prepare_cached(sql)
+            .and_then(|mut statement| {
+                statement.execute(params_from_iter(params.iter().map(to_sql)))
+            })
+            .map_err(sqlite)?;
+        changes = changes.saturating_add(named);
+    }
     let indirect = transaction
         .total_changes()
         .saturating_sub(total_before)
         .saturating_sub(changes as u64);
     let after = match capture {
-        Some((sql, params)) => {
-            Some(capture_row(&transaction, sql, params).map_err(Failure::Connector)?)
-        }
+        Some((sql, params)) => Some(
+            policy
+                .reading(|| capture_rows(&transaction, sql, params))
+                .map_err(Failure::Connector)?,
+        ),
         None => None,
     };
     if let Some(mark) = mark {
         marker::insert(&transaction, mark).map_err(Failure::Connector)?;
     }
     before_write(Images {
-        before: before.as_ref(),
-        after: after.as_ref(),
+        before: before.as_deref(),
+        after: after.as_deref(),
+        changes: Some((changes as u64).saturating_add(indirect)),
     })
     .map_err(Failure::Hook)?;
     transaction.commit().map_err(sqlite)?;
@@ -194,12 +278,12 @@ fn write_in_transaction<E>(
     })
 }
 
-/// The capture query's one row, read inside the write transaction.
-fn capture_row(
+/// The capture query's rows (at most [`MAX_CAPTURE_ROWS`]), read inside the write transaction.
+fn capture_rows(
     transaction: &rusqlite::Transaction<'_>,
     sql: &str,
     params: &[Value],
-) -> Result<Row, ConnectorError> {
+) -> Result<Vec<Row>, ConnectorError> {
     let mut statement = transaction.prepare(sql)?;
     // `readonly()` is also true of BEGIN, COMMIT or SAVEPOINT: a capture must also return columns.
     if !statement.readonly() || statement.column_count() == 0 {
@@ -207,13 +291,10 @@ fn capture_row(
             message: "the capture query is not a read".to_owned(),
         });
     }
-    let mut rows = query(&mut statement, params)?;
-    match (rows.pop(), rows.is_empty()) {
-        (Some(row), true) => Ok(row),
-        (row, _) => Err(ConnectorError::CaptureRows {
-            found: rows.len() + usize::from(row.is_some()),
-        }),
-    }
+    query_at_most(&mut statement, params, MAX_CAPTURE_ROWS).map_err(|error| match error {
+        ConnectorError::TooManyRows { limit } => ConnectorError::CaptureRows { limit },
+        other => other,
+    })
 }
 
 /// Runs a read that must come back true: at least one row, and every value of the first row
@@ -243,30 +324,31 @@ fn truthy(value: &Value) -> bool {
         Value::Int(i) => *i != 0,
         Value::Number(n) => *n != 0.0,
         Value::Text(t) => !t.is_empty(),
+        Value::Blob(b) => !b.0.is_empty(),
     }
 }
 
-/// Read-only twice over: the file is opened read-only, and `query_only` refuses writes even
-/// through anything that could reopen it (an `ATTACH`).
-pub(super) fn open_read_only(db: &Path) -> Result<Connection, ConnectorError> {
-    let connection = Connection::open_with_flags(
-        db,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    connection.busy_timeout(BUSY_TIMEOUT)?;
-    connection.pragma_update(None, "query_only", true)?;
-    Ok(connection)
+/// A read-only connection to `db` (for writ's own marker lookups).
+pub(super) fn open_read_only(db: &Path) -> Result<(Connection, ReadOnly), ConnectorError> {
+    let session = Session::open(db, Access::Read)?;
+    Ok((session.connection, session.policy))
 }
 
 fn query(statement: &mut Statement<'_>, params: &[Value]) -> Result<Vec<Row>, ConnectorError> {
+    query_at_most(statement, params, MAX_ROWS)
+}
+
+fn query_at_most(
+    statement: &mut Statement<'_>,
+    params: &[Value],
+    limit: usize,
+) -> Result<Vec<Row>, ConnectorError> {
     let names: Vec<String> = statement.column_names().map(str::to_owned).collect();
     let mut rows = statement.query(params_from_iter(params.iter().map(to_sql)))?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
-        if out.len() == MAX_ROWS {
-            return Err(ConnectorError::Sqlite {
-                message: format!("the query returned more than {MAX_ROWS} rows"),
-            });
+        if out.len() == limit {
+            return Err(ConnectorError::TooManyRows { limit });
         }
         let mut values = Row::new();
         for (index, name) in names.iter().enumerate() {
@@ -284,6 +366,7 @@ fn to_sql(value: &Value) -> SqlValue {
         Value::Int(i) => SqlValue::Integer(*i),
         Value::Number(n) => SqlValue::Real(*n),
         Value::Text(t) => SqlValue::Text(t.clone()),
+        Value::Blob(b) => SqlValue::Blob(b.0.clone()),
     }
 }
 
@@ -301,68 +384,6 @@ fn from_sql(column: &str, value: ValueRef<'_>) -> Result<Value, ConnectorError> 
         ValueRef::Text(bytes) => String::from_utf8(bytes.to_vec())
             .map(Value::Text)
             .map_err(|_| unrepresentable("holds text that is not UTF-8")),
-        ValueRef::Blob(_) => Err(unrepresentable(
-            "holds a BLOB, which writ cannot carry as a value",
-        )),
-    }
-}
-
-/// Interrupts a connection's running statement once `timeout` has passed: a thread that waits
-/// on a channel and calls SQLite's interrupt when the wait times out. Dropping the watchdog
-/// stops the thread without interrupting.
-struct Watchdog {
-    cancel: Option<mpsc::Sender<()>>,
-    thread: Option<JoinHandle<bool>>,
-    timeout: Duration,
-}
-
-impl Watchdog {
-    fn start(connection: &Connection, timeout: Duration) -> Watchdog {
-        let handle = connection.get_interrupt_handle();
-        let (cancel, cancelled) = mpsc::channel::<()>();
-        let thread = thread::spawn(move || match cancelled.recv_timeout(timeout) {
-            Err(RecvTimeoutError::Timeout) => {
-                handle.interrupt();
-                true
-            }
-            _ => false,
-        });
-        Watchdog {
-            cancel: Some(cancel),
-            thread: Some(thread),
-            timeout,
-        }
-    }
-
-    /// Stops the watchdog; an error after it fired is reported as the time limit.
-    fn explain(mut self, error: ConnectorError) -> ConnectorError {
-        if self.stop() {
-            ConnectorError::Sqlite {
-                message: format!(
-                    "the query did not finish within {} s",
-                    self.timeout.as_secs_f64()
-                ),
-            }
-        } else {
-            error
-        }
-    }
-
-    fn judge<T>(self, result: Result<T, ConnectorError>) -> Result<T, ConnectorError> {
-        result.map_err(|error| self.explain(error))
-    }
-
-    /// Whether it fired.
-    fn stop(&mut self) -> bool {
-        drop(self.cancel.take());
-        self.thread
-            .take()
-            .is_some_and(|thread| thread.join().unwrap_or(false))
-    }
-}
-
-impl Drop for Watchdog {
-    fn drop(&mut self) {
-        self.stop();
+        ValueRef::Blob(bytes) => Ok(Value::Blob(Blob(bytes.to_vec()))),
     }
 }

@@ -119,13 +119,25 @@ impl Engine {
                 return Ok(Some(vec![repair_by]));
             };
             let folder = &self.shared.systems.folder;
-            let rendered = render(&rollback.run, &self.rollback_scope(&rollback, &execute))
-                .map_err(|e| e.to_string())
-                .and_then(|r| bind(r, folder).map_err(|e| e.to_string()));
-            reversal.action = rendered.as_ref().ok().map(record::data);
+            let rows = self.rows_to_reverse(&execute);
+            let rendered: Result<Vec<Rendered>, String> = rows
+                .iter()
+                .map(|row| {
+                    render(&rollback.run, &self.rollback_scope(&rollback, row))
+                        .map_err(|e| e.to_string())
+                        .and_then(|r| bind(r, folder).map_err(|e| e.to_string()))
+                })
+                .collect();
+            reversal.action = rendered
+                .as_ref()
+                .ok()
+                .map(|actions| match actions.as_slice() {
+                    [one] => record::data(one),
+                    many => serde_json::Value::Array(many.iter().map(record::data).collect()),
+                });
             self.record_reversal(EventKind::RollbackStarted, &reversal)?;
             let result = match rendered {
-                Ok(rendered) => self.reverse(&rollback, &execute, &rendered),
+                Ok(rendered) => self.reverse(&rollback, &execute, &rows, &rendered),
                 Err(error) => Err(error),
             };
             match result {
@@ -165,19 +177,33 @@ impl Engine {
         self.record(event)
     }
 
-    /// A rollback's values: the run's, and `before.COLUMN` from its execute's before-image.
+    /// The before-image rows the rollback runs once each for, with `before.COLUMN` bound from
+    /// that row: every captured row; one run without `before` values when the capture read
+    /// nothing before the write but something after it (an INSERT) or there is no capture;
+    /// none when the write changed no row (`allow no rows`), since there is nothing to reverse.
+    fn rows_to_reverse(&self, execute: &str) -> Vec<Row> {
+        let state = self.state.steps.get(execute);
+        if state.and_then(|s| s.changes) == Some(0) {
+            return Vec::new();
+        }
+        let images = state.and_then(|s| s.before.as_ref());
+        match (
+            images.and_then(|i| i.before.as_deref()),
+            images.and_then(|i| i.after.as_deref()),
+        ) {
+            (Some(rows), _) if !rows.is_empty() => rows.to_vec(),
+            (Some(_), Some([])) => Vec::new(),
+            _ => vec![Row::new()],
+        }
+    }
+
+    /// A rollback's values: the run's, and `before.COLUMN` from one row of its execute's
+    /// before-image.
     fn rollback_scope(
         &self,
         rollback: &PlanRollback,
-        execute: &str,
+        before: &Row,
     ) -> crate::runtime::render::Scope {
-        let before = self
-            .state
-            .steps
-            .get(execute)
-            .and_then(|s| s.before.as_ref())
-            .and_then(|b| b.before.clone())
-            .unwrap_or_default();
         scope(
             std::iter::once(&rollback.run).chain(&rollback.verify),
             // A column the capture did not return (a `SELECT *` without it, a renamed
@@ -199,8 +225,12 @@ impl Engine {
         &self,
         rollback: &PlanRollback,
         execute: &str,
-        rendered: &Rendered,
+        rows: &[Row],
+        rendered: &[Rendered],
     ) -> Result<(), String> {
+        if rendered.is_empty() {
+            return Ok(());
+        }
         let shared = &self.shared;
         let target = shared
             .systems
@@ -214,14 +244,14 @@ impl Engine {
         let state = self.state.steps.get(execute);
         let images = state.and_then(|s| s.before.as_ref());
         let (recorded_before, recorded_after) = (
-            images.and_then(|i| i.before.as_ref()),
-            images.and_then(|i| i.after.as_ref()),
+            images.and_then(|i| i.before.as_deref()),
+            images.and_then(|i| i.after.as_deref()),
         );
         let capture = self.capture_again(execute, recorded_after.is_some());
         // INVARIANT: a reversal is a write, and obeys the kill switch like one, read inside its
         // transaction (exec, http: right before the call), unless a person forces it.
         connector
-            .write(rendered, capture.as_ref(), None, &mut |now| {
+            .write_all(rendered, capture.as_ref(), None, &mut |now| {
                 if !self.force {
                     match switch::holding(&**shared.store(), workflow, &systems, &targets) {
                         Ok(None) => {}
@@ -256,8 +286,11 @@ impl Engine {
                  captured row only, and cannot claim a full reversal"
             ));
         }
-        if let Some(verify) = &rollback.verify {
-            let scope = self.rollback_scope(rollback, execute);
+        let Some(verify) = &rollback.verify else {
+            return Ok(());
+        };
+        for row in rows {
+            let scope = self.rollback_scope(rollback, row);
             let rendered = render(verify, &scope).map_err(|e| e.to_string())?;
             shared
                 .connector_for(Some(&rollback.writes), Some(target), &rendered)
@@ -282,15 +315,16 @@ impl Engine {
     }
 }
 
-/// Refuses when the rows read now differ from the recorded image, naming both.
+/// Refuses when the rows read now differ from the recorded image, naming both. Rows compare
+/// as a set: a capture without `ORDER BY` may read them in another order after a change.
 fn compare(
-    recorded: Option<&Row>,
-    now: Option<&Row>,
+    recorded: Option<&[Row]>,
+    now: Option<&[Row]>,
     what: &str,
     execute: &str,
 ) -> Result<(), String> {
     match (recorded, now) {
-        (Some(recorded), Some(now)) if recorded != now => Err(format!(
+        (Some(recorded), Some(now)) if sorted(recorded) != sorted(now) => Err(format!(
             "{what} `{execute}`: now {}, recorded {}; nothing was reversed",
             shown(now),
             shown(recorded)
@@ -299,7 +333,24 @@ fn compare(
     }
 }
 
-fn shown(row: &Row) -> String {
+fn sorted(rows: &[Row]) -> Vec<String> {
+    let mut rows: Vec<String> = rows.iter().map(shown_row).collect();
+    rows.sort_unstable();
+    rows
+}
+
+/// One row as a JSON object; several as a JSON array.
+fn shown(rows: &[Row]) -> String {
+    match rows {
+        [row] => shown_row(row),
+        rows => format!(
+            "[{}]",
+            rows.iter().map(shown_row).collect::<Vec<_>>().join(",")
+        ),
+    }
+}
+
+fn shown_row(row: &Row) -> String {
     let object: serde_json::Map<String, serde_json::Value> =
         row.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();
     serde_json::Value::Object(object).to_string()

@@ -7,6 +7,7 @@ use std::sync::{Mutex, MutexGuard};
 use crate::plan::Plan;
 use crate::runtime::config::Config;
 use crate::runtime::connector::bound::{Connector, ExecSystem, HttpSystem, SqliteSystem};
+use crate::runtime::connector::session::Connections;
 use crate::runtime::event::{Event, EventKind, NewEvent};
 use crate::runtime::render::Rendered;
 use crate::runtime::store::{Store, StoreError};
@@ -17,10 +18,10 @@ pub type Observer = Box<dyn Fn(&Event) + Send + Sync>;
 
 pub struct Shared {
     store: Mutex<Box<dyn Store + Send>>,
-    /// One lock per system: this process's writes to one system go one at a time, in the
-    /// order they reach it, instead of racing for SQLite's write lock (whose busy handler is
-    /// not fair: a writer could lose until its timeout under load, failing the run).
-    write_locks: std::collections::BTreeMap<crate::plan::Name, Mutex<()>>,
+    /// One read and one write connection per system, kept for the run; the write
+    /// connection's lock puts this process's writes to the system in turn
+    /// (`connector/session.rs`).
+    connections: std::collections::BTreeMap<crate::plan::Name, Connections>,
     observer: Option<Observer>,
     /// The decisions verified so far (the check right before each write).
     pub verified: crate::runtime::trust::allowance::Verifications,
@@ -34,14 +35,15 @@ pub struct Shared {
 
 impl Shared {
     pub fn new(store: Box<dyn Store + Send>, plan: Plan, config: Config, systems: Systems) -> Self {
-        let write_locks = systems
+        let connections = systems
             .targets
-            .keys()
-            .map(|name| (name.clone(), Mutex::new(())))
+            .iter()
+            .filter(|(_, target)| matches!(target, Target::Sqlite { .. }))
+            .map(|(name, _)| (name.clone(), Connections::default()))
             .collect();
         Shared {
             store: Mutex::new(store),
-            write_locks,
+            connections,
             observer: None,
             tails: Mutex::new(std::collections::BTreeMap::new()),
             verified: Default::default(),
@@ -69,11 +71,6 @@ impl Shared {
             .collect()
     }
 
-    /// The lock that puts this process's writes to `system` in turn.
-    pub fn system_turn(&self, system: &str) -> Option<&Mutex<()>> {
-        self.write_locks.get(system)
-    }
-
     /// The connector of a step's system (`target`), or, for an `exec` action that needs none,
     /// programs run in the workflow's folder.
     pub fn connector<'a>(
@@ -85,7 +82,7 @@ impl Shared {
         match target {
             Some(Target::Sqlite { path }) => Box::new(SqliteSystem {
                 path,
-                turn: system.and_then(|s| self.system_turn(s)),
+                connections: system.and_then(|s| self.connections.get(s)),
                 timeout,
             }),
             Some(Target::Http { client, .. }) => Box::new(HttpSystem {

@@ -317,11 +317,20 @@ fn write(
     };
     let mut killed = None;
     let result = connector.write(rendered, capture.as_ref(), Some(mark), &mut |images| {
+        // INVARIANT: a write that changed nothing does not pass for done. Refused here, inside
+        // the transaction and before any event, so it rolls back and the step fails clean.
+        if images.changes == Some(0) && !step.allow_no_rows {
+            return Err(format!(
+                "the write of `{}` changed no row, so the step failed and nothing was written; \
+                 if no row to change is a correct outcome, add `allow no rows` to the step",
+                step.name
+            ));
+        }
         let data = BeforeImage {
             system: system.clone(),
             hash: hash.clone(),
-            before: images.before.cloned(),
-            after: images.after.cloned(),
+            before: images.before.map(<[_]>::to_vec),
+            after: images.after.map(<[_]>::to_vec),
         };
         let event = job
             .header
