@@ -55,6 +55,34 @@ fn main() {
     }
 }
 
+/// The signed `plan_approved` of workflow `w` (owner `lead`) by `approver`.
+fn approval(store: &str, approver: &(String, Signer)) -> NewEvent {
+    let source = include_str!("../tests/corpus/ok/basic_ticket_triage.writ")
+        .replace("workflow ticket_triage", "workflow w")
+        .replace("ops_lead", "lead");
+    let (plan, _) = writ::plan::plan_source(&source).unwrap();
+    let fields = json!({ "workflow": "w", "fingerprint": plan.fingerprint, "owner": "lead" });
+    let text = Draft::new(Act::ApprovePlan, store, &approver.0, fields)
+        .at(clock::now())
+        .unwrap();
+    let signature = approver.1.sign(text.as_bytes()).unwrap();
+    let mut data = json!({
+        "workflow": "w", "fingerprint": plan.fingerprint, "owner": "lead",
+        "source": source, "file": "/nowhere/w.writ",
+    });
+    Proof::signed(text, signature.armored().to_owned()).attach(&mut data);
+    NewEvent {
+        run: None,
+        workflow: "w".into(),
+        kind: EventKind::PlanApproved,
+        person: Some(approver.0.clone()),
+        role: Some("lead".into()),
+        fingerprint: plan.fingerprint,
+        step: None,
+        data,
+    }
+}
+
 /// A store with `events` events after its genesis, one in `every` a signed act; returns how
 /// many acts are signed.
 fn build(dir: &Path, events: usize, every: usize) -> usize {
@@ -93,10 +121,14 @@ fn build(dir: &Path, events: usize, every: usize) -> usize {
     for n in 0..events {
         let seq = n as u64 + 2;
         let run = format!("20260101-000000-{:06x}", n / every);
-        let event = if n % every == 0 {
+        let event = if n == 0 {
+            // The workflow's plan, approved by its owner: who may revive it comes from here.
+            signed += 1;
+            approval(&pinned.store, &keys[0])
+        } else if n % every == 0 {
             signed += 1;
             let (person, signer) = &keys[n % PEOPLE];
-            let kill = signed % 2 == 1;
+            let kill = signed % 2 == 0;
             let act = if kill { Act::Kill } else { Act::Revive };
             let fields =
                 json!({ "workflow": "w", "system": null, "reason": "r", "after": seq - 1 });
