@@ -19,7 +19,7 @@ mod lint;
 mod log;
 mod log_text;
 mod plan;
-mod quality;
+pub(crate) mod quality;
 mod registry;
 mod remote;
 pub(crate) mod report;

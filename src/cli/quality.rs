@@ -11,6 +11,7 @@ use crate::runtime::clock;
 use crate::runtime::quality::{self, Context, Report, StepRecord};
 use crate::runtime::record::RunStarted;
 use crate::runtime::store::Store;
+use crate::runtime::store::sqlite::SqliteStore;
 use crate::runtime::switch;
 use crate::runtime::trust::plans;
 
@@ -45,12 +46,38 @@ pub fn run(args: &Args) -> u8 {
         Ok(opened) => opened,
         Err(code) => return code,
     };
+    match rendered(
+        &store,
+        args.since,
+        args.workflow.as_deref(),
+        args.format,
+        true,
+    ) {
+        Ok(page) => {
+            out!("{page}");
+            exit::OK
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            exit::USAGE
+        }
+    }
+}
+
+/// The report of `store` in `format`, as `writ report` prints it (`writ serve` sends the same).
+/// `ending`: the process ends once it is printed, so the events read need not be freed.
+pub(crate) fn rendered(
+    store: &SqliteStore,
+    since: Option<u64>,
+    workflow: Option<&str>,
+    format: Format,
+    ending: bool,
+) -> Result<String, String> {
     store.read_widely();
-    let (events, switches) = match (quality::events(&store), store.switch_events()) {
+    let (events, switches) = match (quality::events(store), store.switch_events()) {
         (Ok(events), Ok(switches)) => (events, switches),
         (Err(error), _) | (_, Err(error)) => {
-            eprintln!("error: cannot read the store: {error}");
-            return exit::USAGE;
+            return Err(format!("cannot read the store: {error}"));
         }
     };
     let now = clock::now();
@@ -59,7 +86,7 @@ pub fn run(args: &Args) -> u8 {
         cache
             .borrow_mut()
             .entry(fingerprint.to_owned())
-            .or_insert_with(|| approved(&store, fingerprint))
+            .or_insert_with(|| approved(store, fingerprint))
             .clone()
     };
     let killed =
@@ -76,26 +103,22 @@ pub fn run(args: &Args) -> u8 {
     let context = Context {
         writes: &writes,
         now,
-        since: args.since.map(|s| ago(now, s)),
+        since: since.map(|s| ago(now, s)),
         plan: &plan,
         killed: &killed,
     };
-    let report = quality::report(&events, &context, args.workflow.as_deref());
+    let report = quality::report(&events, &context, workflow);
     // Hundreds of thousands of events freed one by one cost a sixth of the command's time
-    // (measured over 1,000,000 events); the process ends right after printing.
-    std::mem::forget(events);
-    match args.format {
-        Format::Json => println!("{}", serde_json::to_string(&report).unwrap_or_default()),
-        Format::Text => print!("{}", text(&report)),
-        Format::Html => match super::report_html::page(&report) {
-            Ok(page) => print!("{page}"),
-            Err(error) => {
-                eprintln!("error: {error}");
-                return exit::USAGE;
-            }
-        },
+    // (measured over 1,000,000 events); the command ends right after printing. The service
+    // answers many reports, so it frees them.
+    if ending {
+        std::mem::forget(events);
     }
-    exit::OK
+    Ok(match format {
+        Format::Json => format!("{}\n", serde_json::to_string(&report).unwrap_or_default()),
+        Format::Text => text(&report),
+        Format::Html => super::report_html::page(&report).map_err(|e| e.to_string())?,
+    })
 }
 
 /// The approved plan with `fingerprint`, built again from the source its approval keeps.
@@ -113,7 +136,7 @@ pub(super) fn ago(now: clock::Millis, seconds: u64) -> clock::Millis {
 }
 
 /// `28d` -> 2,419,200: a whole number and one unit `s`, `m`, `h` or `d`.
-pub(super) fn seconds(text: &str) -> Result<u64, String> {
+pub(crate) fn seconds(text: &str) -> Result<u64, String> {
     let wrong = || {
         format!(
             "`{text}` is not a duration: write a whole number and a unit `s`, `m`, `h` or `d` (`30s`, `28d`)"

@@ -39,6 +39,7 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/v1/rollbacks", post(rollback))
         .route("/v1/drafts/decision", post(draft))
         .route("/v1/inbox/{person}", get(inbox))
+        .route("/v1/report", get(quality_report))
         .with_state(service)
 }
 
@@ -79,7 +80,7 @@ fn run_body(state: &RunState, status: Status) -> Value {
         "status": status.as_str(),
         "exit": match status {
             Status::Done => 0,
-            Status::Waiting => 3,
+            Status::Waiting | Status::Drafted => 3,
             _ => 1,
         },
         "report": report::report(state, status),
@@ -150,6 +151,50 @@ async fn status(State(service): Shared, Path(run): Path<String>) -> Response {
     })
     .await;
     answer(result, StatusCode::OK)
+}
+
+/// What `GET /v1/report` takes: `writ report`'s options.
+#[derive(Deserialize)]
+struct ReportQuery {
+    since: Option<String>,
+    workflow: Option<String>,
+    format: Option<String>,
+}
+
+/// `writ report` served: the same bytes, as HTML (the default: a page a manager opens in a
+/// browser), JSON or text.
+async fn quality_report(State(service): Shared, Query(query): Query<ReportQuery>) -> Response {
+    use crate::cli::quality::{self, Format as ReportFormat};
+    let (format, kind) = match query.format.as_deref().unwrap_or("html") {
+        "html" => (ReportFormat::Html, "text/html; charset=utf-8"),
+        "json" => (ReportFormat::Json, "application/json"),
+        "text" => (ReportFormat::Text, "text/plain; charset=utf-8"),
+        other => {
+            let error = format!("no report format `{other}`: html, json or text");
+            return failure(&OpsError::error(Failure::Usage, error));
+        }
+    };
+    let result = blocking(move || {
+        let since = match &query.since {
+            Some(text) => {
+                Some(quality::seconds(text).map_err(|e| OpsError::error(Failure::Usage, e))?)
+            }
+            None => None,
+        };
+        let (store, _) = ops::trusted(&service.config, Create::Never)?;
+        quality::rendered(&store, since, query.workflow.as_deref(), format, false)
+            .map_err(|e| OpsError::error(Failure::Usage, e))
+    })
+    .await;
+    match result {
+        Ok(page) => (
+            StatusCode::OK,
+            [(axum::http::header::CONTENT_TYPE, kind)],
+            page,
+        )
+            .into_response(),
+        Err(error) => failure(&error),
+    }
 }
 
 async fn inbox(State(service): Shared, Path(person): Path<String>) -> Response {

@@ -624,3 +624,54 @@ fn webhooks_are_signed_per_the_standard_webhooks_spec_retried_and_recorded() {
         .collect();
     assert_eq!(attempts, vec![(1, Some(503), false), (2, Some(200), true)]);
 }
+
+/// `GET PATH` on a TCP service, the whole answer as text (head and body).
+fn raw_get(service: &Service, path: &str) -> String {
+    use std::io::{Read as _, Write as _};
+    let Address::Tcp(addr) = &service.address else {
+        panic!("a TCP service");
+    };
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: writ\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+#[test]
+fn the_service_serves_the_report_a_manager_opens() {
+    let bed = starter("serve-report");
+    let run = super::trust::waiting(&bed);
+    code(
+        &bed.writ_raw(&["approve", &run, "lead_review", "--key", "keys/sam"], &[]),
+        0,
+    );
+    let service = Service::start(&bed);
+    let page = raw_get(&service, "/v1/report");
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(
+        page.to_ascii_lowercase()
+            .contains("content-type: text/html"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<svg") && page.contains("ticket_triage"),
+        "{page}"
+    );
+    // The JSON form is what `writ report --format json` prints.
+    let (status, served) = service.call("GET", "/v1/report?format=json", None);
+    assert_eq!(status, 200, "{served}");
+    let local = bed.writ_raw(&["report", "--format", "json"], &[]);
+    let local: Value = serde_json::from_str(&local.stdout).unwrap();
+    assert_eq!(
+        served["workflows"][0]["workflow"], "ticket_triage",
+        "{served}"
+    );
+    assert_eq!(served["workflows"], local["workflows"], "{served}");
+    let refused = raw_get(&service, "/v1/report?format=pdf");
+    assert!(refused.starts_with("HTTP/1.1 400"), "{refused}");
+}
