@@ -285,10 +285,9 @@ fn a_key_that_stands_for_two_people_is_refused() {
     );
 }
 
-#[test]
-fn a_revive_put_into_the_store_by_hand_lifts_no_kill() {
-    let bed = starter("attack-revive-by-hand");
-    let run = waiting(&bed);
+/// A run sam approved whose write ana's kill then drafted; returns the run.
+fn approved_then_killed(bed: &Bed) -> String {
+    let run = waiting(bed);
     code(
         &bed.writ_raw(&["approve", &run, "lead_review", "--key", "keys/sam"], &[]),
         0,
@@ -302,6 +301,13 @@ fn a_revive_put_into_the_store_by_hand_lifts_no_kill() {
         "odd",
     ];
     code(&bed.writ_raw(&kill, &[]), 0);
+    run
+}
+
+#[test]
+fn a_revive_put_into_the_store_by_hand_lifts_no_kill() {
+    let bed = starter("attack-revive-by-hand");
+    let run = approved_then_killed(&bed);
     // An unsigned revive "by olu", appended by whoever can write the store file.
     let mut store = SqliteStore::open(&bed.path(".writ/state.db")).unwrap();
     store
@@ -413,20 +419,7 @@ fn insert_signed(bed: &Bed, event: NewEvent, proof: (String, String)) {
 #[test]
 fn a_revive_signed_by_a_person_who_may_not_revive_lifts_no_kill() {
     let bed = starter("attack-revive-by-analyst");
-    let run = waiting(&bed);
-    code(
-        &bed.writ_raw(&["approve", &run, "lead_review", "--key", "keys/sam"], &[]),
-        0,
-    );
-    let kill = [
-        "kill",
-        "ticket_triage",
-        "--key",
-        "keys/ana",
-        "--reason",
-        "odd",
-    ];
-    code(&bed.writ_raw(&kill, &[]), 0);
+    let run = approved_then_killed(&bed);
     // Ana may pull the brake but not lift it (that needs the owner role, ops_lead). The
     // command refuses her, so she signs the revive's bytes herself and appends the event.
     let revive = ["revive", "ticket_triage", "--as", "ana"];
